@@ -1,0 +1,10 @@
+"""Celery application of the workers: `celery -A tasks:celery_app worker` (and `beat`).
+
+Tasks are thin wrappers around `webapp.services`; each carries only ids and is safe to run twice.
+"""
+from webapp import create_app
+
+flask_app = create_app()
+celery_app = flask_app.extensions["celery"]
+
+from . import mail, seats  # noqa: E402,F401  (register the tasks)

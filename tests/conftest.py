@@ -1,0 +1,156 @@
+"""Shared fixtures. The suite runs against real services: a private redis-server, an aiosmtpd
+SMTP server, Celery workers and gunicorn as subprocesses, SQLite files and PostgreSQL databases."""
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from . import support
+
+_TMP = Path(tempfile.mkdtemp(prefix="emgav-tests-"))
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = support.RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    server = support.SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_env(redis_server, smtp_server):
+    """Environment of the app under test, in this process and in its subprocesses."""
+    env = {
+        "EMGAV_ENV": "test",
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DATABASE_URL": f"sqlite:///{_TMP / 'emgav.sqlite'}",
+        "REDIS_URL": redis_server.url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_server.port),
+        "SMTP_SECURITY": "none",
+        "MAIL_FROM": "Emgav <noreply@emgav.test>",
+        "BASE_URL": "http://emgav.test",
+        "RATELIMIT_ENABLED": "0",
+        "EMGAV_INSTANCE_DIR": str(_TMP / "instance"),
+        "OUTBOX_STALE_SECONDS": "2",
+    }
+    os.environ.update(env)
+    return dict(os.environ)
+
+
+@pytest.fixture(scope="session")
+def app(base_env):
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+
+    app = create_app({"TESTING": True})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Each test starts with empty tables and an empty mailbox (when it uses them)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        from webapp.extensions import db
+
+        with app.app_context():
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            db.session.commit()
+    if "smtp_server" in request.fixturenames:
+        request.getfixturevalue("smtp_server").clear()
+    yield
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.test_request_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def worker(app, base_env):
+    """A real Celery worker (with beat embedded) on the private Redis, sending to the test SMTP server."""
+    proc = support.start_worker(base_env, beat=True)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(app, base_env):
+    """The app under gunicorn (two processes); yields its base URL."""
+    proc, url = support.start_gunicorn(base_env, workers=2)
+    yield url
+    proc.stop()
+
+
+@pytest.fixture
+def make_event(app):
+    """Create a published event (keyword arguments override the defaults); returns its id."""
+    from webapp.extensions import db
+    from webapp.models import Event, EventStatus, Workshop
+    from webapp.models.base import utcnow
+
+    counter = iter(range(1, 10_000))
+
+    def factory(workshops=(), **fields):
+        start = utcnow().replace(microsecond=0) + timedelta(days=30)
+        values = dict(
+            slug=f"journee-{next(counter)}",
+            title="Journée régionale : ESS et solidarité internationale",
+            description="Une journée d'échanges.",
+            starts_at=start,
+            ends_at=start + timedelta(hours=8),
+            venue_name="Espace Anne de Bretagne",
+            venue_address="15 rue Martenot, 35000 Rennes",
+            contact_email="contact@bretagne-solidaire.bzh",
+            status=EventStatus.published,
+            capacity=None,
+        )
+        values.update(fields)
+        with app.app_context():
+            event = Event(**values)
+            for w in workshops:
+                event.workshops.append(Workshop(**w))
+            db.session.add(event)
+            db.session.commit()
+            return event.id
+
+    return factory
+
+
+@pytest.fixture
+def pg_env(base_env):
+    """Environment pointing at a fresh, migrated PostgreSQL database (dropped afterwards).
+
+    Skipped with a visible reason when no server is reachable, unless CI is set (then it fails).
+    """
+    if not support.postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {support.PG_ADMIN_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {support.PG_ADMIN_URL}")
+    name, url = support.create_postgres_database()
+    env = dict(base_env, DATABASE_URL=url)
+    support.run_emgav(env, "db", "upgrade")
+    yield env
+    support.drop_postgres_database(name)

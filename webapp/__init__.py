@@ -1,0 +1,40 @@
+"""Emgav web application: `create_app()` builds the Flask app with its extensions and blueprints."""
+import logging
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, load_config
+from .extensions import babel, csrf, db, limiter, migrate, select_locale
+
+
+def create_app(overrides=None):
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(overrides))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    from .database import configure_engine_events
+    from .services.dispatch import celery_init_app
+
+    with app.app_context():
+        configure_engine_events(db.engine)
+    celery_init_app(app)
+
+    from . import models  # noqa: F401  (register the tables)
+    from .participant import bp as participant_bp
+    from .public import bp as public_bp
+    from .web import register_web_helpers
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(participant_bp)
+    register_web_helpers(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

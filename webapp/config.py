@@ -1,0 +1,96 @@
+"""Configuration read from environment variables (a `.env` file is read in development).
+
+Every setting has a documented default, except `SECRET_KEY`, which must be set outside
+development: `load_config` raises `ConfigError` with a clear message instead.
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or invalid; raised at start-up."""
+
+
+def _int(name, default):
+    value = os.environ.get(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def load_config(overrides=None):
+    """Build the Flask config dict from the environment, then apply `overrides`."""
+    env = os.environ.get("EMGAV_ENV", "development")
+    instance = Path(os.environ.get("EMGAV_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    config = {
+        "EMGAV_ENV": env,
+        # Storage: SQLite file in instance/ by default, PostgreSQL in production.
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{instance / 'emgav.sqlite'}"
+        ),
+        # Broker for Celery (and rate-limit storage).
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Overrides the broker only (make run uses it for the embedded fallback broker).
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", ""),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": _int("SMTP_PORT", 1025),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "none").lower(),
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Emgav <noreply@emgav.localhost>"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        "EMAIL_TEMPLATES_DIR": os.environ.get(
+            "EMAIL_TEMPLATES_DIR", str(PROJECT_ROOT / "email_templates")
+        ),
+        # Links and delays.
+        "CONFIRM_LINK_MAX_AGE": timedelta(hours=_int("CONFIRM_LINK_HOURS", 72)),
+        "SEAT_OFFER_VALIDITY": timedelta(hours=_int("SEAT_OFFER_HOURS", 48)),
+        # Outbox sweeper: rows left queued/sending longer than this are re-enqueued.
+        "OUTBOX_STALE_AFTER": timedelta(seconds=_int("OUTBOX_STALE_SECONDS", 120)),
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+        # Web side never waits long for a broker that is down.
+        "BROKER_CONNECT_TIMEOUT": _int("BROKER_CONNECT_TIMEOUT", 2),
+        # Forms and sessions.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("BASE_URL", "").startswith("https://"),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # i18n
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "LANGUAGES": ["fr", "en"],
+        # Rate limits on public POSTs, stored in Redis, in memory while Redis is down.
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") not in ("0", "false"),
+        "RATELIMIT_PUBLIC_POST": os.environ.get("RATELIMIT_PUBLIC_POST", "10 per minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL", "memory://")
+        ),
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "INSTANCE_DIR": str(instance),
+    }
+    if overrides:
+        config.update(overrides)
+    _check(config)
+    return config
+
+
+def _check(config):
+    if config["SMTP_SECURITY"] not in ("none", "starttls", "ssl"):
+        raise ConfigError("SMTP_SECURITY must be one of: none, starttls, ssl")
+    if not config["SECRET_KEY"]:
+        if config["EMGAV_ENV"] in ("development", "test"):
+            config["SECRET_KEY"] = "dev-only-insecure-secret-key"
+        else:
+            raise ConfigError(
+                "SECRET_KEY is required outside development: set it to a long random "
+                "string (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )

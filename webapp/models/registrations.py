@@ -1,0 +1,155 @@
+"""Registrations, workshop bookings and waiting-list seat offers."""
+import enum
+import uuid
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+# The network's "collèges": stored key -> label (translated in the pages with gettext).
+ACTOR_TYPES = {
+    "asi": "association de solidarité internationale",
+    "ess": "structure de l'ESS",
+    "collectivite": "collectivité ou institution",
+    "recherche": "université ou recherche",
+    "paysanne": "organisation paysanne",
+    "entreprise": "entreprise",
+    "particulier": "particulier",
+    "autre": "autre",
+}
+
+
+class RegistrationStatus(str, enum.Enum):
+    pending = "pending"      # address not confirmed yet
+    confirmed = "confirmed"  # address confirmed and holds a seat
+    waiting = "waiting"      # address confirmed, on the event's waiting list
+    offered = "offered"      # a freed seat is offered and held for this person
+    cancelled = "cancelled"
+
+
+ACTIVE_STATUSES = ("pending", "confirmed", "waiting", "offered")
+
+
+class BookingStatus(str, enum.Enum):
+    requested = "requested"  # chosen, processed once the registration holds an event seat
+    booked = "booked"
+    waiting = "waiting"
+    offered = "offered"
+    cancelled = "cancelled"
+
+
+class OfferStatus(str, enum.Enum):
+    open = "open"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+    withdrawn = "withdrawn"  # the event was cancelled or the registration ended
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=20, validate_strings=True)
+
+
+class Registration(db.Model):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One active registration per (event, address), enforced by the database.
+        Index(
+            "uq_registrations_active_email", "event_id", "email", unique=True,
+            sqlite_where=text("status != 'cancelled'"), postgresql_where=text("status != 'cancelled'"),
+        ),
+        Index("ix_registrations_waiting", "event_id", "status", "waiting_since"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Calendar UID, never changed.
+    uid: Mapped[str] = mapped_column(String(36), unique=True, nullable=False, default=lambda: str(uuid.uuid4()))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True)
+    first_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    last_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    organisation: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    actor_type: Mapped[str] = mapped_column(String(30), nullable=False)
+    language: Mapped[str] = mapped_column(String(5), default="fr", nullable=False)
+    status: Mapped[RegistrationStatus] = mapped_column(
+        _enum(RegistrationStatus), default=RegistrationStatus.pending, nullable=False
+    )
+    waiting_since = mapped_column(UTCDateTime)
+    # Raised on every change that shows in the invite; invite SEQUENCE = event.revision + revision.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    # Part of every signed participant link: raising it revokes all links of this registration.
+    token_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
+    privacy_consent_at = mapped_column(UTCDateTime, nullable=False)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    confirmed_at = mapped_column(UTCDateTime)
+    cancelled_at = mapped_column(UTCDateTime)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    event = relationship("Event")
+    bookings = relationship(
+        "WorkshopBooking", back_populates="registration", cascade="all, delete-orphan",
+        order_by="WorkshopBooking.id",
+    )
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_active(self):
+        return self.status != RegistrationStatus.cancelled
+
+    @property
+    def invite_sequence(self):
+        return self.event.revision + self.revision
+
+    def active_bookings(self):
+        return [b for b in self.bookings if b.status != BookingStatus.cancelled]
+
+    def __repr__(self):
+        return f"<Registration {self.id} {self.status.value}>"
+
+
+class WorkshopBooking(db.Model):
+    __tablename__ = "workshop_bookings"
+    __table_args__ = (
+        Index(
+            "uq_workshop_bookings_active", "registration_id", "workshop_id", unique=True,
+            sqlite_where=text("status != 'cancelled'"), postgresql_where=text("status != 'cancelled'"),
+        ),
+        Index("ix_workshop_bookings_waiting", "workshop_id", "status", "waiting_since"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), nullable=False)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"), nullable=False)
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus), default=BookingStatus.requested, nullable=False)
+    waiting_since = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    registration = relationship("Registration", back_populates="bookings")
+    workshop = relationship("Workshop")
+
+
+class SeatOffer(db.Model):
+    """A freed seat held for the first person waiting, until accepted, declined or expired.
+
+    `workshop_id` is None for a seat of the event itself.
+    """
+
+    __tablename__ = "seat_offers"
+    __table_args__ = (Index("ix_seat_offers_open", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), nullable=False, index=True)
+    workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    status: Mapped[OfferStatus] = mapped_column(_enum(OfferStatus), default=OfferStatus.open, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    answered_at = mapped_column(UTCDateTime)
+
+    registration = relationship("Registration")
+    workshop = relationship("Workshop")

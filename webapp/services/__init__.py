@@ -1,0 +1,1 @@
+"""Domain operations as plain functions, called by views, tasks and the CLI alike."""

@@ -1,0 +1,81 @@
+"""Hand work to the Celery workers, by task name, once the database transaction has committed.
+
+The web side never imports `tasks`: it only knows task names. If the broker is down, the
+task is dropped with a warning; the outbox sweeper (a beat task) picks the work up later.
+"""
+import logging
+
+from celery import Celery, Task
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+DELIVER_MAIL = "emgav.deliver_mail"
+SWEEP_OUTBOX = "emgav.sweep_outbox"
+OFFER_FREE_SEATS = "emgav.offer_free_seats"
+EXPIRE_SEAT_OFFERS = "emgav.expire_seat_offers"
+
+_PENDING_KEY = "emgav_tasks_after_commit"
+
+
+def celery_init_app(app):
+    """Flask's "Celery background tasks" pattern: one Celery app bound to the Flask app."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    timeout = app.config["BROKER_CONNECT_TIMEOUT"]
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        broker_url=app.config["CELERY_BROKER_URL"] or app.config["REDIS_URL"],
+        broker_connection_timeout=timeout,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_publish_retry=False,
+        timezone="UTC",
+        beat_schedule={
+            "sweep-outbox": {"task": SWEEP_OUTBOX, "schedule": 30.0},
+            "expire-seat-offers": {"task": EXPIRE_SEAT_OFFERS, "schedule": 60.0},
+        },
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def enqueue_after_commit(session, task_name, *args):
+    """Send `task_name(*args)` to the workers once `session` commits (dropped on rollback)."""
+    pending = session.info.setdefault(_PENDING_KEY, [])
+    if (task_name, args) not in pending:
+        pending.append((task_name, args))
+
+
+def send_task(task_name, *args):
+    """Send a task now; returns False (and logs) when the broker cannot be reached."""
+    from flask import current_app
+
+    try:
+        current_app.extensions["celery"].send_task(task_name, args=list(args))
+        return True
+    except Exception as exc:  # broker down: the sweeper will catch up
+        log.warning("could not enqueue %s%r: %s", task_name, args, exc)
+        return False
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending_tasks(session):
+    for task_name, args in session.info.pop(_PENDING_KEY, []):
+        if not send_task(task_name, *args):
+            break  # the broker is down: do not wait for it once per task
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_tasks(session):
+    session.info.pop(_PENDING_KEY, None)
