@@ -183,3 +183,38 @@ def waiting_position(registration):
         )
     )
     return ahead + 1
+
+
+# --- Issue "Seats you can trust": implemented in this module and in seats.py. ---
+
+def update_registration(registration, *, first_name, last_name, organisation, actor_type, language, workshops):
+    """Change a person's details and workshops (capacity rules apply); sends an updated
+    invite when something that shows in it changed. Commits."""
+    raise NotImplementedError
+
+
+def cancel_registration(registration):
+    """Cancel: free the seats at once, queue the CANCEL invite, trigger waiting-list offers. Commits."""
+    raise NotImplementedError
+
+
+def leave_waiting_list(registration):
+    """Leave the event's waiting list (the registration ends). Commits."""
+    raise NotImplementedError
+
+
+def send_lost_links(email):
+    """Mail this address the manage links of its active registrations (nothing if none). Commits."""
+    raise NotImplementedError
+
+
+def notify_event_changed(event):
+    """After a change of the event's time or place: raise its revision and queue an updated
+    invite to every confirmed person. The caller commits."""
+    raise NotImplementedError
+
+
+def cancel_event(event):
+    """Cancel the event: CANCEL invite to confirmed people, notice to others, offers withdrawn.
+    The caller commits."""
+    raise NotImplementedError

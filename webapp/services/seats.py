@@ -35,3 +35,35 @@ def join_waiting_list(pool):
         .execution_options(synchronize_session=False)
     )
     db.session.expire(pool, ["seats_taken", "waiting_count"])
+
+
+# --- Waiting list (issue "Seats you can trust"). ---
+
+def release_seat(pool):
+    """Give back one seat of `pool`, then have a worker offer it to the first person waiting."""
+    raise NotImplementedError
+
+
+def offer_free_seats(event_id):
+    """Offer every free seat of the event and its workshops to the people waiting, in order."""
+    raise NotImplementedError
+
+
+def expire_seat_offers():
+    """Expire offers past their time and pass each seat on to the next person."""
+    raise NotImplementedError
+
+
+def offer_from_token(token):
+    """The open SeatOffer behind an offer link, or raise tokens.InvalidLink / RegistrationError."""
+    raise NotImplementedError
+
+
+def accept_offer(offer):
+    """Accept: the held seat becomes the person's; confirmation with invite is queued. Commits."""
+    raise NotImplementedError
+
+
+def decline_offer(offer):
+    """Decline: the seat goes to the next person waiting. Commits."""
+    raise NotImplementedError

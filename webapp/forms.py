@@ -1,0 +1,93 @@
+"""Participant forms shared by the registration page and the manage page.
+
+Messages are French msgids (the default language), translated to English by the catalogue.
+"""
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .models import ACTOR_TYPES
+
+# Characters that never belong in a name and would break mail headers.
+_FORBIDDEN_IN_NAMES = set("\r\n\t\x00<>")
+
+
+def _single_line(form, field):
+    if field.data and any(ch in _FORBIDDEN_IN_NAMES for ch in field.data):
+        raise ValidationError(_l("Ce champ ne peut contenir ni retour à la ligne ni les caractères < et >."))
+
+
+def _email_syntax(form, field):
+    try:
+        result = validate_email(field.data or "", check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError(_l("Saisissez une adresse électronique valide, par exemple nom@exemple.org.")) from None
+    field.data = result.normalized
+
+
+def actor_type_choices():
+    return [("", _l("— Choisissez —"))] + [(key, _l(label)) for key, label in ACTOR_TYPES.items()]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ParticipantDetailsForm(FlaskForm):
+    """What a person can give at registration and change later from the manage link."""
+
+    first_name = StringField(
+        _l("Prénom"),
+        validators=[DataRequired(_l("Indiquez votre prénom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
+    )
+    last_name = StringField(
+        _l("Nom"),
+        validators=[DataRequired(_l("Indiquez votre nom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
+    )
+    organisation = StringField(
+        _l("Structure (facultatif)"),
+        validators=[Length(max=200, message=_l("200 caractères au plus.")), _single_line],
+    )
+    actor_type = SelectField(
+        _l("Type d'acteur"),
+        validators=[DataRequired(_l("Choisissez le type d'acteur qui vous correspond."))],
+    )
+    workshops = MultiCheckboxField(_l("Ateliers"), coerce=int, validate_choice=True)
+
+    def __init__(self, *args, workshops=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor_type.choices = actor_type_choices()
+        self._workshops = {w.id: w for w in workshops}
+        self.workshops.choices = [(w.id, w.title) for w in workshops]
+
+    def validate_workshops(self, field):
+        chosen = [self._workshops[i] for i in field.data or [] if i in self._workshops]
+        for i, first in enumerate(chosen):
+            for second in chosen[i + 1:]:
+                if first.overlaps(second):
+                    raise ValidationError(
+                        _l("Les ateliers « %(a)s » et « %(b)s » ont lieu en même temps : choisissez-en un seul.",
+                           a=first.title, b=second.title)
+                    )
+
+    def chosen_workshops(self):
+        return [self._workshops[i] for i in self.workshops.data or [] if i in self._workshops]
+
+
+class RegistrationForm(ParticipantDetailsForm):
+    email = StringField(
+        _l("Adresse électronique"),
+        validators=[DataRequired(_l("Indiquez votre adresse électronique.")), Length(max=254, message=_l("254 caractères au plus.")), _email_syntax],
+    )
+    privacy_consent = BooleanField(
+        _l("J'accepte que mes données soient utilisées pour gérer mon inscription à cet événement."),
+        validators=[DataRequired(_l("Votre accord est nécessaire pour vous inscrire."))],
+    )
+    # Honeypot: hidden from people, filled by bots; a filled one drops the submission silently.
+    website = StringField(_l("Ne pas remplir ce champ"))
+
+    field_order = ("first_name", "last_name", "email", "organisation", "actor_type", "workshops", "privacy_consent")
