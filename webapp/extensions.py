@@ -38,3 +38,10 @@ def select_locale():
 
 
 babel = Babel()
+
+
+def public_post_limit():
+    """Decorator for views whose POST is public (registration, lost link): rate-limited per IP."""
+    from flask import current_app
+
+    return limiter.limit(lambda: current_app.config["RATELIMIT_PUBLIC_POST"], methods=["POST"])
