@@ -1,1 +1,252 @@
+"""Views of the participant pages. They read the link, call a service, and show the outcome;
+the rules (seats, waiting list, mails) live in `webapp.services`. Dates are written by the
+app-wide template helpers of `webapp.web` (`event_when`, `local_datetime`, `workshop_slot`)."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..extensions import public_post_limit
+from ..models import RegistrationStatus
+from ..services import registrations, seats, tokens
 from . import bp
+from .forms import LostLinkForm, ManageForm
+
+
+def _message(status, heading, message, link_url=None, link_text=None):
+    """A friendly page for a link that cannot be used (never a 500)."""
+    page = render_template("participant/message.html", heading=heading, message=message,
+                           link_url=link_url, link_text=link_text)
+    return page, status
+
+
+def _invalid_link():
+    return _message(
+        404, _("Lien non valable"),
+        _("Ce lien n'est pas (ou plus) valable : il est peut-être incomplet, ou a été remplacé par un lien "
+          "plus récent. Vérifiez que vous avez copié l'adresse en entier, ou utilisez le dernier message reçu."),
+    )
+
+
+def _manage_url(registration):
+    return url_for("participant.manage", token=tokens.manage_token(registration), _external=True)
+
+
+def _expired_confirmation(token):
+    """The confirmation link is too old: say how to get a new one (register again, same address)."""
+    link_url = url_for("public.index")
+    link_text = _("Voir les événements")
+    try:  # the signature is still genuine: point at the right event's form
+        registration = registrations.registration_from_token("confirm", token)
+    except tokens.InvalidLink:
+        registration = None
+    if registration is not None and registration.event.accepts_registrations():
+        link_url = url_for("public.register", slug=registration.event.slug)
+        link_text = _("S'inscrire à nouveau à « %(title)s »", title=registration.event.title)
+    return _message(
+        410, _("Ce lien de confirmation a expiré"),
+        _("Pour des raisons de sécurité, un lien de confirmation n'est valable que quelques jours. "
+          "Pour en recevoir un nouveau, remplissez à nouveau le formulaire d'inscription avec la même "
+          "adresse électronique : nous vous renverrons le lien, sans créer de seconde inscription."),
+        link_url, link_text,
+    )
+
+
+def _confirmation_refused(code):
+    """The link is genuine but cannot confirm anything (any more)."""
+    events_link = (url_for("public.index"), _("Voir les événements"))
+    if code == "already_confirmed":
+        return _message(
+            409, _("Adresse déjà confirmée"),
+            _("Votre adresse électronique a déjà été confirmée. Le lien pour consulter ou modifier votre "
+              "inscription vous a été envoyé par courriel."),
+        )
+    if code == "cancelled":
+        return _message(
+            410, _("Inscription annulée"),
+            _("Cette inscription a été annulée : le lien de confirmation ne peut plus servir. "
+              "Vous pouvez vous inscrire à nouveau depuis la page de l'événement."),
+            *events_link,
+        )
+    return _message(
+        410, _("Inscriptions closes"),
+        _("Les inscriptions à cet événement sont closes, ou l'événement a été annulé : "
+          "votre adresse n'a pas pu être confirmée."),
+        *events_link,
+    )
+
+
+@bp.get("/confirm/<token>")
+def confirm(token):
+    """Confirm the address behind the link, then show the registration and its manage link."""
+    try:
+        registration = registrations.confirm_address(token)
+    except tokens.InvalidLink as exc:
+        return _expired_confirmation(token) if exc.reason == "expired" else _invalid_link()
+    except registrations.RegistrationError as exc:
+        return _confirmation_refused(exc.code)
+    return render_template(
+        "participant/confirmed.html", registration=registration,
+        position=registrations.waiting_position(registration), manage_url=_manage_url(registration),
+    )
+
+
+def _manage_link_registration(token):
+    """The registration behind a manage link, or None when the link is forged or revoked."""
+    try:
+        return registrations.registration_from_token("manage", token)
+    except tokens.InvalidLink:
+        return None
+
+
+def _cancelled_page(registration):
+    return _message(
+        410, _("Inscription annulée"),
+        _("Votre inscription à « %(title)s » est annulée : il n'y a plus rien à modifier. "
+          "Vous pouvez vous inscrire à nouveau depuis la page de l'événement si des places sont disponibles.",
+          title=registration.event.title),
+        url_for("public.event", slug=registration.event.slug), _("Voir l'événement"),
+    )
+
+
+@bp.route("/manage/<token>", methods=["GET", "POST"])
+def manage(token):
+    """See one's registration; change details, language and workshops."""
+    registration = _manage_link_registration(token)
+    if registration is None:
+        return _invalid_link()
+    if registration.status == RegistrationStatus.cancelled:
+        return _cancelled_page(registration)
+    form = ManageForm(obj=registration, workshops=registration.event.workshops)
+    if not form.is_submitted():
+        form.workshops.data = [booking.workshop_id for booking in registration.active_bookings()]
+    if form.validate_on_submit():
+        try:
+            registrations.update_registration(
+                registration, first_name=form.first_name.data, last_name=form.last_name.data,
+                organisation=form.organisation.data, actor_type=form.actor_type.data,
+                language=form.language.data, workshops=form.chosen_workshops(),
+            )
+        except registrations.RegistrationError as exc:
+            return _update_refused(registration, exc.code)
+        flash(_("Vos modifications sont enregistrées."), "success")
+        return redirect(url_for("participant.manage", token=token))
+    return render_template(
+        "participant/manage.html", registration=registration, form=form, token=token,
+        position=registrations.waiting_position(registration),
+    )
+
+
+def _update_refused(registration, code):
+    if code == "cancelled":
+        return _cancelled_page(registration)
+    return _message(
+        409, _("Modification impossible"),
+        _("Cette inscription ne peut plus être modifiée : les inscriptions à l'événement sont closes, "
+          "ou l'événement a été annulé."),
+    )
+
+
+@bp.route("/manage/<token>/cancel", methods=["GET", "POST"])
+def cancel(token):
+    """GET asks to confirm; POST cancels (the service frees the seats and sends the CANCEL invite)."""
+    registration = _manage_link_registration(token)
+    if registration is None:
+        return _invalid_link()
+    if registration.status == RegistrationStatus.cancelled:
+        return _cancelled_page(registration)
+    if request.method == "GET":
+        return render_template("participant/cancel.html", registration=registration, token=token)
+    held_seat = registration.status == RegistrationStatus.confirmed  # only then is there an invite to cancel
+    try:
+        registrations.cancel_registration(registration)
+    except registrations.RegistrationError:  # cancelled meanwhile, by another click
+        return _cancelled_page(registration)
+    return render_template("participant/cancelled.html", registration=registration, held_seat=held_seat)
+
+
+@bp.post("/manage/<token>/leave-waiting-list")
+def leave_waiting_list(token):
+    registration = _manage_link_registration(token)
+    if registration is None:
+        return _invalid_link()
+    if registration.status == RegistrationStatus.cancelled:
+        return _cancelled_page(registration)
+    try:
+        registrations.leave_waiting_list(registration)
+    except registrations.RegistrationError:
+        return _message(
+            409, _("Vous n'êtes plus sur la liste d'attente"),
+            _("Votre inscription n'est plus sur la liste d'attente : une place vous a peut-être été proposée "
+              "ou attribuée entre-temps. Consultez votre inscription pour voir où elle en est."),
+            url_for("participant.manage", token=token), _("Voir mon inscription"),
+        )
+    return _message(
+        200, _("Vous avez quitté la liste d'attente"),
+        _("Votre inscription à « %(title)s » est terminée : aucune place ne vous sera proposée. "
+          "Un courriel vous le confirme.", title=registration.event.title),
+        url_for("public.event", slug=registration.event.slug), _("Voir l'événement"),
+    )
+
+
+def _offer_refused(code):
+    """An offer link that is genuine but cannot be answered (any more)."""
+    if code == "expired":
+        return _message(
+            410, _("Cette offre a expiré"),
+            _("Le délai pour accepter cette place est passé : elle a été proposée à la personne suivante "
+              "sur la liste d'attente."),
+        )
+    if code in ("accepted", "declined"):
+        return _message(
+            409, _("Vous avez déjà répondu à cette offre"),
+            _("Votre réponse à cette offre est déjà enregistrée ; elle ne peut pas être changée. "
+              "Le lien de votre inscription, reçu par courriel, montre où elle en est."),
+        )
+    return _message(
+        410, _("Cette offre n'est plus valable"),
+        _("Cette place ne peut plus vous être proposée : l'inscription ou l'événement a été annulé, "
+          "ou les inscriptions sont closes."),
+    )
+
+
+@bp.route("/offers/<token>", methods=["GET", "POST"])
+def offer(token):
+    """A seat offered from the waiting list: GET shows it, POST accepts or declines it."""
+    try:
+        seat_offer = seats.offer_from_token(token)
+    except tokens.InvalidLink:
+        return _invalid_link()
+    except registrations.RegistrationError as exc:
+        return _offer_refused(exc.code)
+    if request.method == "GET":
+        return render_template("participant/offer.html", offer=seat_offer, token=token)
+    answer = request.form.get("answer")
+    if answer not in ("accept", "decline"):
+        abort(400)
+    registration = seat_offer.registration
+    try:
+        if answer == "accept":
+            seats.accept_offer(seat_offer)
+        else:
+            seats.decline_offer(seat_offer)
+    except registrations.RegistrationError as exc:  # answered or expired meanwhile
+        return _offer_refused(exc.code)
+    if answer == "decline":
+        return _message(
+            200, _("Offre déclinée"),
+            _("C'est noté : la place est proposée à la personne suivante. Merci de l'avoir libérée."),
+            _manage_url(registration), _("Voir mon inscription"),
+        )
+    return render_template("participant/offer_accepted.html", offer=seat_offer, registration=registration,
+                           manage_url=_manage_url(registration))
+
+
+@bp.route("/lost-link", methods=["GET", "POST"])
+@public_post_limit()
+def lost_link():
+    """Mail a person the links of their registrations; the answer never tells whether any exist."""
+    form = LostLinkForm()
+    if form.validate_on_submit():
+        if not form.website.data:
+            registrations.send_lost_links(form.email.data)
+        return render_template("participant/lost_link_sent.html", email=form.email.data)
+    return render_template("participant/lost_link.html", form=form)
