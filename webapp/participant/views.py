@@ -1,7 +1,7 @@
 """Views of the participant pages. They read the link, call a service, and show the outcome;
 the rules (seats, waiting list, mails) live in `webapp.services`. Dates are written by the
 app-wide template helpers of `webapp.web` (`event_when`, `local_datetime`, `workshop_slot`)."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import public_post_limit
@@ -9,6 +9,12 @@ from ..models import RegistrationStatus
 from ..services import registrations, seats, tokens
 from . import bp
 from .forms import LostLinkForm, ManageForm
+
+
+def _speak_language_of(registration):
+    """Show the page in the participant's language (the one of their mails), unless the visitor
+    chose one with the language switch: `extensions.select_locale` reads this."""
+    g.participant_language = registration.language
 
 
 def _message(status, heading, message, link_url=None, link_text=None):
@@ -38,9 +44,11 @@ def _expired_confirmation(token):
         registration = registrations.registration_from_token("confirm", token)
     except tokens.InvalidLink:
         registration = None
-    if registration is not None and registration.event.accepts_registrations():
-        link_url = url_for("public.register", slug=registration.event.slug)
-        link_text = _("S'inscrire à nouveau à « %(title)s »", title=registration.event.title)
+    if registration is not None:
+        _speak_language_of(registration)
+        if registration.event.accepts_registrations():
+            link_url = url_for("public.register", slug=registration.event.slug)
+            link_text = _("S'inscrire à nouveau à « %(title)s »", title=registration.event.title)
     return _message(
         410, _("Ce lien de confirmation a expiré"),
         _("Pour des raisons de sécurité, un lien de confirmation n'est valable que quelques jours. "
@@ -83,6 +91,7 @@ def confirm(token):
         return _expired_confirmation(token) if exc.reason == "expired" else _invalid_link()
     except registrations.RegistrationError as exc:
         return _confirmation_refused(exc.code)
+    _speak_language_of(registration)
     return render_template(
         "participant/confirmed.html", registration=registration,
         position=registrations.waiting_position(registration), manage_url=_manage_url(registration),
@@ -92,9 +101,11 @@ def confirm(token):
 def _manage_link_registration(token):
     """The registration behind a manage link, or None when the link is forged or revoked."""
     try:
-        return registrations.registration_from_token("manage", token)
+        registration = registrations.registration_from_token("manage", token)
     except tokens.InvalidLink:
         return None
+    _speak_language_of(registration)
+    return registration
 
 
 def _cancelled_page(registration):
@@ -217,6 +228,7 @@ def offer(token):
         return _invalid_link()
     except registrations.RegistrationError as exc:
         return _offer_refused(exc.code)
+    _speak_language_of(seat_offer.registration)
     if request.method == "GET":
         return render_template("participant/offer.html", offer=seat_offer, token=token)
     answer = request.form.get("answer")
@@ -230,10 +242,18 @@ def offer(token):
             seats.decline_offer(seat_offer)
     except registrations.RegistrationError as exc:  # answered or expired meanwhile
         return _offer_refused(exc.code)
+    if answer == "decline" and seat_offer.workshop is None:
+        return _message(
+            200, _("Offre déclinée"),
+            _("C'est noté : la place est proposée à la personne suivante et votre inscription à « %(title)s » "
+              "prend fin. Un courriel vous le confirme.", title=registration.event.title),
+            url_for("public.index"), _("Voir les événements"),
+        )
     if answer == "decline":
         return _message(
             200, _("Offre déclinée"),
-            _("C'est noté : la place est proposée à la personne suivante. Merci de l'avoir libérée."),
+            _("C'est noté : la place dans l'atelier « %(title)s » est proposée à la personne suivante. "
+              "Votre inscription à l'événement reste valable.", title=seat_offer.workshop.title),
             _manage_url(registration), _("Voir mon inscription"),
         )
     return render_template("participant/offer_accepted.html", offer=seat_offer, registration=registration,
