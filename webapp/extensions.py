@@ -1,5 +1,5 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
-from flask import request, session
+from flask import g, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,7 +24,8 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def select_locale():
-    """`?lang=` switch (remembered in the session), then the browser's preference, then French."""
+    """`?lang=` switch (remembered in the session), then the language of the participant whose
+    link is open (`g.participant_language`), then the browser's preference, then French."""
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
@@ -34,6 +35,8 @@ def select_locale():
         return asked
     if session.get("lang") in languages:
         return session["lang"]
+    if g.get("participant_language") in languages:
+        return g.participant_language
     return request.accept_languages.best_match(languages) or languages[0]
 
 
