@@ -28,12 +28,16 @@ def celery_init_app(app):
                 return self.run(*args, **kwargs)
 
     timeout = app.config["BROKER_CONNECT_TIMEOUT"]
+    broker_url = app.config["CELERY_BROKER_URL"] or app.config["REDIS_URL"]
+    # Socket timeouts are Redis options; other transports (the embedded SQLAlchemy broker of
+    # `emgav dev`) would pass them on to their own driver, which refuses them.
+    redis_options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.conf.update(
-        broker_url=app.config["CELERY_BROKER_URL"] or app.config["REDIS_URL"],
+        broker_url=broker_url,
         broker_connection_timeout=timeout,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        broker_transport_options=redis_options if broker_url.startswith(("redis", "rediss")) else {},
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
