@@ -2,6 +2,8 @@
 
 Messages are French msgids (the default language), translated to English by the catalogue.
 """
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,13 +13,19 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .models import ACTOR_TYPES
 
-# Characters that never belong in a name and would break mail headers.
-_FORBIDDEN_IN_NAMES = set("\r\n\t\x00<>")
+
+def _forbidden_in_names(ch):
+    """Line breaks and other control characters (they would break mail headers), and < >."""
+    return ch in "<>" or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
 
 
 def _single_line(form, field):
-    if field.data and any(ch in _FORBIDDEN_IN_NAMES for ch in field.data):
+    if field.data and any(_forbidden_in_names(ch) for ch in field.data):
         raise ValidationError(_l("Ce champ ne peut contenir ni retour à la ligne ni les caractères < et >."))
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 def _email_syntax(form, field):
@@ -42,14 +50,17 @@ class ParticipantDetailsForm(FlaskForm):
 
     first_name = StringField(
         _l("Prénom"),
+        filters=[_strip],
         validators=[DataRequired(_l("Indiquez votre prénom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
     )
     last_name = StringField(
         _l("Nom"),
+        filters=[_strip],
         validators=[DataRequired(_l("Indiquez votre nom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
     )
     organisation = StringField(
         _l("Structure (facultatif)"),
+        filters=[_strip],
         validators=[Length(max=200, message=_l("200 caractères au plus.")), _single_line],
     )
     actor_type = SelectField(
@@ -65,7 +76,7 @@ class ParticipantDetailsForm(FlaskForm):
         self.workshops.choices = [(w.id, w.title) for w in workshops]
 
     def validate_workshops(self, field):
-        chosen = [self._workshops[i] for i in field.data or [] if i in self._workshops]
+        chosen = self.chosen_workshops()
         for i, first in enumerate(chosen):
             for second in chosen[i + 1:]:
                 if first.overlaps(second):
@@ -81,6 +92,7 @@ class ParticipantDetailsForm(FlaskForm):
 class RegistrationForm(ParticipantDetailsForm):
     email = StringField(
         _l("Adresse électronique"),
+        filters=[_strip],
         validators=[DataRequired(_l("Indiquez votre adresse électronique.")), Length(max=254, message=_l("254 caractères au plus.")), _email_syntax],
     )
     privacy_consent = BooleanField(
