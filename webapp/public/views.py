@@ -1,8 +1,150 @@
-from flask import render_template
+"""Public pages: the list of events, an event, its registration form, calendar files and the
+health check. Views stay thin: registering is `webapp.services.registrations.register`."""
+import logging
 
+from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from sqlalchemy import select, text
+
+from ..extensions import db, public_post_limit
+from ..forms import RegistrationForm
+from ..models import Event, EventStatus
+from ..models.base import utcnow
+from ..services import registrations
+from ..services.calendar import build_event_calendar
 from . import bp
+
+log = logging.getLogger(__name__)
+
+
+def _visible_event_or_404(slug):
+    """A published or cancelled event (a cancelled one is shown as such); drafts do not exist."""
+    event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+    if event is None or event.status == EventStatus.draft:
+        abort(404)
+    return event
 
 
 @bp.get("/")
 def index():
-    return "Emgav"
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.status == EventStatus.published, Event.ends_at > utcnow())
+        .order_by(Event.starts_at, Event.id)
+    ).all()
+    return render_template("public/index.html", events=events)
+
+
+@bp.get("/events/<slug>")
+def event(slug):
+    event = _visible_event_or_404(slug)
+    return render_template("public/event.html", event=event, state=event.registration_state())
+
+
+@bp.route("/events/<slug>/register", methods=["GET", "POST"])
+@public_post_limit()
+def register(slug):
+    event = _visible_event_or_404(slug)
+    if not event.accepts_registrations():
+        return _registration_unavailable(event, event.registration_state())
+    form = RegistrationForm(workshops=event.workshops)
+    if request.method == "POST" and form.website.data:
+        log.info("honeypot filled on %s: submission dropped", request.path)
+        return redirect(url_for(".registration_sent", slug=slug), 303)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        page = render_template("public/register.html", event=event, form=form, state=event.registration_state())
+        return page, status
+    try:
+        registrations.register(
+            event,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            email=form.email.data,
+            organisation=form.organisation.data,
+            actor_type=form.actor_type.data,
+            language=str(get_locale()),
+            workshops=form.chosen_workshops(),
+        )
+    except registrations.RegistrationError as error:  # e.g. registration closed meanwhile
+        db.session.rollback()
+        event = _visible_event_or_404(slug)
+        return _registration_unavailable(event, error.code)
+    return redirect(url_for(".registration_sent", slug=slug), 303)
+
+
+def _registration_unavailable(event, state):
+    """The event does not take registrations (not open yet, closed, cancelled): say so, no form."""
+    status = 409 if request.method == "POST" else 200
+    return render_template("public/registration_unavailable.html", event=event, state=state), status
+
+
+@bp.get("/events/<slug>/register/sent")
+def registration_sent(slug):
+    """After registering: the same page whether the address was new or already known."""
+    event = _visible_event_or_404(slug)
+    return render_template("public/registration_sent.html", event=event)
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("public/privacy.html")
+
+
+@bp.get("/events/<slug>.ics")
+def event_ics(slug):
+    event = _visible_event_or_404(slug)
+    response = _calendar_response([event])
+    response.headers["Content-Disposition"] = f'attachment; filename="{event.slug}.ics"'
+    return response
+
+
+@bp.get("/events.ics")
+def events_ics():
+    events = db.session.scalars(
+        select(Event).where(Event.status == EventStatus.published).order_by(Event.starts_at, Event.id)
+    ).all()
+    return _calendar_response(events)
+
+
+def _calendar_response(events):
+    return Response(build_event_calendar(events), content_type="text/calendar; charset=utf-8")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Database and broker status. 200 while registrations work (the database answers), even with
+    the broker down: mails then wait in the outbox for the sweeper. 503 when the database fails."""
+    database = _check("database", _ping_database)
+    broker = _check("broker", _ping_broker)
+    healthy = database == "ok" and broker == "ok"
+    body = {"status": "ok" if healthy else "degraded", "database": database, "broker": broker}
+    response = jsonify(body)
+    response.status_code = 200 if database == "ok" else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _ping_database():
+    try:
+        db.session.execute(text("SELECT 1"))
+    finally:
+        db.session.rollback()
+
+
+def _ping_broker():
+    celery_app = current_app.extensions["celery"]
+    with celery_app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
+                                     timeout=current_app.config["BROKER_CONNECT_TIMEOUT"])
+
+
+def _check(name, ping):
+    """"ok", or "error: <reason>" (the first line of the exception, logged in full)."""
+    try:
+        ping()
+    except Exception as exc:
+        log.warning("health check: %s unreachable", name, exc_info=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return f"error: {reason[0] if reason else type(exc).__name__}"
+    return "ok"
