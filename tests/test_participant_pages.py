@@ -1,15 +1,17 @@
 """Participant pages reached through signed links: confirm, manage, cancel, offers, lost link."""
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, Registration, RegistrationStatus
+from webapp.models import BookingStatus, Event, OfferStatus, OutboxMail, Registration, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
-from webapp.services import registrations, tokens
+from webapp.services import registrations, seats, tokens
 
 
 def register(app, event_id, email="anne@example.org", **fields):
@@ -64,9 +66,6 @@ def test_confirm_takes_a_seat_and_shows_the_manage_link(app, client, make_event)
 
 
 def test_confirm_shows_the_event_time_in_its_own_zone(app, client, make_event):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     start = datetime(2099, 6, 13, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
     reg_id = register(app, make_event(starts_at=start, ends_at=start + timedelta(hours=8)))
     page = client.get(link(app, "confirm", reg_id))
@@ -348,7 +347,330 @@ def test_offer_and_lost_link_posts_without_csrf_token_get_a_friendly_400(app, cl
     assert outbox_kinds(app) == []
 
 
+# --- Changing one's details and workshops ----------------------------------------------------
+
+def test_changing_details_saves_them_and_sends_an_updated_invite(app, client, make_event):
+    event_id = event_with_workshops(make_event)
+    ids = workshop_ids(app, event_id)
+    reg_id = confirmed(app, event_id, workshops=("xylm",))
+    path = link(app, "manage", reg_id)
+    answer = client.post(path, data=dict(details(first_name="Annaïg", organisation="RIAA", actor_type="paysanne",
+                                                 language="en"),
+                                         workshops=[ids["outaouais"], ids["riaa"]],
+                                         csrf_token=csrf_token(client, path)))
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith(path)
+    after = client.get(path)
+    assert "Vos modifications sont enregistrées." in text(after)
+    assert '<html lang="en">' in after.get_data(as_text=True)
+    with app.app_context():
+        registration = db.session.get(Registration, reg_id)
+        assert (registration.first_name, registration.organisation, registration.actor_type, registration.language) \
+            == ("Annaïg", "RIAA", "paysanne", "en")
+        assert sorted(b.workshop.key for b in registration.active_bookings()) == ["outaouais", "riaa"]
+    assert outbox_kinds(app) == ["confirm_address", "invite_updated", "registration_confirmed"]
+
+
+def test_manage_form_shows_current_choices(app, client, make_event):
+    event_id = event_with_workshops(make_event)
+    ids = workshop_ids(app, event_id)
+    reg_id = confirmed(app, event_id, workshops=("riaa",), language="en")
+    content = text(client.get(link(app, "manage", reg_id)))
+    assert re.search(rf'<input checked[^>]*value="{ids["riaa"]}"', content)
+    assert not re.search(rf'<input checked[^>]*value="{ids["xylm"]}"', content)
+    assert re.search(r'<input checked[^>]*value="en"', content)
+
+
+def test_workshops_cannot_change_once_registrations_are_closed(app, client, make_event):
+    event_id = event_with_workshops(make_event)
+    ids = workshop_ids(app, event_id)
+    reg_id = confirmed(app, event_id, workshops=("riaa",))
+    with app.app_context():
+        db.session.get(Event, event_id).registration_closes_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    path = link(app, "manage", reg_id)
+    page = client.get(path)
+    assert "ateliers ne peuvent plus être changés" in text(page)
+    assert 'name="workshops"' not in text(page)
+    answer = client.post(path, data=dict(details(organisation="Autre structure"), workshops=[ids["xylm"]],
+                                         csrf_token=csrf_token(client, path)))
+    assert answer.status_code == 302
+    with app.app_context():
+        registration = db.session.get(Registration, reg_id)
+        assert registration.organisation == "Autre structure"
+        assert [b.workshop.key for b in registration.active_bookings()] == ["riaa"]
+
+
+# --- Cancelling ----------------------------------------------------------------------------
+
+def seats_of(app, event_id):
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        return event.seats_taken, event.waiting_count
+
+
+def outbox_payloads(app, kind):
+    with app.app_context():
+        return [m.payload for m in db.session.query(OutboxMail).filter_by(kind=kind)]
+
+
+def test_cancel_asks_first_then_cancels(app, client, make_event):
+    event_id = make_event(capacity=10)
+    reg_id = confirmed(app, event_id)
+    path = link(app, "manage", reg_id) + "/cancel"
+    question = client.get(path)
+    assert question.status_code == 200
+    assert "Oui, annuler mon inscription" in text(question)
+    assert load(app, reg_id).status == RegistrationStatus.confirmed
+    answer = client.post(path, data={"csrf_token": csrf_token(client, path)})
+    assert answer.status_code == 200
+    assert "Votre inscription est annulée" in text(answer)
+    assert "courriel d'annulation" in text(answer)
+    assert load(app, reg_id).status == RegistrationStatus.cancelled
+    assert seats_of(app, event_id) == (0, 0)
+    [payload] = outbox_payloads(app, "registration_cancelled")
+    assert payload["method"] == "CANCEL" and payload["with_invite"] is True
+
+
+def test_replayed_cancel_gets_a_friendly_page_and_changes_nothing(app, client, make_event):
+    event_id = make_event(capacity=10)
+    reg_id = confirmed(app, event_id)
+    path = link(app, "manage", reg_id) + "/cancel"
+    token = csrf_token(client, path)
+    assert client.post(path, data={"csrf_token": token}).status_code == 200
+    kinds = outbox_kinds(app)
+    again = client.post(path, data={"csrf_token": token})
+    assert again.status_code == 410
+    assert "est annulée" in text(again)
+    assert outbox_kinds(app) == kinds
+    assert seats_of(app, event_id) == (0, 0)
+    assert client.get(path).status_code == 410
+
+
+def test_cancel_with_a_forged_link_changes_nothing(app, client, make_event):
+    event_id = make_event(capacity=10)
+    reg_id = confirmed(app, event_id)
+    real = link(app, "manage", reg_id) + "/cancel"
+    token = csrf_token(client, real)
+    forged = link(app, "manage", reg_id)[:-2] + "xx/cancel"
+    page = client.post(forged, data={"csrf_token": token})
+    assert page.status_code == 404
+    assert load(app, reg_id).status == RegistrationStatus.confirmed
+    assert seats_of(app, event_id) == (1, 0)
+
+
+def test_cancel_while_waiting_sends_no_calendar_cancellation(app, client, make_event):
+    event_id = make_event(capacity=1)
+    confirmed(app, event_id, email="first@example.org")
+    reg_id = confirmed(app, event_id, email="second@example.org")
+    path = link(app, "manage", reg_id) + "/cancel"
+    answer = client.post(path, data={"csrf_token": csrf_token(client, path)})
+    assert answer.status_code == 200
+    assert "courriel d'annulation" not in text(answer)
+    assert seats_of(app, event_id) == (1, 0)
+    [payload] = outbox_payloads(app, "registration_cancelled")
+    assert payload["with_invite"] is False
+
+
+# --- Leaving the waiting list --------------------------------------------------------------
+
+def test_leave_the_waiting_list(app, client, make_event):
+    event_id = make_event(capacity=1)
+    confirmed(app, event_id, email="first@example.org")
+    reg_id = confirmed(app, event_id, email="second@example.org")
+    manage_path = link(app, "manage", reg_id)
+    token = csrf_token(client, manage_path)
+    answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": token})
+    assert answer.status_code == 200
+    assert "quitté la liste d'attente" in text(answer)
+    assert load(app, reg_id).status == RegistrationStatus.cancelled
+    assert seats_of(app, event_id) == (1, 0)
+    replay = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": token})
+    assert replay.status_code == 410
+    assert seats_of(app, event_id) == (1, 0)
+    assert len(outbox_payloads(app, "registration_cancelled")) == 1
+
+
+def test_leave_the_waiting_list_when_holding_a_seat_changes_nothing(app, client, make_event):
+    event_id = make_event(capacity=1)
+    reg_id = confirmed(app, event_id)
+    manage_path = link(app, "manage", reg_id)
+    answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": csrf_token(client, manage_path)})
+    assert answer.status_code == 409
+    assert load(app, reg_id).status == RegistrationStatus.confirmed
+    assert seats_of(app, event_id) == (1, 0)
+
+
+# --- Seat offers ---------------------------------------------------------------------------
+
+def event_seat_offer(app, make_event):
+    """Capacity 1: the first person cancels, the second (waiting) is offered the seat.
+    Returns (event id, registration id of the second person, offer link path)."""
+    event_id = make_event(capacity=1)
+    first = confirmed(app, event_id, email="first@example.org")
+    second = confirmed(app, event_id, email="second@example.org", first_name="Bleuenn")
+    with app.app_context():
+        registrations.cancel_registration(db.session.get(Registration, first))
+        seats.offer_free_seats(event_id)
+    return event_id, second, offer_link(app, second)
+
+
+def offer_link(app, registration_id):
+    with app.test_request_context():
+        offer = db.session.scalars(select(SeatOffer).filter_by(registration_id=registration_id)).one()
+        return f"/offers/{tokens.offer_token(offer)}"
+
+
+def offer_status(app, registration_id):
+    with app.app_context():
+        return db.session.scalars(select(SeatOffer.status).filter_by(registration_id=registration_id)).one()
+
+
+def test_offer_page_shows_the_seat_and_its_expiry_in_the_event_zone(app, client, make_event):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    page = client.get(path)
+    assert page.status_code == 200
+    content = text(page)
+    with app.app_context():
+        expires = db.session.scalars(select(SeatOffer.expires_at)).one().astimezone(ZoneInfo("Europe/Paris"))
+    assert f"à {expires:%H:%M} (heure" in content
+    assert "J'accepte la place" in content and "Je décline" in content
+    assert load(app, reg_id).status == RegistrationStatus.offered
+
+
+def test_accepting_an_offer_confirms_the_seat(app, client, make_event):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    answer = client.post(path, data={"answer": "accept", "csrf_token": csrf_token(client, path)})
+    assert answer.status_code == 200
+    content = text(answer)
+    assert "Votre place est confirmée" in content
+    assert "invitation pour votre agenda est en route" in content
+    assert "/manage/" in content
+    assert load(app, reg_id).status == RegistrationStatus.confirmed
+    assert offer_status(app, reg_id) == OfferStatus.accepted
+    assert seats_of(app, event_id) == (1, 0)
+    assert "registration_confirmed" in outbox_kinds(app)
+
+
+def test_declining_an_offer_ends_the_registration(app, client, make_event):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    answer = client.post(path, data={"answer": "decline", "csrf_token": csrf_token(client, path)})
+    assert answer.status_code == 200
+    assert "Offre déclinée" in text(answer)
+    assert load(app, reg_id).status == RegistrationStatus.cancelled
+    assert offer_status(app, reg_id) == OfferStatus.declined
+    assert seats_of(app, event_id) == (0, 0)
+
+
+@pytest.mark.parametrize("first, second", [("accept", "accept"), ("accept", "decline"), ("decline", "accept")])
+def test_replayed_offer_answer_gets_a_friendly_page_and_changes_nothing(app, client, make_event, first, second):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    token = csrf_token(client, path)
+    assert client.post(path, data={"answer": first, "csrf_token": token}).status_code == 200
+    state = (load(app, reg_id).status, seats_of(app, event_id), outbox_kinds(app))
+    again = client.post(path, data={"answer": second, "csrf_token": token})
+    assert again.status_code == 409
+    assert "déjà répondu" in text(again)
+    assert (load(app, reg_id).status, seats_of(app, event_id), outbox_kinds(app)) == state
+    assert client.get(path).status_code == 409
+
+
+def test_expired_offer_gets_a_friendly_page_and_changes_nothing(app, client, make_event):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    token = csrf_token(client, path)
+    kinds = outbox_kinds(app)
+    with time_machine.travel(utcnow() + app.config["SEAT_OFFER_VALIDITY"] + timedelta(minutes=1)):
+        page = client.get(path)
+        assert page.status_code == 410
+        assert "a expiré" in text(page)
+        assert client.post(path, data={"answer": "accept", "csrf_token": token}).status_code == 410
+    assert load(app, reg_id).status == RegistrationStatus.offered
+    assert offer_status(app, reg_id) == OfferStatus.open  # the worker's sweep expires it, not the page
+    assert seats_of(app, event_id) == (1, 0)
+    assert outbox_kinds(app) == kinds
+
+
+def test_forged_or_revoked_offer_link_gets_a_friendly_404(app, client, make_event):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    token = csrf_token(client, path)
+    assert client.get(path[:-3] + "abc").status_code == 404
+    assert client.post(path[:-3] + "abc", data={"answer": "accept", "csrf_token": token}).status_code == 404
+    manage_as_offer = link(app, "manage", reg_id).replace("/manage/", "/offers/")
+    assert client.get(manage_as_offer).status_code == 404
+    with app.app_context():
+        db.session.get(Registration, reg_id).token_version += 1
+        db.session.commit()
+    assert client.post(path, data={"answer": "accept", "csrf_token": token}).status_code == 404
+    assert load(app, reg_id).status == RegistrationStatus.offered
+    assert seats_of(app, event_id) == (1, 0)
+
+
+def test_offer_withdrawn_by_event_cancellation(app, client, make_event):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    with app.app_context():
+        registrations.cancel_event(db.session.get(Event, event_id))
+        db.session.commit()
+    page = client.get(path)
+    assert page.status_code == 410
+    assert "n'est plus valable" in text(page)
+
+
+def test_unknown_offer_answer_is_a_bad_request(app, client, make_event):
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    page = client.post(path, data={"answer": "maybe", "csrf_token": csrf_token(client, path)})
+    assert page.status_code == 400
+    assert load(app, reg_id).status == RegistrationStatus.offered
+
+
+@pytest.mark.parametrize("answer, booking_status", [("accept", BookingStatus.booked),
+                                                     ("decline", BookingStatus.cancelled)])
+def test_workshop_seat_offer(app, client, make_event, answer, booking_status):
+    event_id = event_with_workshops(make_event, capacities=(1, None, None))
+    holder = confirmed(app, event_id, email="holder@example.org", workshops=("xylm",))
+    waiter = confirmed(app, event_id, email="waiter@example.org", workshops=("xylm",))
+    with app.app_context():
+        registrations.update_registration(db.session.get(Registration, holder), **details(), workshops=[])
+        seats.offer_free_seats(event_id)
+    path = offer_link(app, waiter)
+    content = text(client.get(path))
+    assert "dans l'atelier « Xylm–STADD" in content
+    page = client.post(path, data={"answer": answer, "csrf_token": csrf_token(client, path)})
+    assert page.status_code == 200
+    assert ("Vous avez une place dans l'atelier" if answer == "accept" else "reste valable") in text(page)
+    with app.app_context():
+        registration = db.session.get(Registration, waiter)
+        assert registration.status == RegistrationStatus.confirmed
+        assert [b.status for b in registration.bookings] == [booking_status]
+
+
 # --- Lost link -----------------------------------------------------------------------------
+
+def ask_for_links(client, email, **extra):
+    return client.post("/lost-link", data=dict(email=email, csrf_token=csrf_token(client, "/lost-link"), **extra))
+
+
+def lost_links_rows(app):
+    with app.app_context():
+        return [(m.recipient, m.payload) for m in db.session.query(OutboxMail).filter_by(kind="lost_links")]
+
+
+def test_lost_link_answers_the_same_for_known_and_unknown_addresses(app, client, make_event):
+    reg_id = confirmed(app, make_event())
+    known = ask_for_links(client, "Anne@example.org")
+    unknown = ask_for_links(client, "nobody@example.org")
+    assert known.status_code == unknown.status_code == 200
+    assert text(known).replace("Anne@example.org", "") == text(unknown).replace("nobody@example.org", "")
+    assert "Consultez votre messagerie" in text(known)
+    assert lost_links_rows(app) == [("anne@example.org", {"registration_ids": [reg_id]})]
+
+
+def test_lost_link_honeypot_answers_the_same_and_sends_nothing(app, client, make_event):
+    confirmed(app, make_event())
+    page = ask_for_links(client, "anne@example.org", website="https://spam.example")
+    assert page.status_code == 200
+    assert "Consultez votre messagerie" in text(page)
+    assert lost_links_rows(app) == []
+
 
 def test_lost_link_form_is_accessible(app, client):
     page = client.get("/lost-link")

@@ -126,33 +126,44 @@ def manage(token):
         return _invalid_link()
     if registration.status == RegistrationStatus.cancelled:
         return _cancelled_page(registration)
-    form = ManageForm(obj=registration, workshops=registration.event.workshops)
+    event = registration.event
+    current_workshops = [booking.workshop for booking in registration.active_bookings()]
+    # Workshops can change only while the event takes registrations; otherwise they are shown
+    # without checkboxes and stay as they are.
+    workshops_open = event.accepts_registrations()
+    form = ManageForm(obj=registration, workshops=event.workshops)
     if not form.is_submitted():
-        form.workshops.data = [booking.workshop_id for booking in registration.active_bookings()]
+        form.workshops.data = [workshop.id for workshop in current_workshops]
     if form.validate_on_submit():
         try:
             registrations.update_registration(
                 registration, first_name=form.first_name.data, last_name=form.last_name.data,
-                organisation=form.organisation.data, actor_type=form.actor_type.data,
-                language=form.language.data, workshops=form.chosen_workshops(),
+                organisation=form.organisation.data, actor_type=form.actor_type.data, language=form.language.data,
+                workshops=form.chosen_workshops() if workshops_open else current_workshops,
             )
         except registrations.RegistrationError as exc:
-            return _update_refused(registration, exc.code)
+            return _update_refused(registration, token, exc.code)
         flash(_("Vos modifications sont enregistrées."), "success")
         return redirect(url_for("participant.manage", token=token))
     return render_template(
         "participant/manage.html", registration=registration, form=form, token=token,
-        position=registrations.waiting_position(registration),
+        workshops_open=workshops_open, position=registrations.waiting_position(registration),
     )
 
 
-def _update_refused(registration, code):
+def _update_refused(registration, token, code):
+    """The change could not be saved (the registration or the event changed meanwhile): nothing changed."""
     if code == "cancelled":
         return _cancelled_page(registration)
+    if code == "event_cancelled":
+        reason = _("L'événement a été annulé : votre inscription ne peut plus être modifiée.")
+    elif code == "closed":
+        reason = _("Les inscriptions sont closes : les ateliers ne peuvent plus être changés.")
+    else:
+        reason = _("Ce choix d'ateliers n'est pas possible.")
     return _message(
-        409, _("Modification impossible"),
-        _("Cette inscription ne peut plus être modifiée : les inscriptions à l'événement sont closes, "
-          "ou l'événement a été annulé."),
+        409, _("Modification non enregistrée"), reason + " " + _("Rien n'a été modifié."),
+        url_for("participant.manage", token=token), _("Revenir à mon inscription"),
     )
 
 
@@ -183,7 +194,9 @@ def leave_waiting_list(token):
         return _cancelled_page(registration)
     try:
         registrations.leave_waiting_list(registration)
-    except registrations.RegistrationError:
+    except registrations.RegistrationError as exc:
+        if exc.code == "already_cancelled":
+            return _cancelled_page(registration)
         return _message(
             409, _("Vous n'êtes plus sur la liste d'attente"),
             _("Votre inscription n'est plus sur la liste d'attente : une place vous a peut-être été proposée "
