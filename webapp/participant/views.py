@@ -18,9 +18,10 @@ def _speak_language_of(registration):
 
 
 def _message(status, heading, message, link_url=None, link_text=None):
-    """A friendly page for a link that cannot be used (never a 500)."""
-    page = render_template("participant/message.html", heading=heading, message=message,
-                           link_url=link_url, link_text=link_text)
+    """A short answer page; for a link that cannot be used (4xx, never a 500), the page also
+    says how to get one's links again."""
+    template = "participant/message.html" if status >= 400 else "message.html"
+    page = render_template(template, heading=heading, message=message, link_url=link_url, link_text=link_text)
     return page, status
 
 
