@@ -1,12 +1,29 @@
-"""The `emgav` console script: a Flask CLI group (`emgav run`, `emgav db upgrade`, …)."""
+"""The `emgav` console script: a Flask CLI group.
+
+Flask gives `emgav run`, `emgav shell` and (through Flask-Migrate) `emgav db upgrade`; this
+module adds `emgav seed-demo`, `emgav events import FILE`, `emgav dev` and `emgav mailcatcher`.
+Like every Flask CLI, `emgav` reads a `.env` file (found from the current directory upwards)
+before it builds the app; variables already set in the environment win.
+"""
+from pathlib import Path
+
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
+
+from .devstack import dev_command
+from .mailcatcher import mailcatcher_command
+
+DEMO_EVENT_FILE = Path(__file__).parent / "demo" / "journee-ess-solidarite-internationale.toml"
 
 
 def _create_app():
     from . import create_app
+    from .config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:  # a clear message instead of a traceback
+        raise NoAppException(f"configuration: {exc}") from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)
@@ -14,5 +31,52 @@ def cli():
     """Emgav: event registration and mailing service."""
 
 
+def _import_event_file(path):
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from .services.events import EventImportError, import_event, load_event_file
+
+    try:
+        # No request here to choose a language from: messages in the default language.
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            event, created = import_event(load_event_file(path))
+    except EventImportError as exc:
+        raise click.ClickException(f"{path} n'a pas été importé :\n- " + "\n- ".join(exc.errors)) from None
+    action = "créé" if created else "à jour"
+    click.echo(f"Événement {action} : {event.title} ({event.slug}, {len(event.workshops)} atelier(s))")
+    return event
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Load the demo event (running it again changes nothing)."""
+    _import_event_file(DEMO_EVENT_FILE)
+
+
+@click.group("events")
+def events_group():
+    """Manage events."""
+
+
+@events_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_event_command(file):
+    """Create or update an event from a TOML FILE (format: webapp/demo/README.md)."""
+    _import_event_file(file)
+
+
+COMMANDS = [seed_demo_command, events_group, dev_command, mailcatcher_command]
+
+# On the group itself, so that `emgav <command>` is found even when the app cannot be built,
+# and then says why (e.g. SECRET_KEY missing) instead of "No such command".
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
 def register_commands(app):
-    pass
+    """Also offer the commands on `app.cli` (`flask --app webapp …`, `app.test_cli_runner()`)."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
