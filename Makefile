@@ -1,0 +1,48 @@
+# Emgav: `make run` starts the whole service locally, `make test` runs the test suite.
+# Both create the virtual environment .venv/ first (and update it when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Written after a successful install: re-install when pyproject.toml is newer.
+INSTALLED := $(VENV)/.installed
+TRANSLATIONS := webapp/translations
+
+.PHONY: run test venv translations clean
+
+run: venv translations
+	$(BIN)/emgav db upgrade
+	$(BIN)/emgav seed-demo
+	$(BIN)/emgav dev
+
+test: venv translations
+	@command -v redis-server >/dev/null || { \
+	  echo "The tests start their own Redis: install redis-server first (sudo apt-get install redis-server)."; \
+	  exit 1; }
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+venv: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "Emgav needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	  echo "Install it (sudo apt-get install python3) or choose one: make PYTHON=python3.12 ..."; \
+	  exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  rm -rf $(VENV); \
+	  echo "Could not create the virtual environment: install venv support (sudo apt-get install python3-venv)."; \
+	  exit 1; }
+	$(BIN)/python -m pip install -e '.[dev,test]'
+	@touch $@
+
+# Compile the message catalogues (webapp/translations/<lang>/LC_MESSAGES/messages.po) when there are any.
+translations: venv
+	@if ls $(TRANSLATIONS)/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel compile -d $(TRANSLATIONS); \
+	fi
+
+# Removes what the commands above generate; instance/ (local database, mails) is kept.
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find $(TRANSLATIONS) -name '*.mo' -delete 2>/dev/null || true
