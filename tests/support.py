@@ -232,3 +232,31 @@ def start_gunicorn(env, workers=4):
     if server.proc.poll() is not None:
         raise RuntimeError("gunicorn died:\n" + server.log())
     return server, f"http://127.0.0.1:{port}"
+
+
+def assert_counters_match_rows(event_id):
+    """The seat counters of the event and of each workshop equal what the rows say: seats taken =
+    holders (confirmed or offered registrations; booked or offered bookings), waiting = waiting rows.
+    Call inside an app context."""
+    from sqlalchemy import func, select
+
+    from webapp.extensions import db
+    from webapp.models import Event, Registration, WorkshopBooking
+
+    db.session.expire_all()
+    event = db.session.get(Event, event_id)
+
+    def count(model, pool_column, pool_id, statuses):
+        return db.session.scalar(select(func.count()).select_from(model).where(
+            pool_column == pool_id, model.status.in_(statuses)))
+
+    pools = [(event, Registration, Registration.event_id, ["confirmed", "offered"])]
+    pools += [(w, WorkshopBooking, WorkshopBooking.workshop_id, ["booked", "offered"]) for w in event.workshops]
+    for pool, model, pool_column, holding in pools:
+        holders = count(model, pool_column, pool.id, holding)
+        waiting = count(model, pool_column, pool.id, ["waiting"])
+        assert (pool.seats_taken, pool.waiting_count) == (holders, waiting), (
+            f"{pool!r}: counters (taken {pool.seats_taken}, waiting {pool.waiting_count}) "
+            f"but rows (holders {holders}, waiting {waiting})")
+        if pool.capacity is not None:
+            assert pool.seats_taken <= pool.capacity, f"{pool!r} overbooked: {pool.seats_taken} > {pool.capacity}"

@@ -1,13 +1,18 @@
-"""Registering for an event and confirming the address."""
+"""A person's registration from start to end: register, confirm the address, change details
+and workshops, cancel or leave the waiting list, get lost links again; and the fan-out of
+an event's changes to its registrations. Seat counting lives in `seats.py`."""
+import hashlib
 import logging
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import (
     BookingStatus,
+    Event,
+    EventStatus,
     Registration,
     RegistrationStatus,
     WorkshopBooking,
@@ -25,12 +30,8 @@ log = logging.getLogger(__name__)
 RESEND_WINDOW_SECONDS = 600
 
 
-class RegistrationError(Exception):
-    """A registration step that cannot be done; `code` says why (shown as a friendly page)."""
-
-    def __init__(self, code):
-        super().__init__(code)
-        self.code = code
+# Defined next to the seats (which raise it too); part of this module's interface.
+RegistrationError = seats.RegistrationError
 
 
 def find_active_registration(event, email):
@@ -58,6 +59,8 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
     """
     if not event.accepts_registrations():
         raise RegistrationError("closed")
+    workshops = list(workshops)
+    _check_workshops(event, workshops)
     email = email.strip().lower()
     registration = Registration(
         event=event,
@@ -131,21 +134,28 @@ def confirm_address(token):
     if not event.accepts_registrations():
         raise RegistrationError("closed")
     now = utcnow()
-    # Claim the pending registration first: of two concurrent clicks, only one goes on.
-    if not transition(registration, [RegistrationStatus.pending], RegistrationStatus.waiting, confirmed_at=now):
+    # The seat check and take is one conditional UPDATE of the event row; that first write also
+    # locks the row until commit (see the locking note in seats.py).
+    took_seat = seats.take_seat(event)
+    if not took_seat:
+        seats.join_waiting_list(event)
+    # Of two concurrent clicks on the link, only one moves the registration on; the other
+    # rolls back its counter change.
+    if not transition(
+        registration, [RegistrationStatus.pending],
+        RegistrationStatus.confirmed if took_seat else RegistrationStatus.waiting,
+        confirmed_at=now, waiting_since=None if took_seat else now,
+    ):
         db.session.rollback()
         raise RegistrationError("already_confirmed")
-    if seats.take_seat(event):
-        registration.status = RegistrationStatus.confirmed
-        book_requested_workshops(registration)
-        queue_mail(
-            "registration_confirmed", registration.email, f"registration-confirmed:{registration.id}",
-            language=registration.language, registration=registration,
-            payload={"method": "REQUEST", "sequence": registration.invite_sequence},
-        )
+    db.session.refresh(event)  # the event may have closed or been cancelled while we waited for the lock
+    if not event.accepts_registrations(now):
+        db.session.rollback()
+        raise RegistrationError("closed")
+    if took_seat:
+        seats.book_requested_workshops(registration)
+        seats.queue_registration_confirmed(registration)
     else:
-        seats.join_waiting_list(event)
-        registration.waiting_since = now
         # A seat freed between our failed take and joining the list must still be offered.
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
         queue_mail(
@@ -154,20 +164,6 @@ def confirm_address(token):
         )
     db.session.commit()
     return registration
-
-
-def book_requested_workshops(registration):
-    """Give a seat (or a waiting-list place) in each workshop the person chose."""
-    now = utcnow()
-    for booking in registration.bookings:
-        if booking.status != BookingStatus.requested:
-            continue
-        if seats.take_seat(booking.workshop):
-            booking.status = BookingStatus.booked
-        else:
-            seats.join_waiting_list(booking.workshop)
-            booking.status = BookingStatus.waiting
-            booking.waiting_since = now
 
 
 def waiting_position(registration):
@@ -185,36 +181,179 @@ def waiting_position(registration):
     return ahead + 1
 
 
-# --- Issue "Seats you can trust": implemented in this module and in seats.py. ---
+# --- Changes and cancellations by the person (manage link, lost link). ---
+
+def _check_workshops(event, workshops):
+    """The chosen workshops belong to the event and no two of them overlap (the form checks too)."""
+    for i, workshop in enumerate(workshops):
+        if workshop.event_id != event.id:
+            raise RegistrationError("unknown_workshop")
+        if any(workshop.overlaps(other) for other in workshops[i + 1:]):
+            raise RegistrationError("workshops_overlap")
+
+
+def _booked_workshop_ids(registration):
+    return {b.workshop_id for b in registration.bookings if b.status == BookingStatus.booked}
+
 
 def update_registration(registration, *, first_name, last_name, organisation, actor_type, language, workshops):
     """Change a person's details and workshops (capacity rules apply); sends an updated
-    invite when something that shows in it changed. Commits."""
-    raise NotImplementedError
+    invite when something that shows in it changed (name, booked workshops). Commits.
+
+    Raises RegistrationError('cancelled') for a cancelled registration, and, when the workshops
+    change, 'event_cancelled', 'closed', 'unknown_workshop' or 'workshops_overlap'.
+    """
+    event = seats.lock_event(registration.event_id)
+    try:
+        if registration.status == RegistrationStatus.cancelled:
+            raise RegistrationError("cancelled")
+        workshops = list(workshops)
+        current = {b.workshop_id: b for b in registration.active_bookings()}
+        wanted = {w.id: w for w in workshops}
+        if current.keys() != wanted.keys():
+            if event.status == EventStatus.cancelled:
+                raise RegistrationError("event_cancelled")
+            if not event.accepts_registrations():
+                raise RegistrationError("closed")
+            _check_workshops(event, workshops)
+    except RegistrationError:
+        db.session.rollback()
+        raise
+    names_before = (registration.first_name, registration.last_name)
+    booked_before = _booked_workshop_ids(registration)
+    registration.first_name = first_name.strip()
+    registration.last_name = last_name.strip()
+    registration.organisation = (organisation or "").strip()
+    registration.actor_type = actor_type
+    registration.language = language
+    for workshop_id, booking in current.items():
+        if workshop_id not in wanted:
+            seats.cancel_booking(booking)
+    for workshop_id, workshop in wanted.items():
+        if workshop_id not in current:
+            seats.add_booking(registration, workshop)
+    db.session.flush()
+    db.session.expire(registration, ["bookings"])
+    invite_changed = (names_before != (registration.first_name, registration.last_name)
+                      or booked_before != _booked_workshop_ids(registration))
+    if invite_changed and registration.status == RegistrationStatus.confirmed:
+        seats.raise_revision(registration)
+        seats.queue_invite_updated(registration)
+    db.session.commit()
+    return registration
+
+
+def _end_registration(registration, allowed, mail_kind):
+    """End a registration that is in one of `allowed` statuses: free its seats and places at
+    once, and queue `mail_kind` (CANCEL, with the invite only if the person had one). Commits.
+
+    A second click finds it cancelled: RegistrationError('already_cancelled'), nothing changes.
+    """
+    event = seats.lock_event(registration.event_id)
+    held = registration.status
+    if held not in allowed or not transition(
+        registration, [held], RegistrationStatus.cancelled,
+        cancelled_at=utcnow(), revision=Registration.revision + 1,
+    ):
+        db.session.rollback()
+        raise RegistrationError("already_cancelled" if held == RegistrationStatus.cancelled else "not_waiting")
+    seats.give_up_place(event, held, registration)
+    for booking in registration.active_bookings():
+        seats.cancel_booking(booking)
+    queue_mail(
+        mail_kind, registration.email, f"registration-cancelled:{registration.id}",
+        language=registration.language, registration=registration,
+        payload={"method": "CANCEL", "sequence": registration.invite_sequence,
+                 "with_invite": held == RegistrationStatus.confirmed},
+    )
+    db.session.commit()
+    return registration
 
 
 def cancel_registration(registration):
-    """Cancel: free the seats at once, queue the CANCEL invite, trigger waiting-list offers. Commits."""
-    raise NotImplementedError
+    """Cancel: free the seats at once, queue the CANCEL invite, trigger waiting-list offers. Commits.
+
+    Raises RegistrationError('already_cancelled') when it is cancelled already.
+    """
+    return _end_registration(registration, ACTIVE_STATUSES, "registration_cancelled")
 
 
 def leave_waiting_list(registration):
-    """Leave the event's waiting list (the registration ends). Commits."""
-    raise NotImplementedError
+    """Leave the event's waiting list (the registration ends; an open offer is withdrawn). Commits.
+
+    Raises RegistrationError('already_cancelled'), or 'not_waiting' when the person is not (any
+    more) on the waiting list.
+    """
+    return _end_registration(
+        registration, (RegistrationStatus.waiting, RegistrationStatus.offered), "registration_cancelled"
+    )
 
 
 def send_lost_links(email):
-    """Mail this address the manage links of its active registrations (nothing if none). Commits."""
-    raise NotImplementedError
+    """Mail this address the manage links of its active registrations to events not over yet
+    (nothing if none; at most one mail per address and RESEND_WINDOW_SECONDS). Commits.
+
+    Returns the outbox row, or None.
+    """
+    email = email.strip().lower()
+    found = db.session.scalars(
+        select(Registration).join(Event).where(
+            Registration.email == email,
+            Registration.status.in_(ACTIVE_STATUSES),
+            Event.ends_at > utcnow(),
+        ).order_by(Event.starts_at, Registration.id)
+    ).all()
+    if not found:
+        return None
+    # The address may be long: the de-duplication key carries a digest of it.
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    latest = max(found, key=lambda registration: registration.id)
+    row = queue_mail(
+        "lost_links", email, f"lost-links:{digest}:{_resend_bucket()}", language=latest.language,
+        payload={"registration_ids": [r.id for r in found]},
+    )
+    db.session.commit()
+    return row
+
+
+# --- Changes of the event (TOML import, back office). ---
+
+def _raise_event_revision(event, **values):
+    """Lock the event, raise its revision (and set `values`); returns the fresh event."""
+    db.session.execute(
+        update(Event).where(Event.id == event.id)
+        .values(revision=Event.revision + 1, **values).execution_options(synchronize_session=False)
+    )
+    return seats.lock_event(event.id)
+
+
+def _registrations(event, statuses):
+    return db.session.scalars(
+        select(Registration).where(Registration.event_id == event.id, Registration.status.in_(statuses))
+        .order_by(Registration.id)
+    ).all()
 
 
 def notify_event_changed(event):
     """After a change of the event's time or place: raise its revision and queue an updated
     invite to every confirmed person. The caller commits."""
-    raise NotImplementedError
+    event = _raise_event_revision(event)
+    for registration in _registrations(event, [RegistrationStatus.confirmed]):
+        seats.queue_invite_updated(registration)
+    # A registration window moved later may allow offers again.
+    enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
 
 
 def cancel_event(event):
-    """Cancel the event: CANCEL invite to confirmed people, notice to others, offers withdrawn.
-    The caller commits."""
-    raise NotImplementedError
+    """Cancel the event (sets its status): CANCEL invite to confirmed people, notice to the
+    others (pending, waiting), open offers withdrawn (their people wait again). Registrations
+    keep their status. Call it once, when the event becomes cancelled. The caller commits."""
+    event = _raise_event_revision(event, status=EventStatus.cancelled)
+    seats.withdraw_offers(event)
+    for registration in _registrations(event, ACTIVE_STATUSES):
+        queue_mail(
+            "event_cancelled", registration.email, f"event-cancelled:{registration.id}:{event.revision}",
+            language=registration.language, registration=registration,
+            payload={"method": "CANCEL", "sequence": registration.invite_sequence,
+                     "with_invite": registration.status == RegistrationStatus.confirmed},
+        )

@@ -1,69 +1,419 @@
-"""Seat pools (an event, or one of its workshops): atomic seat taking and the waiting list.
+"""Seat pools (an event, or one of its workshops): atomic seats, waiting lists and seat offers.
 
-A pool row carries `capacity`, `seats_taken` and `waiting_count`. Seats are only ever taken
-with one conditional UPDATE, so the check and the take are one step on SQLite and
-PostgreSQL alike: the database, not Python, decides who gets the last seat. A newcomer
-cannot take a seat while people are waiting (`waiting_count = 0`): freed seats go to the
-waiting list first, through offers (see `offer_free_seats`).
+Counters. A pool row carries `capacity`, `seats_taken` and `waiting_count`. They are only
+changed by conditional UPDATEs (`_change_pool`), so each check and change is one step on
+SQLite and PostgreSQL alike: the database, not Python, decides who gets the last seat.
+Invariant: `seats_taken` counts the holders (confirmed or offered registrations of an event,
+booked or offered bookings of a workshop) and `waiting_count` the people waiting.
+
+Waiting list. A newcomer cannot take a seat while people wait (`waiting_count = 0` in the
+guard): they join the list behind them. A freed seat is given back (`release_seat`), then the
+worker task `offer_free_seats` holds it *for* the first person waiting (by `waiting_since`,
+then id) with one conditional UPDATE and mails them a `SeatOffer`. While the offer is open the
+seat stays counted, so nobody can jump the queue. Accepting makes the seat theirs; declining or
+letting the offer expire ends their place on the list, and the held seat passes straight to
+the next person waiting (or back to the pool when nobody waits).
+
+When offers are made. New offers are made only while the event accepts registrations
+(`Event.accepts_registrations()`: published, registration window open, not started). So no
+offer once registrations are closed, the event is cancelled or has started: freed seats then
+simply stay free. An offer already made can be accepted until it expires, which is never later
+than the event start; cancelling the event withdraws it.
+
+Locking. Every transaction that changes an event's seats, lists or offers first locks the
+event row (`lock_event`; `confirm_address` does it with its first conditional UPDATE of that
+row). They therefore run one at a time per event and lock the other rows (workshops,
+registrations, bookings, offers) always after it: no deadlock between them. On SQLite every
+transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 """
-from sqlalchemy import update
+from flask import current_app
+from sqlalchemy import select, true, update
 
 from ..extensions import db
+from ..models import (
+    BookingStatus,
+    Event,
+    EventStatus,
+    OfferStatus,
+    Registration,
+    RegistrationStatus,
+    SeatOffer,
+    Workshop,
+    WorkshopBooking,
+)
+from ..models.base import utcnow
+from . import tokens
+from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
+from .mailing import queue_mail
+from .state import transition
 
 
-def take_seat(pool):
-    """Take one seat of `pool` (an Event or a Workshop) if one is free; True on success."""
+class RegistrationError(Exception):
+    """A registration step that cannot be done; `code` says why (shown as a friendly page).
+
+    Offer links use the offer's status as code ('expired', 'accepted', 'declined',
+    'withdrawn'), or 'event_cancelled'.
+    """
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+# --- Counters: one conditional UPDATE each. ---
+
+def _change_pool(pool, condition, **values):
+    """UPDATE `pool`'s row with `values` if `condition` holds; True if it changed."""
     model = type(pool)
     result = db.session.execute(
         update(model)
-        .where(model.id == pool.id)
-        .where((model.capacity.is_(None)) | ((model.seats_taken < model.capacity) & (model.waiting_count == 0)))
-        .values(seats_taken=model.seats_taken + 1)
+        .where(model.id == pool.id, condition)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.expire(pool, ["seats_taken", "waiting_count"])
     return result.rowcount == 1
 
 
+def _has_free_seat(model):
+    return model.capacity.is_(None) | (model.seats_taken < model.capacity)
+
+
+def take_seat(pool):
+    """Take one seat of `pool` (an Event or a Workshop) if one is free and nobody waits; True on success."""
+    model = type(pool)
+    return _change_pool(pool, _has_free_seat(model) & (model.waiting_count == 0),
+                        seats_taken=model.seats_taken + 1)
+
+
 def join_waiting_list(pool):
     """Count one more person waiting for `pool`."""
     model = type(pool)
-    db.session.execute(
-        update(model)
-        .where(model.id == pool.id)
-        .values(waiting_count=model.waiting_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(pool, ["seats_taken", "waiting_count"])
+    _change_pool(pool, true(), waiting_count=model.waiting_count + 1)
 
 
-# --- Waiting list (issue "Seats you can trust"). ---
+def _leave_waiting_count(pool):
+    """Count one person less waiting for `pool` (the CHECK constraint refuses a negative count)."""
+    model = type(pool)
+    _change_pool(pool, true(), waiting_count=model.waiting_count - 1)
+
+
+def _give_back_seat(pool):
+    model = type(pool)
+    _change_pool(pool, true(), seats_taken=model.seats_taken - 1)
+
+
+def _seat_back_to_waiting(pool):
+    """An offer is withdrawn and its person waits again: their held seat is freed."""
+    model = type(pool)
+    _change_pool(pool, true(), seats_taken=model.seats_taken - 1, waiting_count=model.waiting_count + 1)
+
+
+def _hold_seat_for_next(pool):
+    """Move one free seat to the first person waiting: the seat is taken for them. True if done."""
+    model = type(pool)
+    return _change_pool(pool, _has_free_seat(model) & (model.waiting_count > 0),
+                        seats_taken=model.seats_taken + 1, waiting_count=model.waiting_count - 1)
+
+
+def _event_id(pool):
+    return pool.id if isinstance(pool, Event) else pool.event_id
+
 
 def release_seat(pool):
     """Give back one seat of `pool`, then have a worker offer it to the first person waiting."""
-    raise NotImplementedError
+    _give_back_seat(pool)
+    enqueue_after_commit(db.session, OFFER_FREE_SEATS, _event_id(pool))
 
+
+def lock_event(event_id):
+    """Lock the event's row until the end of the transaction and return the event, freshly read.
+
+    What the session read before the lock may be stale, so it is all expired.
+    """
+    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+    db.session.expire_all()
+    return db.session.get(Event, event_id)
+
+
+def _move(obj, old_status, new_status, **values):
+    """A status change that the event lock guarantees; failing means counters and rows disagree."""
+    if not transition(obj, [old_status], new_status, **values):
+        raise RuntimeError(f"{obj!r} was expected in status {old_status}")
+
+
+# --- Places in workshops. ---
+
+def book_requested_workshops(registration):
+    """Give a seat (or a waiting-list place) in each workshop the person chose, once they hold an event seat."""
+    now = utcnow()
+    for booking in registration.bookings:
+        if booking.status != BookingStatus.requested:
+            continue
+        if take_seat(booking.workshop):
+            booking.status = BookingStatus.booked
+        else:
+            join_waiting_list(booking.workshop)
+            booking.status = BookingStatus.waiting
+            booking.waiting_since = now
+
+
+def add_booking(registration, workshop):
+    """Add a workshop to a registration: a seat or a waiting-list place when the person holds an
+    event seat, else a request processed when they get one. Returns the booking."""
+    booking = WorkshopBooking(workshop=workshop, status=BookingStatus.requested)
+    registration.bookings.append(booking)
+    if registration.status == RegistrationStatus.confirmed:
+        book_requested_workshops(registration)
+    return booking
+
+
+# Statuses (of a registration or a booking) that hold a seat of their pool.
+SEAT_HOLDING = ("confirmed", "booked", "offered")
+
+
+def give_up_place(pool, status, registration):
+    """`registration` leaves `pool`, where it was in `status` (its row already moved on): a held
+    seat is given back (an open offer for it withdrawn), a waiting-list place is removed."""
+    if status.value == "offered":
+        _withdraw_open_offer(registration, pool)
+    if status.value in SEAT_HOLDING:
+        release_seat(pool)
+    elif status.value == "waiting":
+        _leave_waiting_count(pool)
+
+
+def cancel_booking(booking):
+    """End one workshop booking, giving up its seat or waiting-list place."""
+    held = booking.status
+    _move(booking, held, BookingStatus.cancelled)
+    give_up_place(booking.workshop, held, booking.registration)
+
+
+# --- Mails about seats. ---
+
+def queue_registration_confirmed(registration):
+    """The "you have a seat" mail, with the calendar invite."""
+    return queue_mail(
+        "registration_confirmed", registration.email, f"registration-confirmed:{registration.id}",
+        language=registration.language, registration=registration,
+        payload={"method": "REQUEST", "sequence": registration.invite_sequence},
+    )
+
+
+def queue_invite_updated(registration):
+    """An updated invite (same UID, current SEQUENCE); once per sequence number."""
+    sequence = registration.invite_sequence
+    return queue_mail(
+        "invite_updated", registration.email, f"invite:{registration.id}:{sequence}",
+        language=registration.language, registration=registration,
+        payload={"method": "REQUEST", "sequence": sequence},
+    )
+
+
+def raise_revision(registration):
+    """Something shown in this person's invite changed: its SEQUENCE goes up by one."""
+    db.session.execute(
+        update(Registration).where(Registration.id == registration.id)
+        .values(revision=Registration.revision + 1).execution_options(synchronize_session=False)
+    )
+    db.session.expire(registration, ["revision"])
+
+
+# --- Offers. ---
 
 def offer_free_seats(event_id):
-    """Offer every free seat of the event and its workshops to the people waiting, in order."""
-    raise NotImplementedError
+    """Offer every free seat of the event and its workshops to the people waiting, in order. Commits."""
+    event = lock_event(event_id)
+    if event is None:  # deleted since the task was queued
+        db.session.rollback()
+        return
+    for pool in [event, *event.workshops]:
+        _offer_free_seats_of(event, pool)
+    db.session.commit()
 
 
-def expire_seat_offers():
-    """Expire offers past their time and pass each seat on to the next person."""
-    raise NotImplementedError
+def _offer_to_first_waiting(event, pool):
+    """Move the first person waiting for `pool` to `offered`; returns their registration."""
+    if pool is event:
+        registration = db.session.scalars(
+            select(Registration).where(
+                Registration.event_id == event.id, Registration.status == RegistrationStatus.waiting
+            ).order_by(Registration.waiting_since, Registration.id).limit(1)
+        ).one()
+        _move(registration, RegistrationStatus.waiting, RegistrationStatus.offered)
+        return registration
+    booking = db.session.scalars(
+        select(WorkshopBooking).where(
+            WorkshopBooking.workshop_id == pool.id, WorkshopBooking.status == BookingStatus.waiting
+        ).order_by(WorkshopBooking.waiting_since, WorkshopBooking.id).limit(1)
+    ).one()
+    _move(booking, BookingStatus.waiting, BookingStatus.offered)
+    return booking.registration
+
+
+def _offer_free_seats_of(event, pool):
+    """While `pool` has a free seat and someone waits, hold the seat for the first person and offer it."""
+    now = utcnow()
+    if not event.accepts_registrations(now):
+        return
+    expires_at = min(now + current_app.config["SEAT_OFFER_VALIDITY"], event.starts_at)
+    while _hold_seat_for_next(pool):
+        registration = _offer_to_first_waiting(event, pool)
+        offer = SeatOffer(registration=registration, workshop=None if pool is event else pool,
+                          expires_at=expires_at)
+        db.session.add(offer)
+        db.session.flush()
+        queue_mail("seat_offer", registration.email, f"seat-offer:{offer.id}", language=registration.language,
+                   registration=registration, payload={"offer_id": offer.id})
+
+
+def _pass_on_held_seat(event, pool):
+    """The seat held for an offer that ended goes to the next person waiting, or back to the pool."""
+    _give_back_seat(pool)
+    _offer_free_seats_of(event, pool)
+
+
+def _open_offer_query(registration, pool):
+    workshop_id = pool.id if isinstance(pool, Workshop) else None
+    return select(SeatOffer).where(
+        SeatOffer.registration_id == registration.id,
+        SeatOffer.workshop_id.is_(None) if workshop_id is None else SeatOffer.workshop_id == workshop_id,
+        SeatOffer.status == OfferStatus.open,
+    )
+
+
+def _withdraw_open_offer(registration, pool):
+    for offer in db.session.scalars(_open_offer_query(registration, pool)):
+        _move(offer, OfferStatus.open, OfferStatus.withdrawn, answered_at=utcnow())
+
+
+def withdraw_offers(event):
+    """The event is cancelled: each open offer is withdrawn and its person goes back to their
+    place on the waiting list (the held seat is given back)."""
+    offers = db.session.scalars(
+        select(SeatOffer).join(Registration).where(
+            Registration.event_id == event.id, SeatOffer.status == OfferStatus.open
+        ).order_by(SeatOffer.id)
+    ).all()
+    for offer in offers:
+        _move(offer, OfferStatus.open, OfferStatus.withdrawn, answered_at=utcnow())
+        if offer.workshop_id is None:
+            _move(offer.registration, RegistrationStatus.offered, RegistrationStatus.waiting)
+        else:
+            _move(_offer_holder(offer), BookingStatus.offered, BookingStatus.waiting)
+        _seat_back_to_waiting(offer.workshop or event)
+
+
+def _offer_holder(offer):
+    """The workshop booking that is `offered` because of this (workshop) offer."""
+    return db.session.scalars(
+        select(WorkshopBooking).where(
+            WorkshopBooking.registration_id == offer.registration_id,
+            WorkshopBooking.workshop_id == offer.workshop_id,
+            WorkshopBooking.status == BookingStatus.offered,
+        )
+    ).one()
+
+
+def _check_answerable(offer, now):
+    """Raise RegistrationError unless the offer can still be accepted or declined."""
+    if offer.registration.event.status == EventStatus.cancelled:
+        raise RegistrationError("event_cancelled")
+    if offer.status == OfferStatus.open and offer.expires_at <= now:
+        raise RegistrationError("expired")
+    if offer.status != OfferStatus.open:
+        raise RegistrationError(offer.status.value)
 
 
 def offer_from_token(token):
     """The open SeatOffer behind an offer link, or raise tokens.InvalidLink / RegistrationError."""
-    raise NotImplementedError
+    offer_id, version = tokens.read_token("offer", token)[:2]
+    offer = db.session.get(SeatOffer, offer_id)
+    if offer is None or offer.registration.token_version != version:
+        raise tokens.InvalidLink("invalid")
+    _check_answerable(offer, utcnow())
+    return offer
+
+
+def _answer(offer, new_status):
+    """Lock the event, then move the offer from open to `new_status`: of two clicks, one wins.
+    Returns the event. Raises RegistrationError (nothing changed) when the offer cannot be answered."""
+    now = utcnow()
+    event = lock_event(offer.registration.event_id)
+    try:
+        _check_answerable(offer, now)
+        if not transition(offer, [OfferStatus.open], new_status, answered_at=now):
+            raise RegistrationError(offer.status.value)
+    except RegistrationError:
+        db.session.rollback()
+        raise
+    return event
 
 
 def accept_offer(offer):
     """Accept: the held seat becomes the person's; confirmation with invite is queued. Commits."""
-    raise NotImplementedError
+    event = _answer(offer, OfferStatus.accepted)
+    registration = offer.registration
+    if offer.workshop_id is None:
+        _move(registration, RegistrationStatus.offered, RegistrationStatus.confirmed, confirmed_at=utcnow())
+        book_requested_workshops(registration)
+        queue_registration_confirmed(registration)
+    else:  # workshops are booked once the person holds an event seat: they have an invite to update
+        _move(_offer_holder(offer), BookingStatus.offered, BookingStatus.booked)
+        raise_revision(registration)
+        queue_invite_updated(registration)
+    db.session.commit()
+    return event
 
 
 def decline_offer(offer):
-    """Decline: the seat goes to the next person waiting. Commits."""
-    raise NotImplementedError
+    """Decline: the person leaves the waiting list, the seat goes to the next person waiting. Commits."""
+    event = _answer(offer, OfferStatus.declined)
+    _end_offer(event, offer)
+    registration = offer.registration
+    if offer.workshop_id is None:
+        queue_mail(
+            "registration_cancelled", registration.email, f"registration-cancelled:{registration.id}",
+            language=registration.language, registration=registration,
+            payload={"method": "CANCEL", "sequence": registration.invite_sequence, "with_invite": False},
+        )
+    db.session.commit()
+
+
+def _end_offer(event, offer):
+    """A declined or expired offer: the person leaves the waiting list (for an event seat, the
+    registration ends), and the held seat passes on."""
+    if offer.workshop_id is None:
+        registration = offer.registration
+        _move(registration, RegistrationStatus.offered, RegistrationStatus.cancelled, cancelled_at=utcnow(),
+              revision=Registration.revision + 1)
+        for booking in registration.active_bookings():  # only requests: no seat yet
+            cancel_booking(booking)
+    else:
+        _move(_offer_holder(offer), BookingStatus.offered, BookingStatus.cancelled)
+    _pass_on_held_seat(event, offer.workshop or event)
+
+
+def expire_seat_offers():
+    """Expire offers past their time and pass each seat on to the next person. One transaction
+    per offer; returns how many expired."""
+    due = db.session.scalars(
+        select(SeatOffer.id).where(SeatOffer.status == OfferStatus.open, SeatOffer.expires_at <= utcnow())
+        .order_by(SeatOffer.expires_at, SeatOffer.id)
+    ).all()
+    db.session.rollback()
+    expired = 0
+    for offer_id in due:
+        offer = db.session.get(SeatOffer, offer_id)
+        event = lock_event(offer.registration.event_id)
+        if not transition(offer, [OfferStatus.open], OfferStatus.expired, answered_at=utcnow()):
+            db.session.rollback()  # answered meanwhile
+            continue
+        _end_offer(event, offer)
+        registration = offer.registration
+        queue_mail("offer_expired", registration.email, f"offer-expired:{offer.id}", language=registration.language,
+                   registration=registration, payload={"offer_id": offer.id})
+        db.session.commit()
+        expired += 1
+    return expired
