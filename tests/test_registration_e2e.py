@@ -1,0 +1,96 @@
+"""Issue 2 end to end: register over HTTP, a real Celery worker on Redis sends the "confirm your
+address" mail to a real SMTP server, the link in it confirms, and the confirmation mail arrives
+with its calendar invite (MIME tree and .ics checked)."""
+import html
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Registration, RegistrationStatus
+
+from .test_public_registration import post_registration
+
+START = datetime(2030, 6, 12, 7, 30, tzinfo=UTC)  # 09:30 in Paris
+EMAIL = "maelle.kerjean@example.org"
+
+
+def link_in(message, path_prefix):
+    """The first link to `path_prefix` in the text part of `message`, as a path for the test client."""
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    url = re.search(rf"https?://\S+{re.escape(path_prefix)}\S+", text).group(0)
+    return urlsplit(url).path
+
+
+def test_register_confirm_and_receive_the_invite(app, client, worker, smtp_server, make_event):
+    make_event(slug="journee-rennes", title="Journée régionale : ESS et solidarité internationale",
+               starts_at=START, ends_at=START + timedelta(hours=8), capacity=150)
+
+    # 1. Register on the public form.
+    answer = post_registration(client, "journee-rennes", email=EMAIL, first_name="Maëlle", last_name="Kerjean")
+    assert answer.status_code == 303
+    assert "Vérifiez votre boîte de réception" in client.get(answer.headers["Location"]).get_data(as_text=True)
+
+    # 2. The worker sends "confirm your address"; its link confirms.
+    [confirm_mail] = smtp_server.wait_for(EMAIL, kind="confirm_address")
+    assert confirm_mail["Auto-Submitted"] == "auto-generated"
+    confirm_path = link_in(confirm_mail, "/confirm/")
+    confirmed = client.get(confirm_path)
+    assert confirmed.status_code == 200
+    assert "/manage/" in confirmed.get_data(as_text=True)
+    with app.app_context():
+        registration = db.session.scalars(select(Registration)).one()
+        assert registration.status == RegistrationStatus.confirmed
+        uid, sequence = registration.uid, registration.invite_sequence
+
+    # 3. The confirmation arrives with the invite.
+    [mail] = smtp_server.wait_for(EMAIL, kind="registration_confirmed")
+    assert mail["Message-ID"] and mail["Date"]
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail.get_content_type() == "multipart/mixed"
+    alternative, attachment = mail.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    text_part, html_part, calendar_part = alternative.iter_parts()
+    assert text_part.get_content_type() == "text/plain"
+    assert html_part.get_content_type() == "text/html"
+    assert calendar_part.get_content_type() == "text/calendar"
+    assert calendar_part.get_param("method") == "REQUEST"
+    assert attachment.get_filename().endswith(".ics")
+    assert attachment.get_content_type() in ("text/calendar", "application/ics")
+    ics = calendar_part.get_payload(decode=True)
+    assert attachment.get_payload(decode=True) == ics
+    assert "/manage/" in text_part.get_content()
+    assert "/manage/" in html.unescape(html_part.get_content())
+
+    # 4. The invite, parsed back.
+    calendar = Calendar.from_ical(ics)
+    assert calendar["METHOD"] == "REQUEST"
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Europe/Paris"]
+    [vevent] = calendar.walk("VEVENT")
+    assert uid in str(vevent["UID"])
+    assert int(vevent["SEQUENCE"]) == sequence
+    assert vevent.decoded("DTSTAMP").tzinfo is not None
+    assert str(vevent["ORGANIZER"]).lower() == "mailto:contact@bretagne-solidaire.bzh"
+    attendee = vevent["ATTENDEE"]
+    assert str(attendee).lower() == f"mailto:{EMAIL}"
+    assert attendee.params["RSVP"] == "FALSE"
+    assert attendee.params["PARTSTAT"] == "ACCEPTED"
+    assert "15 rue Martenot, 35000 Rennes" in str(vevent["LOCATION"])
+    assert str(vevent["URL"]).endswith("/events/journee-rennes")
+    assert vevent["DTSTART"].params["TZID"] == "Europe/Paris"
+    start = vevent.decoded("DTSTART")
+    assert start == START and start.utcoffset() == timedelta(hours=2)
+    assert start.astimezone(ZoneInfo("Europe/Paris")).hour == 9
+
+    # 5. The confirmation link again: a friendly "already confirmed" page; a forged one: friendly too.
+    again = client.get(confirm_path)
+    assert again.status_code == 409
+    assert "déjà été confirmée" in html.unescape(again.get_data(as_text=True))
+    forged = client.get(confirm_path[:-6] + "AAAAAA")
+    assert forged.status_code == 404
+    assert "Lien non valable" in forged.get_data(as_text=True)
+    assert len(smtp_server.to(EMAIL)) == 2
