@@ -7,7 +7,7 @@ import logging
 from urllib.parse import urlencode
 
 from babel.dates import get_timezone_location
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_babel import format_date, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -51,8 +51,6 @@ def register_web_helpers(app):
 
 
 def _security_headers(response):
-    from flask import current_app
-
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -66,11 +64,13 @@ def _security_headers(response):
 
 
 def _csrf_error(error):
+    """The form's CSRF token is missing, forged or from an old session: offer to reload the form."""
     log.info("CSRF check failed on %s: %s", request.path, error.description)
     heading, message = CSRF_PAGE
-    page = render_template("message.html", heading=heading, message=message,
-                           link_url=request.path, link_text=_("Recharger le formulaire"))
-    return page, 400
+    links = {}
+    if request.url_rule is not None and "GET" in request.url_rule.methods:
+        links = {"link_url": request.path, "link_text": _("Recharger le formulaire")}
+    return render_template("message.html", heading=heading, message=message, **links), 400
 
 
 def _http_error(error):

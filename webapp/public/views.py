@@ -66,9 +66,8 @@ def register(slug):
             language=str(get_locale()),
             workshops=form.chosen_workshops(),
         )
-    except registrations.RegistrationError as error:  # e.g. registration closed meanwhile
+    except registrations.RegistrationError as error:  # registration closed in the meantime
         db.session.rollback()
-        event = _visible_event_or_404(slug)
         return _registration_unavailable(event, error.code)
     return redirect(url_for(".registration_sent", slug=slug), 303)
 
