@@ -205,6 +205,13 @@ def test_forged_csrf_token_gets_a_friendly_400(app, client, event_slug):
     assert rows(app) == (0, 0)
 
 
+def test_csrf_page_of_a_post_only_action_offers_no_reload_link(client, app):
+    response = client.post("/manage/any-token/leave-waiting-list")
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in text(response)
+    assert "Recharger le formulaire" not in text(response)
+
+
 def test_csrf_token_of_another_session_is_refused(app, client, event_slug):
     token = csrf_token(app.test_client(), f"/events/{event_slug}/register")
     response = client.post(f"/events/{event_slug}/register", data=valid_form(csrf_token=token))
