@@ -3,8 +3,10 @@ SMTP server, and the test follows their links, as a person would."""
 import re
 
 from webapp.extensions import db
-from webapp.models import Event, Registration, RegistrationStatus
+from webapp.models import Event, OutboxMail, OutboxStatus, Registration, RegistrationStatus
 from webapp.services import registrations, tokens
+
+from . import support
 
 
 def confirmed(app, event_id, email, first_name):
@@ -66,3 +68,10 @@ def test_lost_link_then_cancel_then_the_next_person_accepts_the_offer(app, clien
         assert db.session.get(Registration, bleuenn).status == RegistrationStatus.confirmed
         event = db.session.get(Event, event_id)
         assert (event.seats_taken, event.waiting_count) == (1, 0)
+
+    # Every mail of the story went out; nothing is left for the worker to do after this test.
+    def all_sent():
+        with app.app_context():
+            return all(row.status == OutboxStatus.sent for row in db.session.query(OutboxMail))
+
+    support.wait_until(all_sent, message="every mail to be sent")
