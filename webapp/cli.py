@@ -64,7 +64,7 @@ def events_group():
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_event_command(file):
-    """Create or update an event from a TOML FILE (format: webapp/demo/README.md)."""
+    """Create or update an event from a TOML FILE (format: README.md, "Event files")."""
     _import_event_file(file)
 
 

@@ -1,7 +1,7 @@
 """Creating and updating events from TOML files (`emgav events import FILE`, `emgav seed-demo`).
 
-The file format is documented in `webapp/demo/README.md`. `import_event` validates the whole
-file first and changes nothing when something is wrong: every problem is listed in one
+The file format is documented in README.md ("Event files (TOML)"). `import_event` checks the
+whole file first and changes nothing when something is wrong: every problem is listed in one
 `EventImportError`. An event is found again by its `slug`, a workshop by its `key`, so
 importing the same file twice changes nothing.
 
@@ -131,8 +131,7 @@ def _update_event(event, values, workshops):
     db.session.flush()
 
     if cancelling:
-        registrations.cancel_event(event)
-        _assign(event, "status", EventStatus.cancelled)
+        registrations.cancel_event(event)  # sets the status
     elif invite_changed:
         registrations.notify_event_changed(event)
     if seats_added and event.status != EventStatus.cancelled:

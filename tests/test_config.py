@@ -1,0 +1,125 @@
+"""Configuration from environment variables: defaults, validation, start-up errors, `.env`,
+and the README's table, which must list every variable config.py reads."""
+import re
+import sqlite3
+import subprocess
+from datetime import timedelta
+
+import pytest
+
+from webapp.config import PROJECT_ROOT, ConfigError, load_config
+
+from . import support
+
+# Every variable config.py reads: `os.environ.get("NAME"` or `_int("NAME"`.
+CONFIG_SOURCE = (PROJECT_ROOT / "webapp" / "config.py").read_text(encoding="utf-8")
+CONFIG_VARIABLES = sorted(set(re.findall(r'(?:os\.environ\.get|_int)\(\s*"([A-Z_]+)"', CONFIG_SOURCE)))
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No configuration variable set: what a fresh shell gives."""
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_defaults(clean_env):
+    config = load_config()
+
+    assert config["EMGAV_ENV"] == "development"
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{PROJECT_ROOT / 'instance' / 'emgav.sqlite'}"
+    assert config["REDIS_URL"] == "redis://127.0.0.1:6379/0"
+    assert config["CELERY_BROKER_URL"] == ""
+    assert (config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_SECURITY"]) == ("127.0.0.1", 1025, "none")
+    assert (config["SMTP_USERNAME"], config["SMTP_PASSWORD"]) == ("", "")
+    assert config["MAIL_FROM"] == "Emgav <noreply@emgav.localhost>"
+    assert config["BASE_URL"] == "http://127.0.0.1:5000"
+    assert config["CONFIRM_LINK_MAX_AGE"] == timedelta(hours=72)
+    assert config["SEAT_OFFER_VALIDITY"] == timedelta(hours=48)
+    assert config["SESSION_COOKIE_SECURE"] is False
+    # Development works without a secret, with an obviously unsafe one.
+    assert "insecure" in config["SECRET_KEY"]
+
+
+def test_instance_dir_moves_the_default_database(clean_env, tmp_path):
+    clean_env.setenv("EMGAV_INSTANCE_DIR", str(tmp_path))
+    config = load_config()
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'emgav.sqlite'}"
+    assert config["INSTANCE_DIR"] == str(tmp_path)
+
+
+def test_values_from_the_environment(clean_env):
+    clean_env.setenv("SMTP_PORT", "587")
+    clean_env.setenv("SMTP_SECURITY", "STARTTLS")
+    clean_env.setenv("BASE_URL", "https://emgav.example.org/")
+    clean_env.setenv("SEAT_OFFER_HOURS", "24")
+    config = load_config()
+    assert (config["SMTP_PORT"], config["SMTP_SECURITY"]) == (587, "starttls")
+    assert config["BASE_URL"] == "https://emgav.example.org"
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SEAT_OFFER_VALIDITY"] == timedelta(hours=24)
+
+
+@pytest.mark.parametrize("env", ["production", "staging"])
+def test_secret_key_is_required_outside_development(clean_env, env):
+    clean_env.setenv("EMGAV_ENV", env)
+    with pytest.raises(ConfigError, match="SECRET_KEY is required"):
+        load_config()
+    clean_env.setenv("SECRET_KEY", "a-long-random-secret")
+    assert load_config()["SECRET_KEY"] == "a-long-random-secret"
+
+
+def test_smtp_security_must_be_known(clean_env):
+    clean_env.setenv("SMTP_SECURITY", "tls")
+    with pytest.raises(ConfigError, match="SMTP_SECURITY must be one of: none, starttls, ssl"):
+        load_config()
+
+
+def test_numbers_must_be_whole(clean_env):
+    clean_env.setenv("SMTP_PORT", "twenty-five")
+    with pytest.raises(ConfigError, match="SMTP_PORT must be a whole number"):
+        load_config()
+
+
+def _emgav(env, cwd, *args):
+    return subprocess.run([str(support.VENV_BIN / "emgav"), *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_start_up_error_is_a_clear_message_not_a_traceback(base_env, tmp_path):
+    env = {k: v for k, v in base_env.items() if k != "SECRET_KEY"}
+    env["EMGAV_ENV"] = "production"
+    result = _emgav(env, tmp_path, "db", "upgrade")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required outside development" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_emgav_reads_dotenv_from_the_current_directory(base_env, tmp_path):
+    database = tmp_path / "from-dotenv.sqlite"
+    (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{database}\nEMGAV_ENV=development\n")
+    env = {k: v for k, v in base_env.items() if k not in ("DATABASE_URL", "EMGAV_ENV")}
+
+    result = _emgav(env, tmp_path, "db", "upgrade")
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone()
+
+
+def test_the_environment_wins_over_dotenv(base_env, tmp_path):
+    (tmp_path / ".env").write_text("EMGAV_ENV=production\n")  # would require SECRET_KEY...
+    env = dict(base_env, EMGAV_ENV="test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    env.pop("SECRET_KEY")
+
+    result = _emgav(env, tmp_path, "db", "upgrade")
+
+    assert result.returncode == 0, result.stderr  # ...but the environment says "test"
+
+
+def test_readme_documents_every_variable():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = {m.group(1) for m in re.finditer(r"^\| `([A-Z_]+)` \|", readme, re.MULTILINE)}
+    assert CONFIG_VARIABLES, "no variable found in config.py"
+    assert set(CONFIG_VARIABLES) <= table, f"missing from README: {sorted(set(CONFIG_VARIABLES) - table)}"
