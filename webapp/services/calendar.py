@@ -1,11 +1,124 @@
-"""Calendar data: invites for a registration (METHOD:REQUEST / CANCEL) and public event files."""
+"""Calendar data: invites for a registration (METHOD:REQUEST / CANCEL) and public event files.
+
+An invite has one VEVENT whose UID is the registration's `uid` at the host of BASE_URL: it
+never changes, so calendar programs update or remove the same entry when SEQUENCE rises.
+Times are written in the event's own zone, with its VTIMEZONE. Links are built with
+`url_for(..., _external=True)`: call these functions inside a request context (the mail
+worker renders inside one whose base URL is BASE_URL).
+"""
+from datetime import date
+from urllib.parse import urlsplit
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from icalendar import Calendar, Event, vCalAddress
+
+from ..models import BookingStatus, EventStatus
+from ..models.base import utcnow
+from ..web import format_event_span, is_single_day
+from . import tokens
+
+PRODID = "-//Emgav//Emgav//FR"
+
+
+def uid_host():
+    """Host part of every calendar UID (and Message-ID): the host of BASE_URL."""
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "emgav.localhost"
 
 
 def build_invite(registration, method="REQUEST", sequence=None):
-    """The .ics (bytes) sent to one participant; see DESIGN.md "Calendar invites"."""
-    raise NotImplementedError
+    """The .ics (bytes) sent to one participant; see DESIGN.md "Calendar invites".
+
+    `method` is "REQUEST" (the person holds a seat) or "CANCEL" (registration or event
+    cancelled); `sequence` defaults to the registration's current invite sequence.
+    """
+    event = registration.event
+    cancelled = method == "CANCEL"
+    vevent = _event_component(
+        event,
+        uid=f"{registration.uid}@{uid_host()}",
+        sequence=registration.invite_sequence if sequence is None else sequence,
+        description=_invite_description(registration, cancelled),
+        status="CANCELLED" if cancelled else "CONFIRMED",
+    )
+    vevent.add("organizer", vCalAddress.new(f"mailto:{event.contact_email}", cn=event.title or "Emgav"))
+    vevent.add("attendee", vCalAddress.new(
+        f"mailto:{registration.email}", cn=registration.full_name,
+        role="REQ-PARTICIPANT", partstat="ACCEPTED", rsvp=False,
+    ))
+    return _calendar(method, [vevent])
 
 
 def build_event_calendar(events):
-    """Public calendar (bytes, METHOD:PUBLISH) for one or several published events."""
-    raise NotImplementedError
+    """Public calendar (bytes, METHOD:PUBLISH) for one or several events: no attendees."""
+    components = [
+        _event_component(
+            event,
+            uid=f"event-{event.id}@{uid_host()}",
+            sequence=event.revision,
+            description=_public_description(event),
+            status="CANCELLED" if event.status == EventStatus.cancelled else "CONFIRMED",
+        )
+        for event in events
+    ]
+    return _calendar("PUBLISH", components)
+
+
+def _event_component(event, *, uid, sequence, description, status):
+    location = ", ".join(part for part in (event.venue_name, event.venue_address) if part)
+    return Event.new(
+        uid=uid,
+        sequence=sequence,
+        stamp=utcnow(),
+        start=event.local_start,
+        end=event.local_end,
+        summary=event.title,
+        description=description,
+        location=location or event.online_url or None,
+        url=url_for("public.event", slug=event.slug, _external=True),
+        status=status,
+    )
+
+
+def _calendar(method, components):
+    calendar = Calendar.new(prodid=PRODID, method=method, subcomponents=components)
+    # VTIMEZONE blocks covering the events' years only (the default range is 1970-2038).
+    if components:
+        years = [c.start.year for c in components] + [c.end.year for c in components]
+        calendar.add_missing_timezones(first_date=date(min(years) - 1, 1, 1), last_date=date(max(years) + 2, 1, 1))
+    return calendar.to_ical()
+
+
+def workshop_line(workshop):
+    """A workshop on one line: title, time slot in its event's zone, room."""
+    event = workshop.event
+    slot = format_event_span(workshop.starts_at, workshop.ends_at, event, with_date=not is_single_day(event))
+    line = f"{workshop.title} ({slot})"
+    if workshop.room:
+        line += ", " + _("salle : %(room)s", room=workshop.room)
+    return line
+
+
+def _workshop_list(heading, workshops):
+    return heading + "\n" + "\n".join(f"- {workshop_line(workshop)}" for workshop in workshops)
+
+
+def _invite_description(registration, cancelled):
+    event = registration.event
+    parts = [event.description.strip()] if event.description.strip() else []
+    if cancelled:
+        return "\n\n".join(parts)
+    booked = [b.workshop for b in registration.bookings if b.status == BookingStatus.booked]
+    if booked:
+        parts.append(_workshop_list(_("Vos ateliers :"), booked))
+    manage_url = url_for("participant.manage", token=tokens.manage_token(registration), _external=True)
+    parts.append(_("Gérer votre inscription : %(url)s", url=manage_url))
+    return "\n\n".join(parts)
+
+
+def _public_description(event):
+    parts = [event.description.strip()] if event.description.strip() else []
+    if event.workshops:
+        parts.append(_workshop_list(_("Ateliers :"), event.workshops))
+    parts.append(url_for("public.event", slug=event.slug, _external=True))
+    return "\n\n".join(parts)
