@@ -31,7 +31,9 @@ def celery_init_app(app):
     broker_url = app.config["CELERY_BROKER_URL"] or app.config["REDIS_URL"]
     # Socket timeouts are Redis options; other transports (the embedded SQLAlchemy broker of
     # `emgav dev`) would pass them on to their own driver, which refuses them.
-    redis_options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    # `max_retries: 0`: with Redis down, publishing fails at once instead of retrying inside the
+    # web request for BROKER_CONNECT_TIMEOUT seconds (the outbox sweeper sends the mail later).
+    redis_options = {"socket_connect_timeout": timeout, "socket_timeout": timeout, "max_retries": 0}
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.conf.update(
         broker_url=broker_url,

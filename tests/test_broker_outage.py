@@ -1,0 +1,52 @@
+"""With Redis down, registering still works; the mail goes out once Redis is back, through the
+outbox sweeper of the (real) Celery worker, which must survive the outage."""
+import re
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Event, OutboxMail, OutboxStatus, Registration
+
+from . import support
+
+
+def csrf_token(client, path):
+    page = client.get(path)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def outbox_of(email):
+    """(status of each outbox row of this address), without keeping the SQLite lock."""
+    statuses = db.session.scalars(
+        select(OutboxMail.status).join(Registration).where(Registration.email == email)
+    ).all()
+    db.session.rollback()
+    return statuses
+
+
+def test_registration_during_a_broker_outage_is_mailed_when_it_is_back(
+    worker, redis_server, smtp_server, client, app_ctx, make_event
+):
+    slug = db.session.get(Event, make_event()).slug
+    db.session.rollback()
+    form = f"/events/{slug}/register"
+    token = csrf_token(client, form)
+
+    redis_server.stop()
+    try:
+        response = client.post(form, data={
+            "csrf_token": token, "first_name": "Gwen", "last_name": "Kervella", "email": "gwen@example.org",
+            "organisation": "Bretagne Solidaire", "actor_type": "asi", "privacy_consent": "y",
+        })
+        assert response.status_code == 303
+        assert client.get(response.headers["Location"]).status_code == 200
+        assert outbox_of("gwen@example.org") == [OutboxStatus.queued]
+        assert worker.proc.poll() is None
+    finally:
+        redis_server.start()
+
+    # Nothing reached the broker: only the sweeper (beat, every 30 s) can send this mail.
+    [mail] = smtp_server.wait_for("gwen@example.org", kind="confirm_address", timeout=180)
+    assert "http://emgav.test/confirm/" in mail.get_body(("plain",)).get_content()
+    support.wait_until(lambda: outbox_of("gwen@example.org") == [OutboxStatus.sent], message="the row marked sent")
+    assert worker.proc.poll() is None
