@@ -268,8 +268,11 @@ def test_rows_that_can_never_be_sent_fail_cleanly(ahead, smtp_server, make_event
 
 
 def _payloads(registration):
-    offer = SeatOffer(registration=registration, expires_at=utcnow() + timedelta(hours=48))
-    db.session.add(offer)
+    """A payload for each mail kind; the seat offer is for the event, the expired one for a workshop."""
+    expiry = utcnow() + timedelta(hours=48)
+    offer = SeatOffer(registration=registration, expires_at=expiry)
+    workshop_offer = SeatOffer(registration=registration, workshop=registration.event.workshops[0], expires_at=expiry)
+    db.session.add_all([offer, workshop_offer])
     db.session.commit()
     return {
         "confirm_address": {},
@@ -277,7 +280,7 @@ def _payloads(registration):
         "registration_confirmed": {"method": "REQUEST", "sequence": 0},
         "waiting_list": {},
         "seat_offer": {"offer_id": offer.id},
-        "offer_expired": {"offer_id": offer.id},
+        "offer_expired": {"offer_id": workshop_offer.id},
         "invite_updated": {"method": "REQUEST", "sequence": 1},
         "registration_cancelled": {"method": "CANCEL", "sequence": 2, "with_invite": True},
         "event_cancelled": {"method": "CANCEL", "sequence": 2, "with_invite": False},
@@ -286,7 +289,9 @@ def _payloads(registration):
 
 
 def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_event):
-    registration = register(make_event(title="Journée <régionale> & « solidaire »"))
+    start = utcnow() + timedelta(days=30)
+    workshop = dict(key="riaa", title="Réseau RIAA", starts_at=start, ends_at=start + timedelta(hours=1))
+    registration = register(make_event(title="Journée <régionale> & « solidaire »", workshops=[workshop]))
     registration.status = RegistrationStatus.waiting
     registration.waiting_since = utcnow()
     payloads = _payloads(registration)
@@ -312,6 +317,8 @@ def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_ev
     assert "en position 1" in text_and_html(waiting)[0]
     [offer] = smtp_server.wait_for("anne@example.org", kind="seat_offer")
     assert "http://emgav.test/offers/" in text_and_html(offer)[0]
+    [expired] = smtp_server.wait_for("anne@example.org", kind="offer_expired")
+    assert "l'atelier « Réseau RIAA »" in expired["Subject"] + text_and_html(expired)[0]
 
 
 def test_sweeper_re_enqueues_what_nobody_works_on(ahead, app, smtp_server, make_event):
