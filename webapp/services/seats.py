@@ -131,7 +131,9 @@ def lock_event(event_id):
 
     What the session read before the lock may be stale, so it is all expired.
     """
-    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+    # FOR NO KEY UPDATE on PostgreSQL: the lock a plain UPDATE takes, which still lets other
+    # transactions insert rows that refer to the event (outbox, registrations).
+    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update(key_share=True))
     db.session.expire_all()
     return db.session.get(Event, event_id)
 

@@ -1,0 +1,224 @@
+"""Seats under concurrent requests, on SQLite and on PostgreSQL.
+
+The headline test fires 200 simultaneous confirmation clicks at a gunicorn server with four
+worker processes, for an event of 50 seats. The others run services from many threads at once,
+each thread with its own app context, session and database connection (so the database sees
+truly concurrent transactions): accepting offers, cancelling, double clicks. After each, the
+seat counters must equal what the rows say.
+"""
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, SeatOffer
+from webapp.models.base import utcnow
+from webapp.services import registrations, seats, tokens
+from webapp.services.registrations import RegistrationError
+
+from . import support
+from .support import assert_counters_match_rows
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, app, base_env):
+    """(env, app) of the database under test: the suite's SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield base_env, app
+        return
+    from webapp import create_app
+
+    # Tasks queued by this app go to a Redis database no test worker reads (the suite's worker
+    # works on the SQLite file and must not see these ids).
+    env = dict(request.getfixturevalue("pg_env"), REDIS_URL=base_env["REDIS_URL"].rsplit("/", 1)[0] + "/1")
+    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+                         "REDIS_URL": env["REDIS_URL"]})
+    yield env, pg_app
+    with pg_app.app_context():
+        db.engine.dispose()
+
+
+def create_event(capacity):
+    start = utcnow().replace(microsecond=0) + timedelta(days=30)
+    event = Event(slug=f"journee-{uuid.uuid4().hex[:8]}", title="Journée régionale", starts_at=start,
+                  ends_at=start + timedelta(hours=8), contact_email="contact@bretagne-solidaire.bzh",
+                  status=EventStatus.published, capacity=capacity)
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def register_people(event, count, prefix="personne"):
+    """`count` pending registrations; returns their ids."""
+    return [
+        registrations.register(event, first_name="Personne", last_name=str(i), email=f"{prefix}{i}@example.org",
+                               organisation="", actor_type="particulier", language="fr").id
+        for i in range(count)
+    ]
+
+
+def confirm(registration_ids):
+    for registration_id in registration_ids:
+        registrations.confirm_address(tokens.confirm_token(db.session.get(Registration, registration_id)))
+
+
+def statuses(event_id):
+    db.session.expire_all()
+    return Counter(dict(db.session.execute(
+        select(Registration.status, func.count()).where(Registration.event_id == event_id).group_by(Registration.status)
+    ).all()))
+
+
+def mail_count(kind):
+    return db.session.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == kind))
+
+
+def run_together(app, calls):
+    """Run each call in its own thread and app context (own session, own connection), all
+    released at the same moment. Returns what each returned, or the exception it raised."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        with app.test_request_context():
+            barrier.wait()
+            try:
+                return call()
+            except Exception as exc:  # an expected refusal (RegistrationError) or a real failure
+                return exc
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def outcomes(results):
+    """'ok' for a success, the code of a RegistrationError; anything else fails the test."""
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, RegistrationError)]
+    assert not unexpected, unexpected
+    return Counter(r.code if isinstance(r, RegistrationError) else "ok" for r in results)
+
+
+# --- The headline test: 200 confirmations for 50 seats, over HTTP, four processes. ---
+
+def fire_together(urls, threads=32):
+    """GET every URL from `threads` threads that start at the same moment; returns the status codes."""
+    barrier = threading.Barrier(threads)
+
+    def fire(share):
+        with requests.Session() as http:
+            barrier.wait()
+            return [http.get(url, timeout=120).status_code for url in share]
+
+    with ThreadPoolExecutor(threads) as pool:
+        return [code for codes in pool.map(fire, [urls[i::threads] for i in range(threads)]) for code in codes]
+
+
+def test_200_simultaneous_confirmations_for_50_seats(target):
+    env, app = target
+    with app.test_request_context():
+        event = create_event(capacity=50)
+        event_id = event.id
+        links = [f"/confirm/{tokens.confirm_token(db.session.get(Registration, i))}"
+                 for i in register_people(event, 200)]
+        db.session.commit()
+    server, base_url = support.start_gunicorn(env, workers=4)
+    try:
+        codes = fire_together([base_url + link for link in links])
+    finally:
+        server.stop()
+    assert Counter(codes) == {200: 200}, server.log()[-3000:]
+    with app.app_context():
+        assert statuses(event_id) == {"confirmed": 50, "waiting": 150}
+        event = db.session.get(Event, event_id)
+        assert (event.seats_taken, event.waiting_count) == (50, 150)
+        assert_counters_match_rows(event_id)
+        assert (mail_count("registration_confirmed"), mail_count("waiting_list")) == (50, 150)
+        waiting = db.session.scalars(select(Registration).where(Registration.status == "waiting")).all()
+        assert sorted(registrations.waiting_position(r) for r in waiting) == list(range(1, 151))
+
+
+# --- Offers, cancellations and double clicks from many threads at once. ---
+
+def test_concurrent_acceptances_and_double_clicks_on_offers(target):
+    _, app = target
+    with app.test_request_context():
+        event = create_event(capacity=20)
+        event_id = event.id
+        people = register_people(event, 40)
+        confirm(people)  # 20 confirmed, 20 waiting
+        for registration_id in people[:12]:
+            registrations.cancel_registration(db.session.get(Registration, registration_id))
+        seats.offer_free_seats(event_id)
+        offers = db.session.scalars(select(SeatOffer).where(SeatOffer.status == OfferStatus.open)).all()
+        assert len(offers) == 12
+        links = [tokens.offer_token(offer) for offer in offers]
+        db.session.commit()
+
+    def accept(token):
+        return lambda: seats.accept_offer(seats.offer_from_token(token))
+
+    def decline(token):
+        return lambda: seats.decline_offer(seats.offer_from_token(token))
+
+    # Offers 0-7: two accept clicks each. Offers 8-11: an accept and a decline click at once.
+    calls = [accept(t) for t in links[:8] for _ in range(2)] + [click(t) for t in links[8:] for click in (accept, decline)]
+    results = outcomes(run_together(app, calls))
+    # One click per offer won; a losing click is told how the offer was answered.
+    assert results["ok"] == 12 and results["accepted"] + results["declined"] == 12
+    assert results["accepted"] >= 8
+    with app.app_context():
+        answered = Counter(status.value for status in db.session.scalars(select(SeatOffer.status)))
+        declined = results["declined"]  # accept clicks that lost to a decline
+        # Each declined seat went straight to the next person waiting: a new open offer.
+        assert answered == {"accepted": results["accepted"], "declined": declined, "open": declined}
+        assert statuses(event_id) == {"confirmed": 8 + results["accepted"], "offered": declined,
+                                      "cancelled": 12 + declined, "waiting": 8 - declined}
+        assert mail_count("registration_confirmed") == 20 + results["accepted"]
+        assert_counters_match_rows(event_id)
+
+
+def test_concurrent_cancellations_while_people_wait(target):
+    _, app = target
+    with app.test_request_context():
+        event = create_event(capacity=20)
+        event_id = event.id
+        people = register_people(event, 40)
+        confirm(people)  # people[:20] confirmed, people[20:] waiting, in this order
+        newcomers = register_people(event, 5, prefix="nouveau")
+        db.session.commit()
+
+    def cancel(registration_id):
+        return lambda: registrations.cancel_registration(db.session.get(Registration, registration_id))
+
+    def leave(registration_id):
+        return lambda: registrations.leave_waiting_list(db.session.get(Registration, registration_id))
+
+    def confirm_newcomer(registration_id):
+        return lambda: confirm([registration_id])
+
+    calls = (
+        [cancel(i) for i in people[:10] for _ in range(2)]  # ten people cancel, each clicking twice
+        + [leave(i) for i in people[20:23]]  # the first three waiting leave the list
+        + [confirm_newcomer(i) for i in newcomers]  # a seat may be free: still, they must wait
+        + [lambda: seats.offer_free_seats(event_id) for _ in range(4)]  # workers offering freed seats
+    )
+    results = outcomes(run_together(app, calls))
+    assert results == {"ok": 10 + 3 + 5 + 4, "already_cancelled": 10}
+    with app.app_context():
+        seats.offer_free_seats(event_id)
+        assert statuses(event_id) == {"confirmed": 10, "offered": 10, "cancelled": 13, "waiting": 12}
+        offered = db.session.scalars(
+            select(Registration.id).where(Registration.status == "offered").order_by(Registration.id)
+        ).all()
+        assert offered == people[23:33]  # the next ten in line, newcomers behind them
+        assert mail_count("registration_cancelled") == 13
+        # A worker may have offered a seat to someone leaving at that moment: that offer was withdrawn.
+        offers = Counter(status.value for status in db.session.scalars(select(SeatOffer.status)))
+        assert offers["open"] == 10 and set(offers) <= {"open", "withdrawn"}
+        assert mail_count("seat_offer") == offers.total()
+        assert_counters_match_rows(event_id)
