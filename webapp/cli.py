@@ -21,9 +21,12 @@ def _create_app():
     from .config import ConfigError
 
     try:
-        return create_app()
+        app = create_app()
     except ConfigError as exc:  # a clear message instead of a traceback
         raise NoAppException(f"configuration: {exc}") from None
+    # instance/ holds the default SQLite database: a fresh clone has none yet.
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    return app
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)

@@ -1,0 +1,284 @@
+"""`emgav dev` (what `make run` ends with) and the local mail catcher, run as a person would:
+start the stack in a subprocess, register on the printed site address, read the mails in the
+mail catcher's web mailbox and click their links; Ctrl-C stops everything; a child that dies
+stops the others. Each broker of the fallback chain is used once."""
+import os
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+import requests
+
+from . import support
+
+DEMO_SLUG = "journee-ess-solidarite-internationale"
+
+
+class DevProcess:
+    """`emgav dev` on free ports, started in `cwd`, its output kept in a log file."""
+
+    def __init__(self, env, cwd, *args):
+        self.port, self.smtp_port, self.mail_port = support.free_port(), support.free_port(), support.free_port()
+        self.site = f"http://127.0.0.1:{self.port}"
+        self.mailbox = f"http://127.0.0.1:{self.mail_port}"
+        self.log_path = Path(tempfile.mkstemp(prefix="emgav-dev-", suffix=".log")[1])
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [str(support.VENV_BIN / "emgav"), "dev", "--port", str(self.port), "--smtp-port", str(self.smtp_port),
+                 "--mail-port", str(self.mail_port), *args],
+                env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self):
+        support.wait_until(lambda: "Ctrl-C stops everything." in self.log() or self.proc.poll() is not None,
+                           timeout=90, message="emgav dev to start")
+        assert self.proc.poll() is None, self.log()
+        return self
+
+    def pids(self):
+        """{child name: pid}, from the start-up banner."""
+        return {name: int(pid) for name, pid in re.findall(r"(\w+) \(pid (\d+)\)", self.log())}
+
+    def interrupt(self):
+        """Ctrl-C; returns the exit code."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(60)
+
+    def kill_all(self):
+        """Last resort after a failed test: nothing is left running."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        for pid in self.pids().values():
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture
+def dev_env(base_env, tmp_path):
+    """A development environment as `make run` has it: migrated database and demo event in a
+    fresh instance directory, no SMTP/BASE_URL settings (emgav dev provides them)."""
+    env = {k: v for k, v in base_env.items()
+           if k not in ("DATABASE_URL", "SMTP_HOST", "SMTP_PORT", "BASE_URL", "MAIL_FROM")}
+    env.update(EMGAV_ENV="development", EMGAV_INSTANCE_DIR=str(tmp_path / "instance"))
+    support.run_emgav(env, "db", "upgrade")
+    support.run_emgav(env, "seed-demo")
+    return env
+
+
+@pytest.fixture
+def start_dev(tmp_path):
+    started = []
+
+    def start(env, *args, cwd=tmp_path):
+        dev = DevProcess(env, cwd, *args)
+        started.append(dev)
+        return dev.wait_ready()
+
+    yield start
+    for dev in started:
+        dev.kill_all()
+
+
+def mailbox_message(dev, address, kind):
+    """Wait for a mail of `kind` to `address` in the web mailbox; returns its page's HTML and URL."""
+
+    def find():
+        page = requests.get(dev.mailbox + "/", timeout=10).text
+        for row in re.findall(r"<tr>(.*?)</tr>", page, re.DOTALL):
+            if address in row and f'<td class="kind">{kind}</td>' in row:
+                return re.search(r'href="(/messages/[^"]+)"', row).group(1)
+        return None
+
+    path = support.wait_until(find, timeout=60, message=f"a {kind} mail to {address} in the mailbox")
+    return requests.get(dev.mailbox + path, timeout=10).text, dev.mailbox + path
+
+
+def register_and_confirm(dev, address):
+    """Register for the demo event on the site, then follow the link of the mail; returns the
+    page of the registration_confirmed mail in the mailbox."""
+    browser = requests.Session()
+    form_url = f"{dev.site}/events/{DEMO_SLUG}/register"
+    form = browser.get(form_url, timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    answer = browser.post(form_url, timeout=10, data={
+        "csrf_token": token, "first_name": "Anne", "last_name": "Le Goff", "email": address,
+        "organisation": "Xylm", "actor_type": "ess", "privacy_consent": "y",
+    })
+    assert answer.status_code == 200 and answer.url.endswith("/register/sent"), answer.text
+
+    page, _ = mailbox_message(dev, address, "confirm_address")
+    link = re.search(re.escape(dev.site) + r"/confirm/[\w.-]+", page).group(0)  # links use the site address
+    confirmed = browser.get(link, timeout=10)
+    assert confirmed.status_code == 200
+    assert re.search(re.escape(dev.site) + r"/manage/[\w.-]+", confirmed.text)
+
+    page, url = mailbox_message(dev, address, "registration_confirmed")
+    return page, url
+
+
+def assert_invite_downloads(dev, page):
+    """The invite attached to the mail downloads from the mailbox as an .ics file."""
+    parts = re.findall(r'<a href="(/messages/[^"]+/parts/\d+)">([^<]+\.ics)</a>', page)
+    assert parts, page
+    download = requests.get(dev.mailbox + parts[-1][0], timeout=10)
+    assert download.headers["Content-Type"].startswith(("text/calendar", "application/ics"))
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert download.text.startswith("BEGIN:VCALENDAR") and "METHOD:REQUEST" in download.text
+
+
+def assert_stops_cleanly(dev):
+    pids = dev.pids()
+    assert dev.interrupt() == 0, dev.log()
+    assert "stopped." in dev.log()
+    for name, pid in pids.items():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone (and reaped)
+    for port in (dev.port, dev.smtp_port, dev.mail_port):
+        assert not support.port_open(port)
+
+
+def test_make_run_with_a_private_redis_server(dev_env, start_dev, tmp_path):
+    # Nothing answers at REDIS_URL: a private redis-server is started. Settings come from .env.
+    env = dict(dev_env, REDIS_URL=f"redis://127.0.0.1:{support.free_port()}/0")
+    (tmp_path / ".env").write_text("MAIL_FROM=Réseau Bretagne Solidaire <rendez-vous@bretagne-solidaire.test>\n")
+
+    dev = start_dev(env)
+
+    assert "broker   private redis-server at redis://127.0.0.1:" in dev.log()
+    assert f"site     {dev.site}/" in dev.log()
+    assert f"mailbox  {dev.mailbox}/" in dev.log()
+    assert set(dev.pids()) == {"redis", "worker", "beat", "web"}
+    assert "Journée régionale" in requests.get(dev.site + "/", timeout=10).text
+
+    page, _ = register_and_confirm(dev, "anne@example.org")
+
+    assert "rendez-vous@bretagne-solidaire.test" in page  # the worker read MAIL_FROM from .env
+    assert_invite_downloads(dev, page)
+    assert Path(dev_env["EMGAV_INSTANCE_DIR"], "mail").glob("*.eml")
+    assert_stops_cleanly(dev)
+
+
+def test_make_run_with_the_embedded_broker(dev_env, start_dev):
+    dev = start_dev(dict(dev_env, EMGAV_DEV_BROKER="embedded"))
+
+    broker_file = Path(dev_env["EMGAV_INSTANCE_DIR"]) / "broker.sqlite"
+    assert f"broker   embedded SQLAlchemy broker on {broker_file}" in dev.log()
+    assert set(dev.pids()) == {"worker", "beat", "web"}
+
+    # The web process queues the mails in broker.sqlite; the worker process takes them from there.
+    page, _ = register_and_confirm(dev, "bleunwenn@example.org")
+
+    assert "deliver_mail" in dev.log() and "sqla+sqlite:" in dev.log()
+    assert_invite_downloads(dev, page)
+    assert_stops_cleanly(dev)
+
+
+def test_make_run_uses_redis_at_redis_url_when_it_answers(dev_env, start_dev, redis_server):
+    dev = start_dev(dict(dev_env, REDIS_URL=redis_server.url))
+
+    assert f"broker   Redis at {redis_server.url} (REDIS_URL)" in dev.log()
+    mailbox_message_after_registering = register_and_confirm(dev, "corentin@example.org")
+    assert "registration_confirmed" in mailbox_message_after_registering[0]
+    assert_stops_cleanly(dev)
+
+
+def test_a_child_that_dies_stops_the_others(dev_env, start_dev):
+    dev = start_dev(dict(dev_env, EMGAV_DEV_BROKER="embedded"))
+    pids = dev.pids()
+
+    os.kill(pids["web"], signal.SIGKILL)
+
+    assert dev.proc.wait(60) == 1
+    assert "web stopped (exit code -9): stopping the others" in dev.log()
+    for pid in pids.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not support.port_open(dev.mail_port)
+
+
+def test_a_port_in_use_is_a_clear_error(dev_env):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = support.run_emgav(dev_env, "dev", "--port", str(port), check=False)
+    assert result.returncode == 1
+    assert f"port {port} (web server) is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- The mail catcher alone ---
+
+def sample_message(number):
+    message = EmailMessage()
+    message["From"] = "Emgav <noreply@emgav.test>"
+    message["To"] = "Anne Le Goff <anne@example.org>"
+    message["Subject"] = f"Message n° {number}"
+    message["X-Emgav-Kind"] = "registration_confirmed"
+    message.set_content("Bonjour Anne,\nvotre lien : http://127.0.0.1:5000/manage/abc\n")
+    message.add_alternative('<html><head><title>t</title></head><body><p>Bonjour <a href="http://127.0.0.1:5000/'
+                            'manage/abc">Gérer</a></p><script>alert(1)</script></body></html>', subtype="html")
+    message.add_attachment(b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n", maintype="text",
+                           subtype="calendar", filename="invitation.ics")
+    return message
+
+
+def test_the_mail_catcher_keeps_and_shows_every_message(base_env, tmp_path):
+    smtp_port, http_port = support.free_port(), support.free_port()
+    catcher = support.Process(
+        [str(support.VENV_BIN / "emgav"), "mailcatcher", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
+         "--directory", str(tmp_path / "mail")], base_env, "mailcatcher")
+    try:
+        support.wait_until(lambda: support.port_open(http_port) and support.port_open(smtp_port),
+                           message="the mail catcher to listen")
+        with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
+            smtp.send_message(sample_message(1))
+            smtp.send_message(sample_message(2))
+        mailbox = f"http://127.0.0.1:{http_port}"
+
+        index = requests.get(mailbox + "/", timeout=10).text
+        assert index.index("Message n° 2") < index.index("Message n° 1")  # newest first
+        assert "Anne Le Goff &lt;anne@example.org&gt;" in index
+        assert '<td class="kind">registration_confirmed</td>' in index
+        assert len(list((tmp_path / "mail").glob("*.eml"))) == 2
+
+        path = re.search(r'href="(/messages/[^"]+)">Message n° 1<', index).group(1)
+        page = requests.get(mailbox + path, timeout=10).text
+        assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in page
+        assert "votre lien : http://127.0.0.1:5000/manage/abc" in page  # the text part
+        assert "<th scope=\"row\">X-Emgav-Kind</th>" in page  # the headers
+
+        html = requests.get(mailbox + path + "/html", timeout=10)
+        assert html.text.startswith('<html><head><base target="_blank">')  # links open in a new tab
+        assert html.headers["Content-Security-Policy"].startswith("sandbox allow-popups")  # even opened alone
+
+        [(part, filename)] = re.findall(r'<a href="(/messages/[^"]+/parts/\d+)">([^<]+)</a>', page)
+        download = requests.get(mailbox + part, timeout=10)
+        assert filename == "invitation.ics"
+        assert download.headers["Content-Type"].startswith("text/calendar")
+        assert download.headers["Content-Disposition"] == "attachment; filename=invitation.ics"
+        assert download.content == b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+
+        raw = requests.get(mailbox + path + ".eml", timeout=10)
+        assert raw.headers["Content-Type"] == "message/rfc822"
+        assert raw.content.startswith(b"From: Emgav <noreply@emgav.test>\r\nTo: Anne Le Goff")
+        for bad in ("/messages/..%2f..%2fetc%2fpasswd", "/messages/123-deadbeef", path + "/parts/99"):
+            assert requests.get(mailbox + bad, timeout=10).status_code == 404
+    finally:
+        catcher.stop()
+    assert catcher.proc.returncode == 0, catcher.log()  # SIGTERM stops it cleanly
