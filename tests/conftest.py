@@ -63,7 +63,14 @@ def app(base_env):
 
 @pytest.fixture(autouse=True)
 def _clean_state(request):
-    """Each test starts with empty tables and an empty mailbox (when it uses them)."""
+    """Each test starts with empty tables, an empty broker and an empty mailbox (when it uses them)."""
+    if "redis_server" in request.fixturenames or "app" in request.fixturenames:
+        import redis
+
+        server = request.getfixturevalue("redis_server")
+        if server.proc is None:  # a test stopped it and failed before starting it again
+            server.start()
+        redis.Redis.from_url(server.url).flushdb()
     if "app" in request.fixturenames:
         app = request.getfixturevalue("app")
         from webapp.extensions import db
@@ -88,9 +95,12 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def worker(app, base_env):
-    """A real Celery worker (with beat embedded) on the private Redis, sending to the test SMTP server."""
+    """A real Celery worker (with beat embedded) on the private Redis, sending to the test SMTP server.
+
+    One per test that asks for it: tests without it never have a worker acting behind their back.
+    """
     proc = support.start_worker(base_env, beat=True)
     yield proc
     proc.stop()
