@@ -90,8 +90,7 @@ def test_accepting_an_offer_confirms_and_books_the_chosen_workshops(app_ctx, mak
     assert [b.status.value for b in bleunwenn.bookings] == ["requested"]  # no workshop seat while waiting
     registrations.cancel_registration(anne)
     seats.offer_free_seats(event.id)
-    event_id = seats.accept_offer(open_offer(bleunwenn)).id
-    assert event_id == event.id
+    seats.accept_offer(open_offer(bleunwenn))
     assert status(bleunwenn) == "confirmed"
     assert [b.status.value for b in bleunwenn.bookings] == ["booked"]
     (confirmation,) = mails("registration_confirmed", bleunwenn)
@@ -402,7 +401,8 @@ def test_a_cancelled_registration_cannot_be_changed(workshop_event):
 
 def test_an_event_change_sends_one_updated_invite_per_confirmed_person(app_ctx, make_event):
     event = full_event(make_event)
-    anne, bleunwenn = person(event, "Anne"), person(event, "Bleunwenn")
+    person(event, "Anne")
+    bleunwenn = person(event, "Bleunwenn")  # waiting: no invite to update
     person(event, "Corentin", confirm=False)
     event.starts_at += timedelta(hours=1)
     event.ends_at += timedelta(hours=1)

@@ -2,7 +2,6 @@
 and workshops, cancel or leave the waiting list, get lost links again; and the fan-out of
 an event's changes to its registrations. Seat counting lives in `seats.py`."""
 import hashlib
-import logging
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -24,11 +23,8 @@ from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .mailing import queue_mail
 from .state import transition
 
-log = logging.getLogger(__name__)
-
 # A person who submits the form again gets at most one mail per window (anti-flood).
 RESEND_WINDOW_SECONDS = 600
-
 
 # Defined next to the seats (which raise it too); part of this module's interface.
 RegistrationError = seats.RegistrationError

@@ -38,7 +38,6 @@ from ..models import (
     Registration,
     RegistrationStatus,
     SeatOffer,
-    Workshop,
     WorkshopBooking,
 )
 from ..models.base import utcnow
@@ -276,17 +275,15 @@ def _pass_on_held_seat(event, pool):
     _offer_free_seats_of(event, pool)
 
 
-def _open_offer_query(registration, pool):
-    workshop_id = pool.id if isinstance(pool, Workshop) else None
-    return select(SeatOffer).where(
-        SeatOffer.registration_id == registration.id,
-        SeatOffer.workshop_id.is_(None) if workshop_id is None else SeatOffer.workshop_id == workshop_id,
-        SeatOffer.status == OfferStatus.open,
-    )
-
-
 def _withdraw_open_offer(registration, pool):
-    for offer in db.session.scalars(_open_offer_query(registration, pool)):
+    """Withdraw the person's open offer for a seat of `pool` (they are leaving it)."""
+    is_event = isinstance(pool, Event)
+    offers = db.session.scalars(select(SeatOffer).where(
+        SeatOffer.registration_id == registration.id,
+        SeatOffer.workshop_id.is_(None) if is_event else SeatOffer.workshop_id == pool.id,
+        SeatOffer.status == OfferStatus.open,
+    )).all()
+    for offer in offers:
         _move(offer, OfferStatus.open, OfferStatus.withdrawn, answered_at=utcnow())
 
 
@@ -355,7 +352,7 @@ def _answer(offer, new_status):
 
 def accept_offer(offer):
     """Accept: the held seat becomes the person's; confirmation with invite is queued. Commits."""
-    event = _answer(offer, OfferStatus.accepted)
+    _answer(offer, OfferStatus.accepted)
     registration = offer.registration
     if offer.workshop_id is None:
         _move(registration, RegistrationStatus.offered, RegistrationStatus.confirmed, confirmed_at=utcnow())
@@ -366,7 +363,6 @@ def accept_offer(offer):
         raise_revision(registration)
         queue_invite_updated(registration)
     db.session.commit()
-    return event
 
 
 def decline_offer(offer):
