@@ -160,6 +160,7 @@ def test_make_run_with_a_private_redis_server(dev_env, start_dev, tmp_path):
     dev = start_dev(env)
 
     assert "broker   private redis-server at redis://127.0.0.1:" in dev.log()
+    assert f"(nothing answers at REDIS_URL={env['REDIS_URL']})" in dev.log()
     assert f"site     {dev.site}/" in dev.log()
     assert f"mailbox  {dev.mailbox}/" in dev.log()
     assert set(dev.pids()) == {"redis", "worker", "beat", "web"}
@@ -197,8 +198,13 @@ def test_make_run_uses_redis_at_redis_url_when_it_answers(dev_env, start_dev, re
     assert_stops_cleanly(dev)
 
 
-def test_a_child_that_dies_stops_the_others(dev_env, start_dev):
-    dev = start_dev(dict(dev_env, EMGAV_DEV_BROKER="embedded"))
+def test_without_redis_the_embedded_broker_is_the_fallback_and_a_dying_child_stops_the_others(
+        dev_env, start_dev):
+    # No Redis answers, and no redis-server on the PATH.
+    dev = start_dev(dict(dev_env, REDIS_URL=f"redis://127.0.0.1:{support.free_port()}/0",
+                         PATH=str(support.VENV_BIN)))
+    assert "redis-server is not installed)" in dev.log()
+    assert "broker   embedded SQLAlchemy broker" in dev.log()
     pids = dev.pids()
 
     os.kill(pids["web"], signal.SIGKILL)

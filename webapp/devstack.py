@@ -169,14 +169,20 @@ def choose_broker(mode, stack, instance):
         return Broker(f"Redis at {redis_url} (REDIS_URL)", {"CELERY_BROKER_URL": redis_url})
     if mode == "redis":
         raise click.ClickException(f"Redis does not answer at REDIS_URL={redis_url}")
+    if mode == "auto":
+        reason = f"nothing answers at REDIS_URL={redis_url}"
+    else:
+        reason = f"asked for with --broker {mode}"
     if mode in ("auto", "private") and shutil.which("redis-server"):
-        return start_private_redis(stack, instance)
+        return start_private_redis(stack, instance, reason)
     if mode == "private":
         raise click.ClickException("redis-server is not installed (sudo apt-get install redis-server)")
-    return embedded_broker(instance)
+    if mode == "auto":
+        reason += " and redis-server is not installed"
+    return embedded_broker(instance, reason)
 
 
-def start_private_redis(stack, instance):
+def start_private_redis(stack, instance, reason):
     port = free_port()
     directory = instance / "redis"
     directory.mkdir(parents=True, exist_ok=True)
@@ -186,11 +192,11 @@ def start_private_redis(stack, instance):
     ])
     stack.wait_for_port(child, "127.0.0.1", port)
     url = f"redis://127.0.0.1:{port}/0"
-    return Broker(f"private redis-server at {url} (nothing answers at REDIS_URL; data in {directory})",
+    return Broker(f"private redis-server at {url}, data in {directory} ({reason})",
                   {"REDIS_URL": url, "CELERY_BROKER_URL": url})
 
 
-def embedded_broker(instance):
+def embedded_broker(instance, reason):
     """kombu's SQLAlchemy transport on a SQLite file: a real queue shared by the processes."""
     from kombu import Connection
 
@@ -201,7 +207,7 @@ def embedded_broker(instance):
     # Create the tables and the queue now, not concurrently from three processes.
     with Connection(url) as connection:
         connection.SimpleQueue("celery").close()
-    return Broker(f"embedded SQLAlchemy broker on {path} (no Redis answers and redis-server is not installed)",
+    return Broker(f"embedded SQLAlchemy broker on {path} ({reason})",
                   {"CELERY_BROKER_URL": url, "RATELIMIT_STORAGE_URI": "memory://"})
 
 
