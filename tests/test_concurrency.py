@@ -34,11 +34,8 @@ def target(request, app, base_env):
         return
     from webapp import create_app
 
-    # Tasks queued by this app go to a Redis database no test worker reads (the suite's worker
-    # works on the SQLite file and must not see these ids).
-    env = dict(request.getfixturevalue("pg_env"), REDIS_URL=base_env["REDIS_URL"].rsplit("/", 1)[0] + "/1")
-    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
-                         "REDIS_URL": env["REDIS_URL"]})
+    env = request.getfixturevalue("pg_env")
+    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"]})
     yield env, pg_app
     with pg_app.app_context():
         db.engine.dispose()
