@@ -25,8 +25,10 @@ TABLES = {"events", "workshops", "registrations", "workshop_bookings", "seat_off
 
 @pytest.fixture
 def sqlite_env(base_env, tmp_path):
-    """The test environment on a fresh, empty SQLite file."""
-    return dict(base_env, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    """The test environment on a fresh, empty SQLite file (and away from the suite's Redis, whose
+    worker works on the suite's database)."""
+    return dict(base_env, DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite'}",
+                REDIS_URL=f"redis://127.0.0.1:{support.free_port()}/0")
 
 
 def sqlite_rows(env, query):

@@ -74,7 +74,9 @@ def dev_env(base_env, tmp_path):
     fresh instance directory, no SMTP/BASE_URL settings (emgav dev provides them)."""
     env = {k: v for k, v in base_env.items()
            if k not in ("DATABASE_URL", "SMTP_HOST", "SMTP_PORT", "BASE_URL", "MAIL_FROM")}
-    env.update(EMGAV_ENV="development", EMGAV_INSTANCE_DIR=str(tmp_path / "instance"))
+    # Away from the suite's Redis (whose worker would take the dev stack's tasks): nothing answers.
+    env.update(EMGAV_ENV="development", EMGAV_INSTANCE_DIR=str(tmp_path / "instance"),
+               REDIS_URL=f"redis://127.0.0.1:{support.free_port()}/0")
     support.run_emgav(env, "db", "upgrade")
     support.run_emgav(env, "seed-demo")
     return env
@@ -154,13 +156,12 @@ def assert_stops_cleanly(dev):
 
 def test_make_run_with_a_private_redis_server(dev_env, start_dev, tmp_path):
     # Nothing answers at REDIS_URL: a private redis-server is started. Settings come from .env.
-    env = dict(dev_env, REDIS_URL=f"redis://127.0.0.1:{support.free_port()}/0")
     (tmp_path / ".env").write_text("MAIL_FROM=Réseau Bretagne Solidaire <rendez-vous@bretagne-solidaire.test>\n")
 
-    dev = start_dev(env)
+    dev = start_dev(dev_env)
 
     assert "broker   private redis-server at redis://127.0.0.1:" in dev.log()
-    assert f"(nothing answers at REDIS_URL={env['REDIS_URL']})" in dev.log()
+    assert f"(nothing answers at REDIS_URL={dev_env['REDIS_URL']})" in dev.log()
     assert f"site     {dev.site}/" in dev.log()
     assert f"mailbox  {dev.mailbox}/" in dev.log()
     assert set(dev.pids()) == {"redis", "worker", "beat", "web"}
@@ -189,10 +190,19 @@ def test_make_run_with_the_embedded_broker(dev_env, start_dev):
     assert_stops_cleanly(dev)
 
 
-def test_make_run_uses_redis_at_redis_url_when_it_answers(dev_env, start_dev, redis_server):
-    dev = start_dev(dict(dev_env, REDIS_URL=redis_server.url))
+@pytest.fixture
+def own_redis():
+    """A Redis of this test's own: the suite's worker must not take the dev stack's tasks."""
+    server = support.RedisServer()
+    server.start()
+    yield server
+    server.stop()
 
-    assert f"broker   Redis at {redis_server.url} (REDIS_URL)" in dev.log()
+
+def test_make_run_uses_redis_at_redis_url_when_it_answers(dev_env, start_dev, own_redis):
+    dev = start_dev(dict(dev_env, REDIS_URL=own_redis.url))
+
+    assert f"broker   Redis at {own_redis.url} (REDIS_URL)" in dev.log()
     mailbox_message_after_registering = register_and_confirm(dev, "corentin@example.org")
     assert "registration_confirmed" in mailbox_message_after_registering[0]
     assert_stops_cleanly(dev)
@@ -201,8 +211,7 @@ def test_make_run_uses_redis_at_redis_url_when_it_answers(dev_env, start_dev, re
 def test_without_redis_the_embedded_broker_is_the_fallback_and_a_dying_child_stops_the_others(
         dev_env, start_dev):
     # No Redis answers, and no redis-server on the PATH.
-    dev = start_dev(dict(dev_env, REDIS_URL=f"redis://127.0.0.1:{support.free_port()}/0",
-                         PATH=str(support.VENV_BIN)))
+    dev = start_dev(dict(dev_env, PATH=str(support.VENV_BIN)))
     assert "redis-server is not installed)" in dev.log()
     assert "broker   embedded SQLAlchemy broker" in dev.log()
     pids = dev.pids()
