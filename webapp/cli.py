@@ -8,10 +8,13 @@ before it builds the app; variables already set in the environment win.
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
+from flask_babel import force_locale
 
 from .devstack import dev_command
 from .mailcatcher import mailcatcher_command
+from .services.events import EventImportError, import_event, load_event_file
 
 DEMO_EVENT_FILE = Path(__file__).parent / "demo" / "journee-ess-solidarite-internationale.toml"
 
@@ -35,11 +38,6 @@ def cli():
 
 
 def _import_event_file(path):
-    from flask import current_app
-    from flask_babel import force_locale
-
-    from .services.events import EventImportError, import_event, load_event_file
-
     try:
         # No request here to choose a language from: messages in the default language.
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -48,7 +46,6 @@ def _import_event_file(path):
         raise click.ClickException(f"{path} n'a pas été importé :\n- " + "\n- ".join(exc.errors)) from None
     action = "créé" if created else "à jour"
     click.echo(f"Événement {action} : {event.title} ({event.slug}, {len(event.workshops)} atelier(s))")
-    return event
 
 
 @click.command("seed-demo")
