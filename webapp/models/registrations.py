@@ -8,16 +8,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
+def N_(message):
+    """Mark a message for extraction (`pybabel extract -k N_`); it is translated where shown."""
+    return message
+
+
 # The network's "collèges": stored key -> label (translated in the pages with gettext).
 ACTOR_TYPES = {
-    "asi": "association de solidarité internationale",
-    "ess": "structure de l'ESS",
-    "collectivite": "collectivité ou institution",
-    "recherche": "université ou recherche",
-    "paysanne": "organisation paysanne",
-    "entreprise": "entreprise",
-    "particulier": "particulier",
-    "autre": "autre",
+    "asi": N_("association de solidarité internationale"),
+    "ess": N_("structure de l'ESS"),
+    "collectivite": N_("collectivité ou institution"),
+    "recherche": N_("université ou recherche"),
+    "paysanne": N_("organisation paysanne"),
+    "entreprise": N_("entreprise"),
+    "particulier": N_("particulier"),
+    "autre": N_("autre"),
 }
 
 
