@@ -1,6 +1,7 @@
 """Shared fixtures. The suite runs against real services: a private redis-server, an aiosmtpd
 SMTP server, Celery workers and gunicorn as subprocesses, SQLite files and PostgreSQL databases."""
 import os
+import subprocess
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,18 @@ import pytest
 from . import support
 
 _TMP = Path(tempfile.mkdtemp(prefix="emgav-tests-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """The message catalogues compiled, as `make translations` does, when a .mo is missing or older
+    than its .po: a plain `pytest` in a fresh clone serves English pages and mails too (Flask-Babel
+    keeps a catalogue for the app's lifetime, so this must happen before any app renders)."""
+    translations = support.ROOT / "webapp" / "translations"
+    stale = [po for po in translations.glob("*/LC_MESSAGES/messages.po")
+             if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime]
+    if stale:
+        subprocess.run([str(support.VENV_BIN / "pybabel"), "-q", "compile", "-d", str(translations)], check=True)
 
 
 @pytest.fixture(scope="session")
