@@ -260,3 +260,12 @@ def assert_counters_match_rows(event_id):
             f"but rows (holders {holders}, waiting {waiting})")
         if pool.capacity is not None:
             assert pool.seats_taken <= pool.capacity, f"{pool!r} overbooked: {pool.seats_taken} > {pool.capacity}"
+
+
+def forge(token):
+    """`token` with one character of its signature changed, so that it can never be valid.
+
+    (Changing the last characters is not enough: the last base64 character is only partly
+    significant, so a new one can decode to the same signature.)"""
+    i = len(token) - 5
+    return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Registration, RegistrationStatus
 
+from . import support
 from .test_public_registration import post_registration
 
 START = datetime(2030, 6, 12, 7, 30, tzinfo=UTC)  # 09:30 in Paris
@@ -90,7 +91,7 @@ def test_register_confirm_and_receive_the_invite(app, client, worker, smtp_serve
     again = client.get(confirm_path)
     assert again.status_code == 409
     assert "déjà été confirmée" in html.unescape(again.get_data(as_text=True))
-    forged = client.get(confirm_path[:-6] + "AAAAAA")
+    forged = client.get(support.forge(confirm_path))
     assert forged.status_code == 404
     assert "Lien non valable" in forged.get_data(as_text=True)
     assert len(smtp_server.to(EMAIL)) == 2
