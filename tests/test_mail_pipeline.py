@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, OutboxStatus, Registration, RegistrationStatus, SeatOffer
+from webapp.models import Event, OutboxMail, OutboxStatus, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
 from webapp.services import mailing, registrations, tokens
 

@@ -1,5 +1,6 @@
 """Emgav web application: `create_app()` builds the Flask app with its extensions and blueprints."""
 import logging
+from pathlib import Path
 
 from flask import Flask
 
@@ -10,6 +11,8 @@ from .extensions import babel, csrf, db, limiter, migrate, select_locale
 def create_app(overrides=None):
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(overrides))
+    # instance/ holds the default SQLite database (and, under `emgav dev`, mails and broker).
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)

@@ -8,9 +8,7 @@ before it builds the app; variables already set in the environment win.
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
-from flask_babel import force_locale
 
 from .devstack import dev_command
 from .mailcatcher import mailcatcher_command
@@ -24,12 +22,9 @@ def _create_app():
     from .config import ConfigError
 
     try:
-        app = create_app()
+        return create_app()
     except ConfigError as exc:  # a clear message instead of a traceback
         raise NoAppException(f"configuration: {exc}") from None
-    # instance/ holds the default SQLite database: a fresh clone has none yet.
-    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
-    return app
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)
@@ -39,9 +34,7 @@ def cli():
 
 def _import_event_file(path):
     try:
-        # No request here to choose a language from: messages in the default language.
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            event, created = import_event(load_event_file(path))
+        event, created = import_event(load_event_file(path))
     except EventImportError as exc:
         raise click.ClickException(f"{path} n'a pas été importé :\n- " + "\n- ".join(exc.errors)) from None
     action = "créé" if created else "à jour"

@@ -26,9 +26,11 @@ limiter = Limiter(key_func=get_remote_address)
 def select_locale():
     """`?lang=` switch (remembered in the session), then the language of the participant whose
     link is open (`g.participant_language`), then the browser's preference, then French."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, worker outside a rendering context
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
     if asked in languages:
         session["lang"] = asked
