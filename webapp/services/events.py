@@ -7,7 +7,7 @@ importing the same file twice changes nothing.
 
 Changes to an existing event have consequences that belong to the registration services:
 a new time or place sends updated invites, a cancellation cancels everyone, and a raised
-capacity hands the new seats to the people waiting.
+capacity (or a reopened registration window) hands the free seats to the people waiting.
 """
 import re
 import tomllib
@@ -114,7 +114,6 @@ def _update_event(event, values, workshops):
 
     cancelling = event.status != EventStatus.cancelled and values["status"] == EventStatus.cancelled
     invite_changed = any(_differs(event, name, values[name]) for name in INVITE_FIELDS)
-    seats_added = _capacity_raised(event, values["capacity"])
     for name, value in values.items():
         if name != "status" or not cancelling:  # cancel_event changes the status itself
             _assign(event, name, value)
@@ -125,7 +124,6 @@ def _update_event(event, values, workshops):
         if workshop is None:
             event.workshops.append(Workshop(**fields))
             continue
-        seats_added |= _capacity_raised(workshop, fields["capacity"])
         for name, value in fields.items():
             _assign(workshop, name, value)
     db.session.flush()
@@ -134,7 +132,9 @@ def _update_event(event, values, workshops):
         registrations.cancel_event(event)  # sets the status
     elif invite_changed:
         registrations.notify_event_changed(event)
-    if seats_added and event.status != EventStatus.cancelled:
+    if event.status != EventStatus.cancelled:
+        # A raised capacity, a reopened registration window or a new publication may leave seats
+        # for the people waiting: the task offers them (and does nothing when there are none).
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
 
 
@@ -142,12 +142,6 @@ def _check_capacity(pool, capacity, label, errors):
     if capacity is not None and capacity < pool.seats_taken:
         errors.append(_("La capacité de %(label)s (%(capacity)s) est inférieure aux %(taken)s places déjà prises.",
                         label=label, capacity=capacity, taken=pool.seats_taken))
-
-
-def _capacity_raised(pool, capacity):
-    if pool.capacity is None:
-        return False
-    return capacity is None or capacity > pool.capacity
 
 
 def _differs(obj, name, value):
