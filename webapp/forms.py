@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -37,7 +38,8 @@ def _email_syntax(form, field):
 
 
 def actor_type_choices():
-    return [("", _l("— Choisissez —"))] + [(key, _l(label)) for key, label in ACTOR_TYPES.items()]
+    placeholder = SelectChoice("", _l("— Choisissez —"))
+    return [placeholder] + [SelectChoice(key, _l(label)) for key, label in ACTOR_TYPES.items()]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -73,7 +75,7 @@ class ParticipantDetailsForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.actor_type.choices = actor_type_choices()
         self._workshops = {w.id: w for w in workshops}
-        self.workshops.choices = [(w.id, w.title) for w in workshops]
+        self.workshops.choices = [SelectChoice(w.id, w.title) for w in workshops]
 
     def validate_workshops(self, field):
         chosen = self.chosen_workshops()

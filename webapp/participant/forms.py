@@ -3,6 +3,7 @@ list, answer an offer) need no form class: CSRFProtect checks their `csrf_token(
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ..forms import ParticipantDetailsForm, RegistrationForm
@@ -13,7 +14,7 @@ class ManageForm(ParticipantDetailsForm):
     """The registration's details as the person may change them from the manage link."""
 
     language = RadioField(
-        _l("Langue des courriels"), choices=list(LANGUAGE_NAMES.items()),
+        _l("Langue des courriels"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
         validators=[DataRequired(_l("Choisissez une langue."))],
     )
 
