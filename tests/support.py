@@ -3,6 +3,7 @@ databases, Celery workers and gunicorn servers run as subprocesses."""
 import email
 import email.policy
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -268,3 +269,20 @@ def forge(token):
     significant, so a new one can decode to the same signature.)"""
     i = len(token) - 5
     return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_in(page_html):
+    """The CSRF token of the form in a page's HTML."""
+    match = CSRF_FIELD.search(page_html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def csrf_token(client, path):
+    """The CSRF token of the form on the page at `path` (tied to the client's session cookie)."""
+    page = client.get(path)
+    assert page.status_code == 200, f"{path}: {page.status_code}"
+    return csrf_token_in(page.get_data(as_text=True))

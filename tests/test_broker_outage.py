@@ -1,6 +1,5 @@
 """With Redis down, registering still works; the mail goes out once Redis is back, through the
 outbox sweeper of the (real) Celery worker, which must survive the outage."""
-import re
 
 from sqlalchemy import select
 
@@ -8,11 +7,6 @@ from webapp.extensions import db
 from webapp.models import Event, OutboxMail, OutboxStatus, Registration
 
 from . import support
-
-
-def csrf_token(client, path):
-    page = client.get(path)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
 
 
 def outbox_of(email):
@@ -30,7 +24,7 @@ def test_registration_during_a_broker_outage_is_mailed_when_it_is_back(
     slug = db.session.get(Event, make_event()).slug
     db.session.rollback()
     form = f"/events/{slug}/register"
-    token = csrf_token(client, form)
+    token = support.csrf_token(client, form)
 
     redis_server.stop()
     try:

@@ -26,12 +26,6 @@ def link_in(message, kind):
     return match.group(1)
 
 
-def csrf_token(client, path):
-    page = client.get(path)
-    assert page.status_code == 200, page.get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
-
-
 def calendar_method(message):
     parts = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
     assert parts, "no calendar part"
@@ -44,21 +38,21 @@ def test_lost_link_then_cancel_then_the_next_person_accepts_the_offer(app, clien
     bleuenn = confirmed(app, event_id, "bleuenn@example.org", "Bleuenn")
 
     # Anne lost her link: she asks for it, and gets her manage link by mail.
-    answer = client.post("/lost-link", data={"email": "anne@example.org", "csrf_token": csrf_token(client, "/lost-link")})
+    answer = client.post("/lost-link", data={"email": "anne@example.org", "csrf_token": support.csrf_token(client, "/lost-link")})
     assert answer.status_code == 200
     [links_mail] = smtp_server.wait_for("anne@example.org", kind="lost_links")
     manage = link_in(links_mail, "manage")
 
     # She cancels from it: her calendar gets the cancellation.
     cancel = manage + "/cancel"
-    assert client.post(cancel, data={"csrf_token": csrf_token(client, cancel)}).status_code == 200
+    assert client.post(cancel, data={"csrf_token": support.csrf_token(client, cancel)}).status_code == 200
     [cancelled_mail] = smtp_server.wait_for("anne@example.org", kind="registration_cancelled")
     assert calendar_method(cancelled_mail) == "CANCEL"
 
     # The freed seat is offered to Bleuenn, who accepts it from the mail's link.
     [offer_mail] = smtp_server.wait_for("bleuenn@example.org", kind="seat_offer")
     offer = link_in(offer_mail, "offers")
-    accepted = client.post(offer, data={"answer": "accept", "csrf_token": csrf_token(client, offer)})
+    accepted = client.post(offer, data={"answer": "accept", "csrf_token": support.csrf_token(client, offer)})
     assert accepted.status_code == 200
     [invite_mail] = smtp_server.wait_for("bleuenn@example.org", kind="registration_confirmed")
     assert calendar_method(invite_mail) == "REQUEST"

@@ -201,14 +201,6 @@ def confirmed(app, event_id, email="anne@example.org", workshops=(), **fields):
         return registration.id
 
 
-def csrf_token(client, path):
-    """The CSRF token of the form on the page at `path`."""
-    page = client.get(path)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
 def details(**changes):
     values = dict(first_name="Anne", last_name="Le Goff", organisation="Xylm", actor_type="asi", language="fr")
     values.update(changes)
@@ -261,7 +253,7 @@ def test_invalid_details_show_errors_and_change_nothing(app, client, make_event)
     reg_id = confirmed(app, make_event())
     path = link(app, "manage", reg_id)
     page = client.post(path, data=dict(details(first_name="", last_name="Le\nGoff", actor_type="martien"),
-                                       csrf_token=csrf_token(client, path)))
+                                       csrf_token=support.csrf_token(client, path)))
     assert page.status_code == 200
     content = text(page)
     assert 'role="alert"' in content
@@ -280,7 +272,7 @@ def test_overlapping_workshops_are_refused(app, client, make_event):
     reg_id = confirmed(app, event_id, workshops=("riaa",))
     path = link(app, "manage", reg_id)
     page = client.post(path, data=dict(details(), workshops=[ids["xylm"], ids["outaouais"]],
-                                       csrf_token=csrf_token(client, path)))
+                                       csrf_token=support.csrf_token(client, path)))
     assert page.status_code == 200
     assert "ont lieu en même temps" in text(page)
     with app.app_context():
@@ -359,7 +351,7 @@ def test_changing_details_saves_them_and_sends_an_updated_invite(app, client, ma
     answer = client.post(path, data=dict(details(first_name="Annaïg", organisation="RIAA", actor_type="paysanne",
                                                  language="en"),
                                          workshops=[ids["outaouais"], ids["riaa"]],
-                                         csrf_token=csrf_token(client, path)))
+                                         csrf_token=support.csrf_token(client, path)))
     assert answer.status_code == 302
     assert answer.headers["Location"].endswith(path)
     after = client.get(path)
@@ -395,7 +387,7 @@ def test_workshops_cannot_change_once_registrations_are_closed(app, client, make
     assert "ateliers ne peuvent plus être changés" in text(page)
     assert 'name="workshops"' not in text(page)
     answer = client.post(path, data=dict(details(organisation="Autre structure"), workshops=[ids["xylm"]],
-                                         csrf_token=csrf_token(client, path)))
+                                         csrf_token=support.csrf_token(client, path)))
     assert answer.status_code == 302
     with app.app_context():
         registration = db.session.get(Registration, reg_id)
@@ -424,7 +416,7 @@ def test_cancel_asks_first_then_cancels(app, client, make_event):
     assert question.status_code == 200
     assert "Oui, annuler mon inscription" in text(question)
     assert load(app, reg_id).status == RegistrationStatus.confirmed
-    answer = client.post(path, data={"csrf_token": csrf_token(client, path)})
+    answer = client.post(path, data={"csrf_token": support.csrf_token(client, path)})
     assert answer.status_code == 200
     assert "Votre inscription est annulée" in text(answer)
     assert "courriel d'annulation" in text(answer)
@@ -438,7 +430,7 @@ def test_replayed_cancel_gets_a_friendly_page_and_changes_nothing(app, client, m
     event_id = make_event(capacity=10)
     reg_id = confirmed(app, event_id)
     path = link(app, "manage", reg_id) + "/cancel"
-    token = csrf_token(client, path)
+    token = support.csrf_token(client, path)
     assert client.post(path, data={"csrf_token": token}).status_code == 200
     kinds = outbox_kinds(app)
     again = client.post(path, data={"csrf_token": token})
@@ -453,7 +445,7 @@ def test_cancel_with_a_forged_link_changes_nothing(app, client, make_event):
     event_id = make_event(capacity=10)
     reg_id = confirmed(app, event_id)
     real = link(app, "manage", reg_id) + "/cancel"
-    token = csrf_token(client, real)
+    token = support.csrf_token(client, real)
     forged = support.forge(link(app, "manage", reg_id)) + "/cancel"
     page = client.post(forged, data={"csrf_token": token})
     assert page.status_code == 404
@@ -466,7 +458,7 @@ def test_cancel_while_waiting_sends_no_calendar_cancellation(app, client, make_e
     confirmed(app, event_id, email="first@example.org")
     reg_id = confirmed(app, event_id, email="second@example.org")
     path = link(app, "manage", reg_id) + "/cancel"
-    answer = client.post(path, data={"csrf_token": csrf_token(client, path)})
+    answer = client.post(path, data={"csrf_token": support.csrf_token(client, path)})
     assert answer.status_code == 200
     assert "courriel d'annulation" not in text(answer)
     assert seats_of(app, event_id) == (1, 0)
@@ -481,7 +473,7 @@ def test_leave_the_waiting_list(app, client, make_event):
     confirmed(app, event_id, email="first@example.org")
     reg_id = confirmed(app, event_id, email="second@example.org")
     manage_path = link(app, "manage", reg_id)
-    token = csrf_token(client, manage_path)
+    token = support.csrf_token(client, manage_path)
     answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": token})
     assert answer.status_code == 200
     assert "quitté la liste d'attente" in text(answer)
@@ -497,7 +489,7 @@ def test_leave_the_waiting_list_when_holding_a_seat_changes_nothing(app, client,
     event_id = make_event(capacity=1)
     reg_id = confirmed(app, event_id)
     manage_path = link(app, "manage", reg_id)
-    answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": csrf_token(client, manage_path)})
+    answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": support.csrf_token(client, manage_path)})
     assert answer.status_code == 409
     assert load(app, reg_id).status == RegistrationStatus.confirmed
     assert seats_of(app, event_id) == (1, 0)
@@ -542,7 +534,7 @@ def test_offer_page_shows_the_seat_and_its_expiry_in_the_event_zone(app, client,
 
 def test_accepting_an_offer_confirms_the_seat(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    answer = client.post(path, data={"answer": "accept", "csrf_token": csrf_token(client, path)})
+    answer = client.post(path, data={"answer": "accept", "csrf_token": support.csrf_token(client, path)})
     assert answer.status_code == 200
     content = text(answer)
     assert "Votre place est confirmée" in content
@@ -556,7 +548,7 @@ def test_accepting_an_offer_confirms_the_seat(app, client, make_event):
 
 def test_declining_an_offer_ends_the_registration(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    answer = client.post(path, data={"answer": "decline", "csrf_token": csrf_token(client, path)})
+    answer = client.post(path, data={"answer": "decline", "csrf_token": support.csrf_token(client, path)})
     assert answer.status_code == 200
     assert "Offre déclinée" in text(answer)
     assert load(app, reg_id).status == RegistrationStatus.cancelled
@@ -567,7 +559,7 @@ def test_declining_an_offer_ends_the_registration(app, client, make_event):
 @pytest.mark.parametrize("first, second", [("accept", "accept"), ("accept", "decline"), ("decline", "accept")])
 def test_replayed_offer_answer_gets_a_friendly_page_and_changes_nothing(app, client, make_event, first, second):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    token = csrf_token(client, path)
+    token = support.csrf_token(client, path)
     assert client.post(path, data={"answer": first, "csrf_token": token}).status_code == 200
     state = (load(app, reg_id).status, seats_of(app, event_id), outbox_kinds(app))
     again = client.post(path, data={"answer": second, "csrf_token": token})
@@ -579,7 +571,7 @@ def test_replayed_offer_answer_gets_a_friendly_page_and_changes_nothing(app, cli
 
 def test_expired_offer_gets_a_friendly_page_and_changes_nothing(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    token = csrf_token(client, path)
+    token = support.csrf_token(client, path)
     kinds = outbox_kinds(app)
     with time_machine.travel(utcnow() + app.config["SEAT_OFFER_VALIDITY"] + timedelta(minutes=1)):
         page = client.get(path)
@@ -594,7 +586,7 @@ def test_expired_offer_gets_a_friendly_page_and_changes_nothing(app, client, mak
 
 def test_forged_or_revoked_offer_link_gets_a_friendly_404(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    token = csrf_token(client, path)
+    token = support.csrf_token(client, path)
     assert client.get(support.forge(path)).status_code == 404
     assert client.post(support.forge(path), data={"answer": "accept", "csrf_token": token}).status_code == 404
     manage_as_offer = link(app, "manage", reg_id).replace("/manage/", "/offers/")
@@ -619,7 +611,7 @@ def test_offer_withdrawn_by_event_cancellation(app, client, make_event):
 
 def test_unknown_offer_answer_is_a_bad_request(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    page = client.post(path, data={"answer": "maybe", "csrf_token": csrf_token(client, path)})
+    page = client.post(path, data={"answer": "maybe", "csrf_token": support.csrf_token(client, path)})
     assert page.status_code == 400
     assert load(app, reg_id).status == RegistrationStatus.offered
 
@@ -636,7 +628,7 @@ def test_workshop_seat_offer(app, client, make_event, answer, booking_status):
     path = offer_link(app, waiter)
     content = text(client.get(path))
     assert "dans l'atelier « Xylm–STADD" in content
-    page = client.post(path, data={"answer": answer, "csrf_token": csrf_token(client, path)})
+    page = client.post(path, data={"answer": answer, "csrf_token": support.csrf_token(client, path)})
     assert page.status_code == 200
     assert ("Vous avez une place dans l'atelier" if answer == "accept" else "reste valable") in text(page)
     with app.app_context():
@@ -648,7 +640,7 @@ def test_workshop_seat_offer(app, client, make_event, answer, booking_status):
 # --- Lost link -----------------------------------------------------------------------------
 
 def ask_for_links(client, email, **extra):
-    return client.post("/lost-link", data=dict(email=email, csrf_token=csrf_token(client, "/lost-link"), **extra))
+    return client.post("/lost-link", data=dict(email=email, csrf_token=support.csrf_token(client, "/lost-link"), **extra))
 
 
 def lost_links_rows(app):
@@ -683,7 +675,7 @@ def test_lost_link_form_is_accessible(app, client):
 
 
 def test_lost_link_with_a_bad_address_shows_the_error(app, client):
-    page = client.post("/lost-link", data={"email": "pas une adresse", "csrf_token": csrf_token(client, "/lost-link")})
+    page = client.post("/lost-link", data={"email": "pas une adresse", "csrf_token": support.csrf_token(client, "/lost-link")})
     assert page.status_code == 200
     content = text(page)
     assert "Saisissez une adresse électronique valide" in content

@@ -15,12 +15,6 @@ from webapp.models.base import utcnow
 from . import support
 
 
-def csrf_token(client, path):
-    """The CSRF token of the form at `path` (tied to the client's session cookie)."""
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
 def valid_form(**changes):
     """A complete, valid form; a change to None leaves that field out (like an unticked box)."""
     data = {
@@ -34,7 +28,7 @@ def valid_form(**changes):
 def post_registration(client, slug, **changes):
     """Submit the registration form of event `slug` as a browser would (CSRF token included)."""
     path = f"/events/{slug}/register"
-    return client.post(path, data=valid_form(csrf_token=csrf_token(client, path), **changes))
+    return client.post(path, data=valid_form(csrf_token=support.csrf_token(client, path), **changes))
 
 
 def text(response):
@@ -199,7 +193,7 @@ def test_missing_csrf_token_gets_a_friendly_400(app, client, event_slug):
 
 
 def test_forged_csrf_token_gets_a_friendly_400(app, client, event_slug):
-    genuine = csrf_token(client, f"/events/{event_slug}/register")
+    genuine = support.csrf_token(client, f"/events/{event_slug}/register")
     for forged in (support.forge(genuine), "forged-token"):
         response = client.post(f"/events/{event_slug}/register", data=valid_form(csrf_token=forged))
         assert response.status_code == 400
@@ -215,7 +209,7 @@ def test_csrf_page_of_a_post_only_action_offers_no_reload_link(client, app):
 
 
 def test_csrf_token_of_another_session_is_refused(app, client, event_slug):
-    token = csrf_token(app.test_client(), f"/events/{event_slug}/register")
+    token = support.csrf_token(app.test_client(), f"/events/{event_slug}/register")
     response = client.post(f"/events/{event_slug}/register", data=valid_form(csrf_token=token))
     assert response.status_code == 400
     assert rows(app) == (0, 0)
@@ -258,7 +252,7 @@ def test_no_form_when_registration_is_not_open(app, client, make_event, fields, 
 
     # A form kept open in a tab from before: the POST is refused with the same clear page.
     make_event(slug="ouvert")
-    token = csrf_token(client, "/events/ouvert/register")
+    token = support.csrf_token(client, "/events/ouvert/register")
     response = client.post("/events/ferme/register", data=valid_form(csrf_token=token))
     assert response.status_code == 409
     assert f"<h1>{heading}</h1>" in text(response)

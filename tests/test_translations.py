@@ -137,10 +137,6 @@ def page_text(response):
     return html.unescape(response.get_data(as_text=True))
 
 
-def csrf_token(page):
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
 def test_event_page_in_english_from_the_browser(client, event_slug, catalogue):
     page = page_text(client.get(f"/events/{event_slug}", headers=ENGLISH_BROWSER))
     assert '<html lang="en">' in page
@@ -172,7 +168,7 @@ def test_registration_form_and_its_errors_in_english(client, event_slug, catalog
 
     # The switch is remembered in the session: the form's POST URL carries no ?lang=.
     response = client.post(path, headers=headers, data={
-        "csrf_token": csrf_token(form), "first_name": "", "last_name": "Le Goff", "email": "pas-une-adresse",
+        "csrf_token": support.csrf_token_in(form), "first_name": "", "last_name": "Le Goff", "email": "pas-une-adresse",
         "actor_type": "asi",
     })
     assert response.status_code == 422
@@ -188,7 +184,7 @@ def test_registration_form_and_its_errors_in_french_by_default(client, event_slu
     path = f"/events/{event_slug}/register"
     form = page_text(client.get(path))
     assert "<button type=\"submit\">Je m'inscris</button>" in form
-    response = client.post(path, data={"csrf_token": csrf_token(form), "last_name": "Le Goff",
+    response = client.post(path, data={"csrf_token": support.csrf_token_in(form), "last_name": "Le Goff",
                                        "email": "anne@example.org", "actor_type": "asi"})
     assert response.status_code == 422
     page = page_text(response)
@@ -202,7 +198,7 @@ def register_through_the_form(client, slug, query=""):
     """Fill in and send the registration form as a browser would, choosing every workshop."""
     path = f"/events/{slug}/register"
     form = page_text(client.get(path + query))
-    data = {"csrf_token": csrf_token(form), "first_name": "Anne", "last_name": "Le Goff",
+    data = {"csrf_token": support.csrf_token_in(form), "first_name": "Anne", "last_name": "Le Goff",
             "email": "anne@example.org", "organisation": "RIAA", "actor_type": "paysanne", "privacy_consent": "y",
             "workshops": re.findall(r'name="workshops" id="[^"]+" value="(\d+)"', form)}
     assert data["workshops"]

@@ -78,15 +78,11 @@ def invite_of(message):
     return str(calendar["METHOD"]), vevent
 
 
-def csrf_token(page_text):
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page_text).group(1)
-
-
 def submit(client, path, **data):
     """Open the page at `path` with the test client, then post its form (CSRF token included)."""
     page = client.get(path)
     assert page.status_code == 200, page.get_data(as_text=True)
-    return client.post(path, data=dict(data, csrf_token=csrf_token(page.get_data(as_text=True))))
+    return client.post(path, data=dict(data, csrf_token=support.csrf_token_in(page.get_data(as_text=True))))
 
 
 def all_mail_sent(app):
@@ -124,7 +120,7 @@ def test_cancel_then_the_next_person_is_offered_the_seat_and_accepts_over_http(
         cancel_url = live_server + link_in(anne_confirmed, "manage") + "/cancel"
         page = browser.get(cancel_url)
         assert page.status_code == 200
-        assert browser.post(cancel_url, data={"csrf_token": csrf_token(page.text)}).status_code == 200
+        assert browser.post(cancel_url, data={"csrf_token": support.csrf_token_in(page.text)}).status_code == 200
 
     [cancel_mail] = smtp_server.wait_for(address("Anne"), kind="registration_cancelled")
     method, vevent = invite_of(cancel_mail)
@@ -138,9 +134,9 @@ def test_cancel_then_the_next_person_is_offered_the_seat_and_accepts_over_http(
         offer_url = live_server + link_in(offer_mail, "offers")
         page = browser.get(offer_url)
         assert page.status_code == 200
-        answer = browser.post(offer_url, data={"answer": "accept", "csrf_token": csrf_token(page.text)})
+        answer = browser.post(offer_url, data={"answer": "accept", "csrf_token": support.csrf_token_in(page.text)})
         assert answer.status_code == 200
-        assert browser.post(offer_url, data={"answer": "accept", "csrf_token": csrf_token(page.text)}).status_code == 409
+        assert browser.post(offer_url, data={"answer": "accept", "csrf_token": support.csrf_token_in(page.text)}).status_code == 409
 
     [invite_mail] = smtp_server.wait_for(address("Bleuenn"), kind="registration_confirmed")
     method, vevent = invite_of(invite_mail)
