@@ -234,21 +234,21 @@ def offer_free_seats(event_id):
     db.session.commit()
 
 
+def _first_waiting(model, pool_column, pool_id):
+    """The first row (a Registration or a WorkshopBooking) waiting for a pool: the oldest, then the lowest id."""
+    return db.session.scalars(
+        select(model).where(pool_column == pool_id, model.status == "waiting")
+        .order_by(model.waiting_since, model.id).limit(1)
+    ).one()
+
+
 def _offer_to_first_waiting(event, pool):
     """Move the first person waiting for `pool` to `offered`; returns their registration."""
     if pool is event:
-        registration = db.session.scalars(
-            select(Registration).where(
-                Registration.event_id == event.id, Registration.status == RegistrationStatus.waiting
-            ).order_by(Registration.waiting_since, Registration.id).limit(1)
-        ).one()
+        registration = _first_waiting(Registration, Registration.event_id, event.id)
         _move(registration, RegistrationStatus.waiting, RegistrationStatus.offered)
         return registration
-    booking = db.session.scalars(
-        select(WorkshopBooking).where(
-            WorkshopBooking.workshop_id == pool.id, WorkshopBooking.status == BookingStatus.waiting
-        ).order_by(WorkshopBooking.waiting_since, WorkshopBooking.id).limit(1)
-    ).one()
+    booking = _first_waiting(WorkshopBooking, WorkshopBooking.workshop_id, pool.id)
     _move(booking, BookingStatus.waiting, BookingStatus.offered)
     return booking.registration
 
