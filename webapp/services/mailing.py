@@ -39,7 +39,7 @@ from ..extensions import db
 from ..models import BookingStatus, OutboxMail, OutboxStatus, Registration, RegistrationStatus, SeatOffer
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
-from ..web import format_event_datetime, format_event_span, timezone_label
+from ..web import event_when, format_event_datetime, timezone_label
 from . import tokens
 from .calendar import build_invite, uid_host, workshop_line
 from .dispatch import DELIVER_MAIL, enqueue_after_commit, send_task
@@ -127,7 +127,7 @@ def mail_templates():
             newstyle=True,
         )
         env.globals.update(
-            format_event_span=format_event_span,
+            event_when=event_when,
             format_event_datetime=format_event_datetime,
             timezone_label=timezone_label,
             workshop_line=workshop_line,
