@@ -192,7 +192,7 @@ def test_make_run_with_the_embedded_broker(dev_env, start_dev):
 
 @pytest.fixture
 def own_redis():
-    """A Redis of this test's own: the suite's worker must not take the dev stack's tasks."""
+    """A Redis of this test's own, apart from the suite's broker (which the suite empties between tests)."""
     server = support.RedisServer()
     server.start()
     yield server
