@@ -1,5 +1,5 @@
 """Mail delivery tasks: deliver one outbox row, sweep the outbox."""
-from webapp.services import mailing
+from webapp.mail import delivery, outbox
 from webapp.services.dispatch import DELIVER_MAIL, SWEEP_OUTBOX
 
 from . import celery_app
@@ -7,9 +7,9 @@ from . import celery_app
 
 @celery_app.task(name=DELIVER_MAIL)
 def deliver_mail(outbox_id):
-    mailing.deliver(outbox_id)
+    delivery.deliver(outbox_id)
 
 
 @celery_app.task(name=SWEEP_OUTBOX)
 def sweep_outbox():
-    mailing.sweep_outbox()
+    outbox.sweep_outbox()

@@ -13,7 +13,9 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Event, OutboxMail, OutboxStatus, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
-from webapp.services import mailing, registrations, tokens
+from webapp.mail import delivery, outbox
+from webapp.mail.kinds import KINDS
+from webapp.services import registrations, tokens
 
 from . import support
 
@@ -82,7 +84,7 @@ def assert_well_formed(message, kind, recipient):
 
 
 def deliver(row):
-    mailing.deliver(row.id)
+    delivery.deliver(row.id)
     db.session.refresh(row)
     return row
 
@@ -111,7 +113,9 @@ def test_worker_sends_both_mails_of_a_registration_with_the_invite(worker, smtp_
     assert tokens.read_token("manage", manage_url.rsplit("/", 1)[1])[0] == registration.id
     [vevent] = Calendar.from_ical(attachment.get_content()).events
     assert vevent["UID"] == f"{registration.uid}@emgav.test"
-    assert "http://emgav.test/manage/" in vevent["DESCRIPTION"]
+    # Calendars are shared: the invite points at the public event page, never at the manage link.
+    assert "/manage/" not in vevent["DESCRIPTION"] and "/manage/" not in str(vevent.get("URL"))
+    assert f"http://emgav.test/events/{registration.event.slug}" in vevent["DESCRIPTION"]
 
     def sent_row():
         row = outbox_row(registration, "registration_confirmed")
@@ -125,8 +129,8 @@ def test_worker_sends_both_mails_of_a_registration_with_the_invite(worker, smtp_
 
 def test_the_same_dedup_key_queues_one_mail(ahead, make_event):
     registration = register(make_event())
-    first = mailing.queue_mail("manage_link", registration.email, "manage-link:test", registration=registration)
-    second = mailing.queue_mail("manage_link", registration.email, "manage-link:test", registration=registration)
+    first = outbox.queue_mail("manage_link", registration.email, "manage-link:test", registration=registration)
+    second = outbox.queue_mail("manage_link", registration.email, "manage-link:test", registration=registration)
     db.session.commit()
     assert first.id == second.id
     assert db.session.scalar(select(func.count()).where(OutboxMail.dedup_key == "manage-link:test")) == 1
@@ -200,7 +204,7 @@ def test_concurrent_deliveries_send_one_mail(database, request, app, ahead, smtp
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("pg_env")["DATABASE_URL"]}
     )
     with target.app_context():
-        row = mailing.queue_mail("lost_links", "anne@example.org", "lost-links:race", payload={"registration_ids": []})
+        row = outbox.queue_mail("lost_links", "anne@example.org", "lost-links:race", payload={"registration_ids": []})
         db.session.commit()
         row_id = row.id
 
@@ -209,7 +213,7 @@ def test_concurrent_deliveries_send_one_mail(database, request, app, ahead, smtp
     def deliver_in_thread():
         with target.app_context():
             start.wait()
-            mailing.deliver(row_id)
+            delivery.deliver(row_id)
 
     threads = [threading.Thread(target=deliver_in_thread) for _ in range(4)]
     for thread in threads:
@@ -256,7 +260,7 @@ def test_mail_is_rendered_in_the_registration_language(ahead, smtp_server, make_
 def test_rows_that_can_never_be_sent_fail_cleanly(ahead, smtp_server, make_event):
     registration = register(make_event())
     row = outbox_row(registration, "confirm_address")
-    unknown = mailing.queue_mail("no_such_kind", registration.email, "unknown:1", registration=registration)
+    unknown = outbox.queue_mail("no_such_kind", registration.email, "unknown:1", registration=registration)
     db.session.delete(registration)
     db.session.commit()
 
@@ -277,13 +281,13 @@ def _payloads(registration):
     return {
         "confirm_address": {},
         "manage_link": {},
-        "registration_confirmed": {"method": "REQUEST", "sequence": 0},
+        "registration_confirmed": {"sequence": 0},
         "waiting_list": {},
         "seat_offer": {"offer_id": offer.id},
         "offer_expired": {"offer_id": workshop_offer.id},
-        "invite_updated": {"method": "REQUEST", "sequence": 1},
-        "registration_cancelled": {"method": "CANCEL", "sequence": 2, "with_invite": True},
-        "event_cancelled": {"method": "CANCEL", "sequence": 2, "with_invite": False},
+        "invite_updated": {"sequence": 1},
+        "registration_cancelled": {"sequence": 2, "with_invite": True},
+        "event_cancelled": {"sequence": 2, "with_invite": False},
         "lost_links": {"registration_ids": [registration.id]},
     }
 
@@ -295,19 +299,20 @@ def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_ev
     registration.status = RegistrationStatus.waiting
     registration.waiting_since = utcnow()
     payloads = _payloads(registration)
-    assert set(payloads) == set(mailing.KIND_CONTEXTS)
+    assert set(payloads) == set(KINDS)
 
     for kind, payload in payloads.items():
-        row = mailing.queue_mail(kind, registration.email, f"every-kind:{kind}", payload=payload,
+        row = outbox.queue_mail(kind, registration.email, f"every-kind:{kind}", payload=payload,
                                  registration=None if kind == "lost_links" else registration)
         db.session.commit()
         assert deliver(row).status == OutboxStatus.sent, (kind, row.last_error)
         [mail] = smtp_server.wait_for("anne@example.org", kind=kind)
         text, html = assert_well_formed(mail, kind, "anne@example.org")
-        with_invite = "method" in payload and payload.get("with_invite", True)
+        method = KINDS[kind].invite
+        with_invite = method is not None and payload.get("with_invite", True)
         assert mime_tree(mail) == (INVITE_TREE if with_invite else PLAIN_TREE), kind
         if with_invite:
-            assert f"METHOD:{payload['method']}".encode() in list(mail.iter_parts())[1].get_content()
+            assert f"METHOD:{method.value}".encode() in list(mail.iter_parts())[1].get_content()
         if kind not in ("confirm_address", "registration_cancelled", "event_cancelled", "seat_offer"):
             assert "http://emgav.test/manage/" in text, kind
         assert "Journée &lt;régionale&gt; &amp; « solidaire »" in html, kind
@@ -339,14 +344,14 @@ def test_sweeper_re_enqueues_what_nobody_works_on(ahead, app, smtp_server, make_
     rows["sent"].status, rows["sent"].next_attempt_at = OutboxStatus.sent, old
     db.session.commit()
 
-    swept = mailing.sweep_outbox()
+    swept = outbox.sweep_outbox()
     expected = {rows[name].id for name in ("lost", "abandoned", "retry_due")}
     assert set(swept) == expected
     assert db.session.get(OutboxMail, rows["abandoned"].id).status == OutboxStatus.queued
     assert db.session.get(OutboxMail, rows["busy"].id).status == OutboxStatus.sending
 
     # The same rows sent as one batch, over one SMTP connection.
-    mailing.deliver_batch(swept)
+    delivery.deliver_batch(swept)
     assert {m["To"].addresses[0].addr_spec for m in smtp_server.messages} == {
         "lost@example.org", "abandoned@example.org", "retry-due@example.org"}
     db.session.rollback()
@@ -358,6 +363,6 @@ def test_sweeper_fails_a_row_whose_worker_died_on_the_last_attempt(ahead, app, m
     row.status, row.attempts = OutboxStatus.sending, app.config["OUTBOX_MAX_ATTEMPTS"]
     row.claimed_at = utcnow() - app.config["OUTBOX_STALE_AFTER"] - timedelta(seconds=1)
     db.session.commit()
-    assert mailing.sweep_outbox() == []
+    assert outbox.sweep_outbox() == []
     db.session.refresh(row)
     assert row.status == OutboxStatus.failed and row.last_error == "the worker stopped while sending"

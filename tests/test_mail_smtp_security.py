@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Event, OutboxMail, OutboxStatus
-from webapp.services import mailing, registrations
+from webapp.mail import delivery
+from webapp.services import registrations
 
 from . import support
 
@@ -93,7 +94,7 @@ def row(app_ctx, make_event):
 
 
 def deliver(row):
-    mailing.deliver(row.id)
+    delivery.deliver(row.id)
     db.session.refresh(row)
     return row
 

@@ -1,11 +1,13 @@
-"""Database engine tuning.
+"""Database engine tuning, and the conditional UPDATE that decides races.
 
 On SQLite every transaction starts with BEGIN IMMEDIATE: a transaction that reads and then
 writes would otherwise fail at once with "database is locked" when another process wrote in
 between, whatever the busy timeout. WAL lets readers go on while one process writes.
 PostgreSQL needs nothing here: seat updates are conditional UPDATEs that lock the row.
 """
-from sqlalchemy import event
+from sqlalchemy import event, update
+
+from .extensions import db
 
 
 def configure_engine_events(engine):
@@ -24,3 +26,15 @@ def configure_engine_events(engine):
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def update_where(model, *conditions, **values):
+    """One conditional UPDATE of `model` rows matching `conditions`; True if exactly one row changed.
+
+    The "did I win?" step of every race in the service (a seat, a status change, claiming an
+    outbox row): the database decides, so of two concurrent callers only one sees True.
+    """
+    result = db.session.execute(
+        update(model).where(*conditions).values(**values).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

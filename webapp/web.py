@@ -1,25 +1,21 @@
 """Cross-cutting web concerns: security headers, error pages, template helpers.
 
-Error pages are friendly `message.html` pages in the visitor's language (French by default);
-dates are always shown in the event's own time zone, whatever the visitor's.
+Error pages are friendly `message.html` pages in the visitor's language (French by default).
+Dates and labels are written by `webapp.formatting`, shared with mails and calendar files.
 """
 import logging
 from urllib.parse import urlencode
 
-from babel.dates import get_timezone_location
 from flask import current_app, render_template, request
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .models import ACTOR_TYPES
+from . import formatting
 
 log = logging.getLogger(__name__)
-
-# Language switch: each language named in itself.
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 # Only files served by this site: no inline script or style, no other host, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -82,73 +78,7 @@ def _http_error(error):
     return response
 
 
-# --- Template helpers, app-wide (pages, mails and calendar files write dates the same way) ---
-
-def event_local(moment, event):
-    """`moment` (an aware datetime) in the event's time zone."""
-    return moment.astimezone(event.tz)
-
-
-def format_event_date(moment, event):
-    """e.g. « mercredi 12 juin 2030 », in the event's zone."""
-    return format_date(event_local(moment, event), "full", rebase=False)
-
-
-def format_event_time(moment, event):
-    """e.g. « 09:30 », in the event's zone."""
-    return format_time(event_local(moment, event), "short", rebase=False)
-
-
-def format_event_datetime(moment, event):
-    """e.g. « mercredi 12 juin 2030 à 09:30 », in the event's zone."""
-    return _("%(date)s à %(time)s", date=format_event_date(moment, event), time=format_event_time(moment, event))
-
-
-def format_event_span(starts_at, ends_at, event, with_date=True):
-    """A time slot in the event's zone: « mercredi 12 juin 2030, de 09:30 à 17:30 » (« de 09:30 à
-    17:30 » without the date), or « du … à … au … à … » when it spans several days."""
-    if event_local(starts_at, event).date() != event_local(ends_at, event).date():
-        return _("du %(start)s au %(end)s", start=format_event_datetime(starts_at, event),
-                 end=format_event_datetime(ends_at, event))
-    hours = _("de %(start)s à %(end)s", start=format_event_time(starts_at, event),
-              end=format_event_time(ends_at, event))
-    if not with_date:
-        return hours
-    return _("%(date)s, %(hours)s", date=format_event_date(starts_at, event), hours=hours)
-
-
-def timezone_label(event):
-    """e.g. « heure de Paris »: tells people elsewhere which clock the times follow."""
-    city = get_timezone_location(event.tz, locale=get_locale(), return_city=True)
-    return _("heure de %(city)s", city=city)
-
-
-def is_single_day(event):
-    return event.local_start.date() == event.local_end.date()
-
-
-def event_when(event):
-    """When the event takes place: « mercredi 12 juin 2030, de 09:30 à 17:30 (heure de Paris) »."""
-    return _("%(moment)s (%(zone)s)", moment=format_event_span(event.starts_at, event.ends_at, event),
-             zone=timezone_label(event))
-
-
-def local_datetime(event, moment):
-    """A moment (registration opening, an offer's expiry…) in the event's zone:
-    « mercredi 12 juin 2030 à 09:30 (heure de Paris) »."""
-    return _("%(moment)s (%(zone)s)", moment=format_event_datetime(moment, event), zone=timezone_label(event))
-
-
-def workshop_slot(workshop):
-    """A workshop's time slot: « de 14:00 à 15:30 », with the day when the event lasts several days."""
-    event = workshop.event
-    return format_event_span(workshop.starts_at, workshop.ends_at, event, with_date=not is_single_day(event))
-
-
-def actor_type_label(key):
-    label = ACTOR_TYPES.get(key)
-    return _(label) if label else key
-
+# --- Template helpers ---
 
 def accessible_attributes(field, **attributes):
     """HTML attributes of an input: `required` when it is, and its error message tied to it
@@ -177,16 +107,11 @@ def language_switch_url(language):
 def _template_globals():
     return {
         "current_locale": lambda: str(get_locale()),
-        "language_names": LANGUAGE_NAMES,
+        "language_names": formatting.LANGUAGE_NAMES,
         "language_switch_url": language_switch_url,
-        "format_event_date": format_event_date,
-        "format_event_time": format_event_time,
-        "format_event_datetime": format_event_datetime,
-        "format_event_span": format_event_span,
-        "timezone_label": timezone_label,
-        "event_when": event_when,
-        "local_datetime": local_datetime,
-        "workshop_slot": workshop_slot,
+        "event_when": formatting.event_when,
+        "local_datetime": formatting.local_datetime,
+        "workshop_slot": formatting.workshop_slot,
         "accessible_attributes": accessible_attributes,
-        "actor_type_label": actor_type_label,
+        "actor_type_label": formatting.actor_type_label,
     }

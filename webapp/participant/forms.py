@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ..forms import ParticipantDetailsForm, RegistrationForm
-from ..web import LANGUAGE_NAMES
+from ..formatting import LANGUAGE_NAMES
 
 
 class ManageForm(ParticipantDetailsForm):

@@ -15,8 +15,7 @@ from icalendar import Calendar, Event, vCalAddress
 
 from ..models import BookingStatus, EventStatus
 from ..models.base import utcnow
-from ..web import format_event_span, is_single_day
-from . import tokens
+from ..formatting import venue_line, workshop_line
 
 PRODID = "-//Emgav//Emgav//FR"
 
@@ -65,7 +64,7 @@ def build_event_calendar(events):
 
 
 def _event_component(event, *, uid, sequence, description, status):
-    location = ", ".join(part for part in (event.venue_name, event.venue_address) if part)
+    location = venue_line(event.venue_name, event.venue_address)
     return Event.new(
         uid=uid,
         sequence=sequence,
@@ -89,16 +88,6 @@ def _calendar(method, components):
     return calendar.to_ical()
 
 
-def workshop_line(workshop):
-    """A workshop on one line: title, time slot in its event's zone, room."""
-    event = workshop.event
-    slot = format_event_span(workshop.starts_at, workshop.ends_at, event, with_date=not is_single_day(event))
-    line = f"{workshop.title} ({slot})"
-    if workshop.room:
-        line += ", " + _("salle : %(room)s", room=workshop.room)
-    return line
-
-
 def _workshop_list(heading, workshops):
     return heading + "\n" + "\n".join(f"- {workshop_line(workshop)}" for workshop in workshops)
 
@@ -111,8 +100,8 @@ def _invite_description(registration, cancelled):
     booked = [b.workshop for b in registration.bookings if b.status == BookingStatus.booked]
     if booked:
         parts.append(_workshop_list(_("Vos ateliers :"), booked))
-    manage_url = url_for("participant.manage", token=tokens.manage_token(registration), _external=True)
-    parts.append(_("Gérer votre inscription : %(url)s", url=manage_url))
+    # Calendars are often shared: the public event page, never the personal manage link.
+    parts.append(url_for("public.event", slug=event.slug, _external=True))
     return "\n\n".join(parts)
 
 

@@ -20,7 +20,7 @@ from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from . import seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
-from .mailing import queue_mail
+from ..mail.outbox import queue_mail, queue_registration_mail
 from .state import transition
 
 # A person who submits the form again gets at most one mail per window (anti-flood).
@@ -87,10 +87,8 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
 
 
 def queue_confirm_address(registration, dedup_suffix="0"):
-    return queue_mail(
-        "confirm_address", registration.email, f"confirm-address:{registration.id}:{dedup_suffix}",
-        language=registration.language, registration=registration,
-    )
+    return queue_registration_mail(
+        "confirm_address", registration, f"confirm-address:{registration.id}:{dedup_suffix}")
 
 
 def resend_links(registration):
@@ -98,10 +96,7 @@ def resend_links(registration):
     bucket = _resend_bucket()
     if registration.status == RegistrationStatus.pending:
         return queue_confirm_address(registration, dedup_suffix=f"resend-{bucket}")
-    return queue_mail(
-        "manage_link", registration.email, f"manage-link:{registration.id}:{bucket}",
-        language=registration.language, registration=registration,
-    )
+    return queue_registration_mail("manage_link", registration, f"manage-link:{registration.id}:{bucket}")
 
 
 def registration_from_token(purpose, token, max_age=None):
@@ -154,10 +149,7 @@ def confirm_address(token):
     else:
         # A seat freed between our failed take and joining the list must still be offered.
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
-        queue_mail(
-            "waiting_list", registration.email, f"waiting-list:{registration.id}",
-            language=registration.language, registration=registration,
-        )
+        queue_registration_mail("waiting_list", registration, f"waiting-list:{registration.id}")
     db.session.commit()
     return registration
 
@@ -256,11 +248,9 @@ def _end_registration(registration, allowed, mail_kind):
     seats.give_up_place(event, held, registration)
     for booking in registration.active_bookings():
         seats.cancel_booking(booking)
-    queue_mail(
-        mail_kind, registration.email, f"registration-cancelled:{registration.id}",
-        language=registration.language, registration=registration,
-        payload={"method": "CANCEL", "sequence": registration.invite_sequence,
-                 "with_invite": held == RegistrationStatus.confirmed},
+    queue_registration_mail(
+        mail_kind, registration, f"registration-cancelled:{registration.id}",
+        sequence=registration.invite_sequence, with_invite=held == RegistrationStatus.confirmed,
     )
     db.session.commit()
     return registration

@@ -43,7 +43,7 @@ from ..models import (
 from ..models.base import utcnow
 from . import tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
-from .mailing import queue_mail
+from ..mail.outbox import queue_registration_mail
 from .state import transition
 
 
@@ -195,21 +195,16 @@ def cancel_booking(booking):
 
 def queue_registration_confirmed(registration):
     """The "you have a seat" mail, with the calendar invite."""
-    return queue_mail(
-        "registration_confirmed", registration.email, f"registration-confirmed:{registration.id}",
-        language=registration.language, registration=registration,
-        payload={"method": "REQUEST", "sequence": registration.invite_sequence},
-    )
+    return queue_registration_mail("registration_confirmed", registration,
+                                   f"registration-confirmed:{registration.id}", sequence=registration.invite_sequence)
 
 
-def queue_invite_updated(registration):
-    """An updated invite (same UID, current SEQUENCE); once per sequence number."""
+def queue_invite_updated(registration, previous=None):
+    """An updated invite (same UID, current SEQUENCE); once per sequence number. `previous`: the
+    event's time and place before it moved (ISO datetimes and venue), for the mail to show."""
     sequence = registration.invite_sequence
-    return queue_mail(
-        "invite_updated", registration.email, f"invite:{registration.id}:{sequence}",
-        language=registration.language, registration=registration,
-        payload={"method": "REQUEST", "sequence": sequence},
-    )
+    payload = {"sequence": sequence, "previous": previous} if previous else {"sequence": sequence}
+    return queue_registration_mail("invite_updated", registration, f"invite:{registration.id}:{sequence}", **payload)
 
 
 def raise_revision(registration):
@@ -265,8 +260,7 @@ def _offer_free_seats_of(event, pool):
                           expires_at=expires_at)
         db.session.add(offer)
         db.session.flush()
-        queue_mail("seat_offer", registration.email, f"seat-offer:{offer.id}", language=registration.language,
-                   registration=registration, payload={"offer_id": offer.id})
+        queue_registration_mail("seat_offer", registration, f"seat-offer:{offer.id}", offer_id=offer.id)
 
 
 def _pass_on_held_seat(event, pool):
@@ -371,11 +365,8 @@ def decline_offer(offer):
     _end_offer(event, offer)
     registration = offer.registration
     if offer.workshop_id is None:
-        queue_mail(
-            "registration_cancelled", registration.email, f"registration-cancelled:{registration.id}",
-            language=registration.language, registration=registration,
-            payload={"method": "CANCEL", "sequence": registration.invite_sequence, "with_invite": False},
-        )
+        queue_registration_mail("registration_cancelled", registration, f"registration-cancelled:{registration.id}",
+                                sequence=registration.invite_sequence, with_invite=False)
     db.session.commit()
 
 
@@ -410,8 +401,7 @@ def expire_seat_offers():
             continue
         _end_offer(event, offer)
         registration = offer.registration
-        queue_mail("offer_expired", registration.email, f"offer-expired:{offer.id}", language=registration.language,
-                   registration=registration, payload={"offer_id": offer.id})
+        queue_registration_mail("offer_expired", registration, f"offer-expired:{offer.id}", offer_id=offer.id)
         db.session.commit()
         expired += 1
     return expired

@@ -1,0 +1,107 @@
+"""How dates, time slots, workshops and labels are written, the same way in pages, mails and
+calendar files. Dates are always written in the event's own time zone, whatever the reader's.
+
+Functions that write words (`format_*`, labels) use the current Flask-Babel locale: pages set
+it from the request, mails from the recipient's language.
+"""
+from babel.dates import get_timezone_location
+from flask_babel import format_date, format_time, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .models import ACTOR_TYPES, RegistrationStatus
+
+# Language switch and language choices: each language named in itself.
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.pending: _l("adresse à confirmer"),
+    RegistrationStatus.confirmed: _l("place réservée"),
+    RegistrationStatus.waiting: _l("sur la liste d'attente"),
+    RegistrationStatus.offered: _l("une place vous est proposée"),
+    RegistrationStatus.cancelled: _l("annulée"),
+}
+
+
+def event_local(moment, event):
+    """`moment` (an aware datetime) in the event's time zone."""
+    return moment.astimezone(event.tz)
+
+
+def format_event_date(moment, event):
+    """e.g. « mercredi 12 juin 2030 », in the event's zone."""
+    return format_date(event_local(moment, event), "full", rebase=False)
+
+
+def format_event_time(moment, event):
+    """e.g. « 09:30 », in the event's zone."""
+    return format_time(event_local(moment, event), "short", rebase=False)
+
+
+def format_event_datetime(moment, event):
+    """e.g. « mercredi 12 juin 2030 à 09:30 », in the event's zone."""
+    return _("%(date)s à %(time)s", date=format_event_date(moment, event), time=format_event_time(moment, event))
+
+
+def format_event_span(starts_at, ends_at, event, with_date=True):
+    """A time slot in the event's zone: « mercredi 12 juin 2030, de 09:30 à 17:30 » (« de 09:30 à
+    17:30 » without the date), or « du … à … au … à … » when it spans several days."""
+    if event_local(starts_at, event).date() != event_local(ends_at, event).date():
+        return _("du %(start)s au %(end)s", start=format_event_datetime(starts_at, event),
+                 end=format_event_datetime(ends_at, event))
+    hours = _("de %(start)s à %(end)s", start=format_event_time(starts_at, event),
+              end=format_event_time(ends_at, event))
+    if not with_date:
+        return hours
+    return _("%(date)s, %(hours)s", date=format_event_date(starts_at, event), hours=hours)
+
+
+def timezone_label(event):
+    """e.g. « heure de Paris »: tells people elsewhere which clock the times follow."""
+    city = get_timezone_location(event.tz, locale=get_locale(), return_city=True)
+    return _("heure de %(city)s", city=city)
+
+
+def is_single_day(event):
+    return event.local_start.date() == event.local_end.date()
+
+
+def event_when(event, starts_at=None, ends_at=None):
+    """When the event takes place: « mercredi 12 juin 2030, de 09:30 à 17:30 (heure de Paris) ».
+    `starts_at` and `ends_at` write another slot of the event (e.g. before it moved)."""
+    span = format_event_span(starts_at or event.starts_at, ends_at or event.ends_at, event)
+    return _("%(moment)s (%(zone)s)", moment=span, zone=timezone_label(event))
+
+
+def local_datetime(event, moment):
+    """A moment (registration opening, an offer's expiry…) in the event's zone:
+    « mercredi 12 juin 2030 à 09:30 (heure de Paris) »."""
+    return _("%(moment)s (%(zone)s)", moment=format_event_datetime(moment, event), zone=timezone_label(event))
+
+
+def venue_line(venue_name, venue_address):
+    """« Espace Anne de Bretagne, 15 rue Martenot, 35000 Rennes » (either part may be empty)."""
+    return ", ".join(part for part in (venue_name, venue_address) if part)
+
+
+def workshop_slot(workshop):
+    """A workshop's time slot: « de 14:00 à 15:30 », with the day when the event lasts several days."""
+    event = workshop.event
+    return format_event_span(workshop.starts_at, workshop.ends_at, event, with_date=not is_single_day(event))
+
+
+def workshop_line(workshop):
+    """A workshop on one line: title, time slot in its event's zone, room."""
+    line = f"{workshop.title} ({workshop_slot(workshop)})"
+    if workshop.room:
+        line += ", " + _("salle : %(room)s", room=workshop.room)
+    return line
+
+
+def actor_type_label(key):
+    label = ACTOR_TYPES.get(key)
+    return _(label) if label else key
+
+
+def registration_status_label(status):
+    return str(REGISTRATION_STATUS_LABELS[status])

@@ -1,0 +1,153 @@
+"""The registry of mail kinds: each kind names its templates (`<kind>.txt`, `<kind>.html` in
+`email_templates/`), builds what they need from its outbox row, and says whether it carries the
+calendar invite and whether it is transactional or bulk.
+
+Transactional mail (everything a registration's life causes) is never suppressed; bulk mail
+(organiser mailings, survey invitations) will carry unsubscribe headers and honour the
+unsubscribe list.
+"""
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..extensions import db
+from ..formatting import event_when, venue_line
+from ..models import BookingStatus, Registration, SeatOffer
+from ..models.registrations import ACTIVE_STATUSES
+from ..services import tokens
+from ..services.registrations import waiting_position
+
+
+class MailFamily(enum.Enum):
+    transactional = "transactional"
+    bulk = "bulk"
+
+
+class InviteMethod(str, enum.Enum):
+    request = "REQUEST"  # the person holds a seat: add or update the event in their calendar
+    cancel = "CANCEL"    # the registration or the event is cancelled: remove it
+
+
+class MailNotDeliverable(Exception):
+    """This row can never be sent (unknown kind, registration or offer gone, bad address)."""
+
+
+@dataclass(frozen=True)
+class MailKind:
+    name: str
+    # outbox row -> what the templates need besides `lang`, `registration` and `event`.
+    build_context: Callable
+    invite: InviteMethod | None = None
+    family: MailFamily = MailFamily.transactional
+
+
+def _participant_url(endpoint, token):
+    return url_for(endpoint, token=token, _external=True)
+
+
+def _registration_context(row):
+    """Context of every mail about one registration: the person, the event, the manage link."""
+    registration = row.registration
+    if registration is None:
+        raise MailNotDeliverable("the registration no longer exists")
+    return {
+        "registration": registration,
+        "event": registration.event,
+        "event_url": url_for("public.event", slug=registration.event.slug, _external=True),
+        "manage_url": _participant_url("participant.manage", tokens.manage_token(registration)),
+    }
+
+
+def _workshops_context(row):
+    context = _registration_context(row)
+    bookings = context["registration"].bookings
+    context["booked_workshops"] = [b.workshop for b in bookings if b.status == BookingStatus.booked]
+    context["waiting_workshops"] = [
+        b.workshop for b in bookings if b.status in (BookingStatus.waiting, BookingStatus.offered)
+    ]
+    return context
+
+
+def _invite_updated_context(row):
+    """The workshops as they are now, and what changed in the event when it moved: the
+    payload's `previous` holds the time and place before the change."""
+    context = _workshops_context(row)
+    event = context["event"]
+    previous = row.payload.get("previous") or {}
+    changes = []
+    if "starts_at" in previous:
+        before = event_when(event, datetime.fromisoformat(previous["starts_at"]),
+                            datetime.fromisoformat(previous["ends_at"]))
+        changes.append((_("Date et heure"), before, event_when(event)))
+    if "venue_name" in previous:
+        before = venue_line(previous["venue_name"], previous["venue_address"]) or _("non précisé")
+        changes.append((_("Lieu"), before, venue_line(event.venue_name, event.venue_address) or _("non précisé")))
+    context["changes"] = [change for change in changes if change[1] != change[2]]
+    return context
+
+
+def _confirm_address_context(row):
+    context = _registration_context(row)
+    context["confirm_url"] = _participant_url("participant.confirm", tokens.confirm_token(context["registration"]))
+    context["confirm_hours"] = int(current_app.config["CONFIRM_LINK_MAX_AGE"].total_seconds() // 3600)
+    return context
+
+
+def _waiting_list_context(row):
+    context = _registration_context(row)
+    context["position"] = waiting_position(context["registration"])
+    context["offer_hours"] = int(current_app.config["SEAT_OFFER_VALIDITY"].total_seconds() // 3600)
+    return context
+
+
+def _offer_context(row):
+    context = _registration_context(row)
+    offer = db.session.get(SeatOffer, row.payload.get("offer_id"))
+    if offer is None:
+        raise MailNotDeliverable("the seat offer no longer exists")
+    event = context["event"]
+    context["offer"] = offer
+    context["offer_url"] = _participant_url("participant.offer", tokens.offer_token(offer))
+    if offer.workshop is not None:
+        context["offer_title"] = offer.workshop.title
+        context["offer_target"] = _("l'atelier « %(workshop)s » de l'événement « %(title)s »",
+                                    workshop=offer.workshop.title, title=event.title)
+    else:
+        context["offer_title"] = event.title
+        context["offer_target"] = _("l'événement « %(title)s »", title=event.title)
+    return context
+
+
+def _lost_links_context(row):
+    ids = row.payload.get("registration_ids", [])
+    registrations = db.session.scalars(
+        select(Registration).where(Registration.id.in_(ids), Registration.status.in_(ACTIVE_STATUSES))
+        .order_by(Registration.id)
+    ).all()
+    return {
+        "links": [
+            (registration, _participant_url("participant.manage", tokens.manage_token(registration)))
+            for registration in registrations
+        ],
+        # Answers go to the people who organise the events listed (a mail about no single event).
+        "reply_to": list(dict.fromkeys(registration.event.contact_email for registration in registrations)),
+    }
+
+
+KINDS = {kind.name: kind for kind in [
+    MailKind("confirm_address", _confirm_address_context),
+    MailKind("manage_link", _registration_context),
+    MailKind("registration_confirmed", _workshops_context, invite=InviteMethod.request),
+    MailKind("waiting_list", _waiting_list_context),
+    MailKind("seat_offer", _offer_context),
+    MailKind("offer_expired", _offer_context),
+    MailKind("invite_updated", _invite_updated_context, invite=InviteMethod.request),
+    MailKind("registration_cancelled", _registration_context, invite=InviteMethod.cancel),
+    MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
+    MailKind("lost_links", _lost_links_context),
+]}

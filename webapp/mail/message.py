@@ -1,0 +1,67 @@
+"""The MIME message of an outbox row, with the headers of a mail that lands (DESIGN.md).
+
+With an invite: multipart/mixed → [multipart/alternative → (text, HTML, text/calendar),
+invite.ics]; without: multipart/alternative → (text, HTML).
+"""
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime, make_msgid
+
+from flask import current_app
+
+from ..models.base import utcnow
+from ..services.calendar import uid_host
+from .kinds import MailNotDeliverable
+from .rendering import one_line, render_mail, rendering_context
+
+
+def new_message_id():
+    return make_msgid(domain=uid_host())
+
+
+def encoded_subject(subject):
+    """The Subject header's value, folded so that it decodes to exactly `subject`.
+
+    The `email` package's own folding can put the space after a colon between two encoded
+    words, where decoders drop it (« réseau :coopérations », CPython 3.11/3.12). Here, text
+    with non-ASCII characters is encoded whole, spaces inside the encoded words.
+    """
+    if subject.isascii():
+        return subject
+    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+
+
+def build_message(row):
+    """The complete message of an outbox row, rendered now in the row's language. Names with
+    CR/LF cannot add headers: they are flattened to one line, and `email` refuses the rest."""
+    with rendering_context(row.language):
+        mail = render_mail(row)
+    registration = row.registration
+    try:
+        recipient = Address(display_name=one_line(registration.full_name) if registration else "",
+                            addr_spec=row.recipient)
+    except ValueError as exc:
+        raise MailNotDeliverable(f"invalid recipient address: {exc}") from None
+
+    message = EmailMessage()
+    message.set_raw("Subject", encoded_subject(mail.subject))
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = recipient
+    if mail.reply_to:
+        message["Reply-To"] = ", ".join(mail.reply_to)
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = row.message_id or new_message_id()
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Emgav-Kind"] = row.kind
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    if mail.invite:
+        calendar_part = MIMEPart()
+        # Bytes, so the .ics keeps its CRLF line ends (RFC 5545) byte for byte.
+        calendar_part.set_content(mail.invite, maintype="text", subtype="calendar",
+                                  params={"method": mail.invite_method, "charset": "utf-8"})
+        message.attach(calendar_part)
+        message.add_attachment(mail.invite, maintype="application", subtype="ics", filename="invite.ics")
+    message["Content-Language"] = row.language  # after the body: setting content drops Content-* headers
+    return message

@@ -1,0 +1,153 @@
+"""The outbox: one row per mail, written in the transaction that causes it.
+
+    queued ──claim──▶ sending ──SMTP accepted──▶ sent
+                         │ temporary failure (4xx, connection, timeout)
+                         ├──▶ retrying ──(backoff; picked up by the sweeper)──▶ sending …
+                         └──▶ failed (permanent failure, or too many attempts)
+
+`queue_mail` writes a row (once per de-duplication key) and enqueues its delivery after
+commit. The claim is one conditional UPDATE, so only one worker can send a row. `sweep_outbox`
+(a beat task) re-enqueues rows nobody is working on: queued while the broker was down, claimed
+by a worker that died, or due for a retry.
+"""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..database import update_where
+from ..extensions import db
+from ..models import OutboxMail, OutboxStatus
+from ..models.base import utcnow
+from ..services.dispatch import DELIVER_MAIL, enqueue_after_commit, send_task
+
+log = logging.getLogger(__name__)
+
+# Retry delays: 30 s × 2^attempts (1 min, 2 min, 4 min, …), at most one hour.
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 3600
+# Rows re-enqueued by one sweep at most; the next sweep takes the rest.
+SWEEP_BATCH_SIZE = 500
+
+
+def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, event=None, payload=None):
+    """Add one mail to the outbox, unless a row with `dedup_key` already exists.
+
+    Returns the row (new or existing). Atomic under concurrency: INSERT … ON CONFLICT DO NOTHING.
+    """
+    session = db.session
+    if registration is not None and event is None:
+        event = registration.event
+    now = utcnow()
+    values = dict(
+        dedup_key=dedup_key,
+        kind=kind,
+        recipient=recipient,
+        language=language,
+        registration_id=registration.id if registration is not None else None,
+        event_id=event.id if event is not None else None,
+        payload=payload or {},
+        status=OutboxStatus.queued,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = session.execute(
+        insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    )
+    row = session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
+    if result.rowcount:
+        enqueue_after_commit(session, DELIVER_MAIL, row.id)
+    return row
+
+
+def queue_registration_mail(kind, registration, dedup_key, **payload):
+    """A mail about one registration, to its address and in its language."""
+    return queue_mail(kind, registration.email, dedup_key, language=registration.language,
+                      registration=registration, payload=payload)
+
+
+def claim(outbox_id):
+    """Take a due row for sending with one conditional UPDATE; True if this caller won it. Commits."""
+    now = utcnow()
+    won = update_where(
+        OutboxMail,
+        OutboxMail.id == outbox_id,
+        OutboxMail.status.in_([OutboxStatus.queued, OutboxStatus.retrying]),
+        OutboxMail.next_attempt_at <= now,
+        status=OutboxStatus.sending, claimed_at=now, attempts=OutboxMail.attempts + 1,
+    )
+    db.session.commit()
+    return won
+
+
+def record_outcome(claimed, status, error=None, **values):
+    """Record the outcome of a claim (`claimed`: the row's id and attempts when it was claimed),
+    unless the sweeper gave the row to another worker meanwhile (each claim raises `attempts`,
+    so it identifies the claim). Commits."""
+    outbox_id, attempts = claimed
+    if status == OutboxStatus.failed:
+        log.error("outbox mail %s failed: %s", outbox_id, error)
+    update_where(
+        OutboxMail,
+        OutboxMail.id == outbox_id, OutboxMail.status == OutboxStatus.sending, OutboxMail.attempts == attempts,
+        status=status, last_error=error, **values,
+    )
+    db.session.commit()
+
+
+def retry_delay(attempts):
+    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2**attempts, RETRY_MAX_SECONDS))
+
+
+def retry_later(claimed, error):
+    """A temporary failure: try again after a backoff, or fail once attempts are used up."""
+    outbox_id, attempts = claimed
+    if attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        record_outcome(claimed, OutboxStatus.failed, error)
+        return
+    delay = retry_delay(attempts)
+    log.warning("outbox mail %s: %s; next attempt in %s", outbox_id, error, delay)
+    record_outcome(claimed, OutboxStatus.retrying, error, next_attempt_at=utcnow() + delay)
+
+
+def sweep_outbox():
+    """Re-enqueue the rows no worker is busy with; returns their ids.
+
+    - `sending` rows claimed longer than OUTBOX_STALE_AFTER ago: their worker died. They go
+      back to `queued` (or `failed` once they used all their attempts);
+    - `queued` rows older than OUTBOX_STALE_AFTER: their task was lost (broker down);
+    - `retrying` rows whose next attempt is due.
+    """
+    now = utcnow()
+    stale = now - current_app.config["OUTBOX_STALE_AFTER"]
+    abandoned = and_(OutboxMail.status == OutboxStatus.sending, OutboxMail.claimed_at < stale)
+    db.session.execute(
+        update(OutboxMail)
+        .where(abandoned, OutboxMail.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"])
+        .values(status=OutboxStatus.failed, last_error="the worker stopped while sending")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OutboxMail).where(abandoned).values(status=OutboxStatus.queued)
+        .execution_options(synchronize_session=False)
+    )
+    due_ids = db.session.scalars(
+        select(OutboxMail.id)
+        .where(or_(
+            and_(OutboxMail.status == OutboxStatus.queued, OutboxMail.next_attempt_at <= stale),
+            and_(OutboxMail.status == OutboxStatus.retrying, OutboxMail.next_attempt_at <= now),
+        ))
+        .order_by(OutboxMail.next_attempt_at)
+        .limit(SWEEP_BATCH_SIZE)
+    ).all()
+    db.session.commit()
+    for outbox_id in due_ids:
+        if not send_task(DELIVER_MAIL, outbox_id):
+            break  # broker still down: the next sweep tries again
+    if due_ids:
+        log.info("outbox sweep: re-enqueued %d mail(s)", len(due_ids))
+    return due_ids
