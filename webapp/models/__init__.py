@@ -1,5 +1,5 @@
 """Database models: they hold state; transactions live in `webapp.services`."""
-from .events import Event, EventStatus, Workshop
+from .events import Event, EventStatus, RegistrationState, Workshop
 from .outbox import OutboxMail, OutboxStatus
 from .registrations import (
     ACTOR_TYPES,
@@ -20,6 +20,7 @@ __all__ = [
     "OutboxMail",
     "OutboxStatus",
     "Registration",
+    "RegistrationState",
     "RegistrationStatus",
     "SeatOffer",
     "Workshop",

@@ -16,6 +16,16 @@ class EventStatus(str, enum.Enum):
     cancelled = "cancelled"
 
 
+class RegistrationState(str, enum.Enum):
+    """Whether an event takes registrations now; `full` does, onto the waiting list."""
+    open = "open"
+    full = "full"
+    not_yet_open = "not_yet_open"
+    closed = "closed"
+    cancelled = "cancelled"
+    draft = "draft"
+
+
 class SeatPoolMixin:
     capacity: Mapped[int | None] = mapped_column(Integer)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
@@ -78,26 +88,23 @@ class Event(SeatPoolMixin, db.Model):
         return self.ends_at.astimezone(self.tz)
 
     def registration_state(self, now=None):
-        """One of 'open', 'not_yet_open', 'closed', 'full', 'cancelled', 'draft'.
-
-        'full' still accepts registrations: they go to the waiting list.
-        """
+        """The RegistrationState of the event at `now` (default: now)."""
         now = now or utcnow()
         if self.status == EventStatus.cancelled:
-            return "cancelled"
+            return RegistrationState.cancelled
         if self.status != EventStatus.published:
-            return "draft"
+            return RegistrationState.draft
         if self.registration_opens_at and now < self.registration_opens_at:
-            return "not_yet_open"
+            return RegistrationState.not_yet_open
         closes = self.registration_closes_at or self.starts_at
         if now >= closes:
-            return "closed"
+            return RegistrationState.closed
         if self.is_full:
-            return "full"
-        return "open"
+            return RegistrationState.full
+        return RegistrationState.open
 
     def accepts_registrations(self, now=None):
-        return self.registration_state(now) in ("open", "full")
+        return self.registration_state(now) in (RegistrationState.open, RegistrationState.full)
 
     def __repr__(self):
         return f"<Event {self.slug}>"

@@ -34,7 +34,8 @@ class RegistrationStatus(str, enum.Enum):
     cancelled = "cancelled"
 
 
-ACTIVE_STATUSES = ("pending", "confirmed", "waiting", "offered")
+ACTIVE_STATUSES = (RegistrationStatus.pending, RegistrationStatus.confirmed, RegistrationStatus.waiting,
+                   RegistrationStatus.offered)
 
 
 class BookingStatus(str, enum.Enum):

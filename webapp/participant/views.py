@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from ..extensions import public_post_limit
 from ..models import RegistrationStatus
 from ..services import registrations, seats, tokens
+from ..services.errors import RegistrationError
+from ..services.errors import RegistrationErrorCode as Code
 from . import bp
 from .forms import LostLinkForm, ManageForm
 
@@ -62,13 +64,13 @@ def _expired_confirmation(token):
 def _confirmation_refused(code):
     """The link is genuine but cannot confirm anything (any more)."""
     events_link = (url_for("public.index"), _("Voir les événements"))
-    if code == "already_confirmed":
+    if code == Code.already_confirmed:
         return _message(
             409, _("Adresse déjà confirmée"),
             _("Votre adresse électronique a déjà été confirmée. Le lien pour consulter ou modifier votre "
               "inscription vous a été envoyé par courriel."),
         )
-    if code == "cancelled":
+    if code == Code.cancelled:
         return _message(
             410, _("Inscription annulée"),
             _("Cette inscription a été annulée : le lien de confirmation ne peut plus servir. "
@@ -90,7 +92,7 @@ def confirm(token):
         registration = registrations.confirm_address(token)
     except tokens.InvalidLink as exc:
         return _expired_confirmation(token) if exc.reason == "expired" else _invalid_link()
-    except registrations.RegistrationError as exc:
+    except RegistrationError as exc:
         return _confirmation_refused(exc.code)
     _speak_language_of(registration)
     return render_template(
@@ -142,7 +144,7 @@ def manage(token):
                 organisation=form.organisation.data, actor_type=form.actor_type.data, language=form.language.data,
                 workshops=form.chosen_workshops() if workshops_open else current_workshops,
             )
-        except registrations.RegistrationError as exc:
+        except RegistrationError as exc:
             return _update_refused(registration, token, exc.code)
         flash(_("Vos modifications sont enregistrées."), "success")
         return redirect(url_for("participant.manage", token=token))
@@ -154,11 +156,11 @@ def manage(token):
 
 def _update_refused(registration, token, code):
     """The change could not be saved (the registration or the event changed meanwhile): nothing changed."""
-    if code == "cancelled":
+    if code == Code.cancelled:
         return _cancelled_page(registration)
-    if code == "event_cancelled":
+    if code == Code.event_cancelled:
         reason = _("L'événement a été annulé : votre inscription ne peut plus être modifiée.")
-    elif code == "closed":
+    elif code == Code.closed:
         reason = _("Les inscriptions sont closes : les ateliers ne peuvent plus être changés.")
     else:
         reason = _("Ce choix d'ateliers n'est pas possible.")
@@ -181,7 +183,7 @@ def cancel(token):
     held_seat = registration.status == RegistrationStatus.confirmed  # only then is there an invite to cancel
     try:
         registrations.cancel_registration(registration)
-    except registrations.RegistrationError:  # cancelled meanwhile, by another click
+    except RegistrationError:  # cancelled meanwhile, by another click
         return _cancelled_page(registration)
     return render_template("participant/cancelled.html", registration=registration, held_seat=held_seat)
 
@@ -195,8 +197,8 @@ def leave_waiting_list(token):
         return _cancelled_page(registration)
     try:
         registrations.leave_waiting_list(registration)
-    except registrations.RegistrationError as exc:
-        if exc.code == "already_cancelled":
+    except RegistrationError as exc:
+        if exc.code == Code.already_cancelled:
             return _cancelled_page(registration)
         return _message(
             409, _("Vous n'êtes plus sur la liste d'attente"),
@@ -214,13 +216,13 @@ def leave_waiting_list(token):
 
 def _offer_refused(code):
     """An offer link that is genuine but cannot be answered (any more)."""
-    if code == "expired":
+    if code == Code.expired:
         return _message(
             410, _("Cette offre a expiré"),
             _("Le délai pour accepter cette place est passé : elle a été proposée à la personne suivante "
               "sur la liste d'attente."),
         )
-    if code in ("accepted", "declined"):
+    if code in (Code.accepted, Code.declined):
         return _message(
             409, _("Vous avez déjà répondu à cette offre"),
             _("Votre réponse à cette offre est déjà enregistrée ; elle ne peut pas être changée. "
@@ -240,7 +242,7 @@ def offer(token):
         seat_offer = seats.offer_from_token(token)
     except tokens.InvalidLink:
         return _invalid_link()
-    except registrations.RegistrationError as exc:
+    except RegistrationError as exc:
         return _offer_refused(exc.code)
     _speak_language_of(seat_offer.registration)
     if request.method == "GET":
@@ -254,7 +256,7 @@ def offer(token):
             seats.accept_offer(seat_offer)
         else:
             seats.decline_offer(seat_offer)
-    except registrations.RegistrationError as exc:  # answered or expired meanwhile
+    except RegistrationError as exc:  # answered or expired meanwhile
         return _offer_refused(exc.code)
     if answer == "decline" and seat_offer.workshop is None:
         return _message(

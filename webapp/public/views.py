@@ -12,6 +12,7 @@ from ..models import Event, EventStatus
 from ..models.base import utcnow
 from ..services import registrations
 from ..services.calendar import build_event_calendar
+from ..services.errors import RegistrationError
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,10 @@ def register(slug):
             language=str(get_locale()),
             workshops=form.chosen_workshops(),
         )
-    except registrations.RegistrationError as error:  # registration closed in the meantime
+    except RegistrationError:  # registration closed in the meantime
         db.session.rollback()
-        return _registration_unavailable(event, error.code)
+        db.session.refresh(event)
+        return _registration_unavailable(event, event.registration_state())
     return redirect(url_for(".registration_sent", slug=slug), 303)
 
 

@@ -20,15 +20,12 @@ from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from . import seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
+from .errors import RegistrationError, RegistrationErrorCode
 from ..mail.outbox import queue_mail, queue_registration_mail
 from .state import transition
 
 # A person who submits the form again gets at most one mail per window (anti-flood).
 RESEND_WINDOW_SECONDS = 600
-
-# Defined next to the seats (which raise it too); part of this module's interface.
-RegistrationError = seats.RegistrationError
-
 
 def find_active_registration(event, email):
     return db.session.scalars(
@@ -54,7 +51,7 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
     Commits. Returns the registration.
     """
     if not event.accepts_registrations():
-        raise RegistrationError("closed")
+        raise RegistrationError(RegistrationErrorCode.closed)
     workshops = list(workshops)
     _check_workshops(event, workshops)
     email = email.strip().lower()
@@ -118,12 +115,12 @@ def confirm_address(token):
         "confirm", token, max_age=current_app.config["CONFIRM_LINK_MAX_AGE"].total_seconds()
     )
     if registration.status == RegistrationStatus.cancelled:
-        raise RegistrationError("cancelled")
+        raise RegistrationError(RegistrationErrorCode.cancelled)
     if registration.status != RegistrationStatus.pending:
-        raise RegistrationError("already_confirmed")
+        raise RegistrationError(RegistrationErrorCode.already_confirmed)
     event = registration.event
     if not event.accepts_registrations():
-        raise RegistrationError("closed")
+        raise RegistrationError(RegistrationErrorCode.closed)
     now = utcnow()
     # The seat check and take is one conditional UPDATE of the event row; that first write also
     # locks the row until commit (see the locking note in seats.py).
@@ -138,11 +135,11 @@ def confirm_address(token):
         confirmed_at=now, waiting_since=None if took_seat else now,
     ):
         db.session.rollback()
-        raise RegistrationError("already_confirmed")
+        raise RegistrationError(RegistrationErrorCode.already_confirmed)
     db.session.refresh(event)  # the event may have closed or been cancelled while we waited for the lock
     if not event.accepts_registrations(now):
         db.session.rollback()
-        raise RegistrationError("closed")
+        raise RegistrationError(RegistrationErrorCode.closed)
     if took_seat:
         seats.book_requested_workshops(registration)
         seats.queue_registration_confirmed(registration)
@@ -175,9 +172,9 @@ def _check_workshops(event, workshops):
     """The chosen workshops belong to the event and no two of them overlap (the form checks too)."""
     for i, workshop in enumerate(workshops):
         if workshop.event_id != event.id:
-            raise RegistrationError("unknown_workshop")
+            raise RegistrationError(RegistrationErrorCode.unknown_workshop)
         if any(workshop.overlaps(other) for other in workshops[i + 1:]):
-            raise RegistrationError("workshops_overlap")
+            raise RegistrationError(RegistrationErrorCode.workshops_overlap)
 
 
 def _booked_workshop_ids(registration):
@@ -194,15 +191,15 @@ def update_registration(registration, *, first_name, last_name, organisation, ac
     event = seats.lock_event(registration.event_id)
     try:
         if registration.status == RegistrationStatus.cancelled:
-            raise RegistrationError("cancelled")
+            raise RegistrationError(RegistrationErrorCode.cancelled)
         workshops = list(workshops)
         current = {b.workshop_id: b for b in registration.active_bookings()}
         wanted = {w.id: w for w in workshops}
         if current.keys() != wanted.keys():
             if event.status == EventStatus.cancelled:
-                raise RegistrationError("event_cancelled")
+                raise RegistrationError(RegistrationErrorCode.event_cancelled)
             if not event.accepts_registrations():
-                raise RegistrationError("closed")
+                raise RegistrationError(RegistrationErrorCode.closed)
             _check_workshops(event, workshops)
     except RegistrationError:
         db.session.rollback()
@@ -244,7 +241,8 @@ def _end_registration(registration, allowed, mail_kind):
         cancelled_at=utcnow(), revision=Registration.revision + 1,
     ):
         db.session.rollback()
-        raise RegistrationError("already_cancelled" if held == RegistrationStatus.cancelled else "not_waiting")
+        raise RegistrationError(RegistrationErrorCode.already_cancelled if held == RegistrationStatus.cancelled
+                                else RegistrationErrorCode.not_waiting)
     seats.give_up_place(event, held, registration)
     for booking in registration.active_bookings():
         seats.cancel_booking(booking)

@@ -41,22 +41,12 @@ from ..models import (
     WorkshopBooking,
 )
 from ..models.base import utcnow
+from ..database import update_where
+from ..mail.outbox import queue_registration_mail
 from . import tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
-from ..mail.outbox import queue_registration_mail
+from .errors import RegistrationError, RegistrationErrorCode
 from .state import transition
-
-
-class RegistrationError(Exception):
-    """A registration step that cannot be done; `code` says why (shown as a friendly page).
-
-    Offer links use the offer's status as code ('expired', 'accepted', 'declined',
-    'withdrawn'), or 'event_cancelled'.
-    """
-
-    def __init__(self, code):
-        super().__init__(code)
-        self.code = code
 
 
 # --- Counters: one conditional UPDATE each. ---
@@ -64,14 +54,9 @@ class RegistrationError(Exception):
 def _change_pool(pool, condition, **values):
     """UPDATE `pool`'s row with `values` if `condition` holds; True if it changed."""
     model = type(pool)
-    result = db.session.execute(
-        update(model)
-        .where(model.id == pool.id, condition)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    changed = update_where(model, model.id == pool.id, condition, **values)
     db.session.expire(pool, ["seats_taken", "waiting_count"])
-    return result.rowcount == 1
+    return changed
 
 
 def _has_free_seat(model):
@@ -170,17 +155,19 @@ def add_booking(registration, workshop):
 
 
 # Statuses (of a registration or a booking) that hold a seat of their pool.
-SEAT_HOLDING = ("confirmed", "booked", "offered")
+SEAT_HOLDING = (RegistrationStatus.confirmed, RegistrationStatus.offered, BookingStatus.booked, BookingStatus.offered)
+OFFERED = (RegistrationStatus.offered, BookingStatus.offered)
+WAITING = (RegistrationStatus.waiting, BookingStatus.waiting)
 
 
 def give_up_place(pool, status, registration):
     """`registration` leaves `pool`, where it was in `status` (its row already moved on): a held
     seat is given back (an open offer for it withdrawn), a waiting-list place is removed."""
-    if status.value == "offered":
+    if status in OFFERED:
         _withdraw_open_offer(registration, pool)
-    if status.value in SEAT_HOLDING:
+    if status in SEAT_HOLDING:
         release_seat(pool)
-    elif status.value == "waiting":
+    elif status in WAITING:
         _leave_waiting_count(pool)
 
 
@@ -229,10 +216,10 @@ def offer_free_seats(event_id):
     db.session.commit()
 
 
-def _first_waiting(model, pool_column, pool_id):
+def _first_waiting(model, pool_column, pool_id, waiting):
     """The first row (a Registration or a WorkshopBooking) waiting for a pool: the oldest, then the lowest id."""
     return db.session.scalars(
-        select(model).where(pool_column == pool_id, model.status == "waiting")
+        select(model).where(pool_column == pool_id, model.status == waiting)
         .order_by(model.waiting_since, model.id).limit(1)
     ).one()
 
@@ -240,10 +227,10 @@ def _first_waiting(model, pool_column, pool_id):
 def _offer_to_first_waiting(event, pool):
     """Move the first person waiting for `pool` to `offered`; returns their registration."""
     if pool is event:
-        registration = _first_waiting(Registration, Registration.event_id, event.id)
+        registration = _first_waiting(Registration, Registration.event_id, event.id, RegistrationStatus.waiting)
         _move(registration, RegistrationStatus.waiting, RegistrationStatus.offered)
         return registration
-    booking = _first_waiting(WorkshopBooking, WorkshopBooking.workshop_id, pool.id)
+    booking = _first_waiting(WorkshopBooking, WorkshopBooking.workshop_id, pool.id, BookingStatus.waiting)
     _move(booking, BookingStatus.waiting, BookingStatus.offered)
     return booking.registration
 
@@ -312,11 +299,11 @@ def _offer_holder(offer):
 def _check_answerable(offer, now):
     """Raise RegistrationError unless the offer can still be accepted or declined."""
     if offer.registration.event.status == EventStatus.cancelled:
-        raise RegistrationError("event_cancelled")
+        raise RegistrationError(RegistrationErrorCode.event_cancelled)
     if offer.status == OfferStatus.open and offer.expires_at <= now:
-        raise RegistrationError("expired")
+        raise RegistrationError(RegistrationErrorCode.expired)
     if offer.status != OfferStatus.open:
-        raise RegistrationError(offer.status.value)
+        raise RegistrationError(RegistrationErrorCode(offer.status.value))
 
 
 def offer_from_token(token):
@@ -337,7 +324,7 @@ def _answer(offer, new_status):
     try:
         _check_answerable(offer, now)
         if not transition(offer, [OfferStatus.open], new_status, answered_at=now):
-            raise RegistrationError(offer.status.value)
+            raise RegistrationError(RegistrationErrorCode(offer.status.value))
     except RegistrationError:
         db.session.rollback()
         raise
