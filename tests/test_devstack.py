@@ -1,13 +1,15 @@
 """`emgav dev` (what `make run` ends with) and the local mail catcher, run as a person would:
 start the stack in a subprocess, register on the printed site address, read the mails in the
 mail catcher's web mailbox and click their links; Ctrl-C stops everything; a child that dies
-stops the others. Each broker of the fallback chain is used once."""
+stops the others. Each broker of the fallback chain is used once. The development tooling is
+not loaded by the app, its web server or its workers."""
 import os
 import re
 import signal
 import smtplib
 import socket
 import subprocess
+import sys
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -226,6 +228,21 @@ def test_without_redis_the_embedded_broker_is_the_fallback_and_a_dying_child_sto
     assert not support.port_open(dev.mail_port)
 
 
+def test_the_app_its_web_server_and_its_workers_do_not_load_the_development_tooling(base_env):
+    # What gunicorn (`webapp:create_app()`) and a Celery worker (`tasks:celery_app`) import, and the CLI module.
+    code = ("import sys, webapp, tasks, webapp.cli; webapp.create_app(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('webapp.dev', 'honcho', 'aiosmtpd'))))")
+    result = subprocess.run([sys.executable, "-c", code], env=base_env, cwd=support.ROOT, capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_the_development_commands_are_listed_and_documented(base_env):
+    assert {"dev", "mailcatcher"} <= set(re.findall(r"^  (\S+)", support.run_emgav(base_env, "--help").stdout, re.M))
+    assert "[auto|redis|private|embedded]" in support.run_emgav(base_env, "dev", "--help").stdout
+    assert "--http-port" in support.run_emgav(base_env, "mailcatcher", "--help").stdout
+
+
 def test_a_port_in_use_is_a_clear_error(dev_env):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -261,16 +278,26 @@ def test_the_mail_catcher_keeps_and_shows_every_message(base_env, tmp_path):
     try:
         support.wait_until(lambda: support.port_open(http_port) and support.port_open(smtp_port),
                            message="the mail catcher to listen")
+        hostile = sample_message(3)
+        hostile.replace_header("Subject", '<img src=x onerror="alert(3)">')
         with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
             smtp.send_message(sample_message(1))
             smtp.send_message(sample_message(2))
+            smtp.send_message(hostile)
         mailbox = f"http://127.0.0.1:{http_port}"
 
         index = requests.get(mailbox + "/", timeout=10).text
         assert index.index("Message n° 2") < index.index("Message n° 1")  # newest first
         assert "Anne Le Goff &lt;anne@example.org&gt;" in index
         assert '<td class="kind">registration_confirmed</td>' in index
-        assert len(list((tmp_path / "mail").glob("*.eml"))) == 2
+        assert len(list((tmp_path / "mail").glob("*.eml"))) == 3
+
+        # Headers are shown as text, never as markup (autoescaped templates).
+        escaped = "&lt;img src=x onerror=&#34;alert(3)&#34;&gt;"
+        hostile_path = re.search(r'href="(/messages/[^"]+)">' + re.escape(escaped) + "<", index).group(1)
+        hostile_page = requests.get(mailbox + hostile_path, timeout=10).text
+        assert "<img" not in index + hostile_page
+        assert f"<h1>{escaped}</h1>" in hostile_page
 
         path = re.search(r'href="(/messages/[^"]+)">Message n° 1<', index).group(1)
         page = requests.get(mailbox + path, timeout=10).text

@@ -1,17 +1,17 @@
 """The `emgav` console script: a Flask CLI group.
 
 Flask gives `emgav run`, `emgav shell` and (through Flask-Migrate) `emgav db upgrade`; this
-module adds `emgav seed-demo`, `emgav events import FILE`, `emgav dev` and `emgav mailcatcher`.
+module adds `emgav seed-demo`, `emgav events import FILE`, and the development commands of
+`webapp.dev`, `emgav dev` and `emgav mailcatcher`, imported only when they are looked up.
 Like every Flask CLI, `emgav` reads a `.env` file (found from the current directory upwards)
 before it builds the app; variables already set in the environment win.
 """
+from importlib import import_module
 from pathlib import Path
 
 import click
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
-from .devstack import dev_command
-from .mailcatcher import mailcatcher_command
 from .services.events import EventImportError, import_event, load_event_file
 
 DEMO_EVENT_FILE = Path(__file__).parent / "demo" / "journee-ess-solidarite-internationale.toml"
@@ -27,7 +27,27 @@ def _create_app():
         raise NoAppException(f"configuration: {exc}") from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app)
+# Development tooling: not loaded by `create_app`, so neither gunicorn nor Celery imports it.
+DEV_COMMANDS = {
+    "dev": "webapp.dev.stack:dev_command",
+    "mailcatcher": "webapp.dev.mailcatcher:mailcatcher_command",
+}
+
+
+class EmgavGroup(FlaskGroup):
+    """Flask's CLI group, plus the development commands, imported when looked up (click's lazy group)."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *DEV_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in DEV_COMMANDS:
+            module, _, command = DEV_COMMANDS[name].partition(":")
+            return getattr(import_module(module), command)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=EmgavGroup, create_app=_create_app)
 def cli():
     """Emgav: event registration and mailing service."""
 
@@ -61,7 +81,7 @@ def import_event_command(file):
     _import_event_file(file)
 
 
-COMMANDS = [seed_demo_command, events_group, dev_command, mailcatcher_command]
+COMMANDS = [seed_demo_command, events_group]
 
 # On the group itself, so that `emgav <command>` is found even when the app cannot be built,
 # and then says why (e.g. SECRET_KEY missing) instead of "No such command".

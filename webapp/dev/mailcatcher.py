@@ -5,6 +5,7 @@ An SMTP server (aiosmtpd, 127.0.0.1:1025 by default) keeps every message it rece
 first, and shows each one: its HTML part in a sandboxed frame (no script, no same-origin
 access, links open in a new tab), its text part, its headers, and every other part (the
 calendar invite) to download. Nothing leaves the machine, and no outside mail account is needed.
+The mailbox's pages are the templates in `templates/mailcatcher/`.
 """
 import email
 import email.policy
@@ -22,7 +23,6 @@ from pathlib import Path
 import click
 from flask import Flask, abort, current_app, render_template, send_file
 from flask.cli import with_appcontext
-from jinja2 import DictLoader
 from werkzeug.serving import make_server
 
 MESSAGE_ID = re.compile(r"^\d+-[0-9a-f]{8}$")
@@ -82,91 +82,6 @@ class _StoringHandler:
 
 # --- The web mailbox. ---
 
-TEMPLATES = {
-    "layout.html": """<!doctype html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-{% block head %}{% endblock %}
-<title>{% block title %}{% endblock %} · courrier local d'Emgav</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 72rem; padding: 1rem; color: #1b1b1b; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ccc; vertical-align: top; }
-th { background: #eee; }
-a { color: #0b4f8a; }
-pre { white-space: pre-wrap; background: #f6f6f6; padding: 1rem; border: 1px solid #ccc; }
-iframe { width: 100%; height: 36rem; border: 1px solid #ccc; background: #fff; }
-.kind { font-family: monospace; }
-</style>
-</head>
-<body>
-<p><a href="{{ url_for('index') }}">Courrier local</a></p>
-{% block content %}{% endblock %}
-</body>
-</html>""",
-    "index.html": """{% extends "layout.html" %}
-{% block head %}<meta http-equiv="refresh" content="5">{% endblock %}
-{% block title %}Messages{% endblock %}
-{% block content %}
-<h1>Courrier envoyé par Emgav</h1>
-<p>Chaque message envoyé par le service arrive ici (dossier <code>{{ directory }}</code>).
-Cette page se met à jour toute seule.</p>
-{% if messages %}
-<table>
-<thead><tr><th scope="col">Reçu le</th><th scope="col">À</th><th scope="col">Objet</th><th scope="col">Type</th></tr></thead>
-<tbody>
-{% for m in messages %}
-<tr>
-<td>{{ m.received.strftime("%d/%m/%Y %H:%M:%S") }}</td>
-<td>{{ m.to }}</td>
-<td><a href="{{ url_for('show', message_id=m.id) }}">{{ m.subject or "(sans objet)" }}</a></td>
-<td class="kind">{{ m.kind }}</td>
-</tr>
-{% endfor %}
-</tbody>
-</table>
-{% else %}
-<p>Aucun message pour l'instant.</p>
-{% endif %}
-{% endblock %}""",
-    "message.html": """{% extends "layout.html" %}
-{% block title %}{{ subject }}{% endblock %}
-{% block content %}
-<h1>{{ subject or "(sans objet)" }}</h1>
-<p>Reçu le {{ received.strftime("%d/%m/%Y à %H:%M:%S") }} —
-<a href="{{ url_for('raw', message_id=message_id) }}" download>télécharger le message (.eml)</a></p>
-{% if html %}
-<h2>Version HTML</h2>
-<iframe title="Version HTML du message" sandbox="{{ sandbox }}"
-  src="{{ url_for('html_part', message_id=message_id) }}"></iframe>
-{% endif %}
-{% if text is not none %}
-<h2>Version texte</h2>
-<pre>{{ text }}</pre>
-{% endif %}
-{% if parts %}
-<h2>Pièces jointes et autres parties</h2>
-<ul>
-{% for p in parts %}
-<li><a href="{{ url_for('part', message_id=message_id, number=p.number) }}">{{ p.filename }}</a>
-({{ p.content_type }}, {{ p.size }} octets{% if p.attachment %}, pièce jointe{% endif %})</li>
-{% endfor %}
-</ul>
-{% endif %}
-<h2>En-têtes</h2>
-<table>
-<tbody>
-{% for name, value in headers %}
-<tr><th scope="row">{{ name }}</th><td>{{ value }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-{% endblock %}""",
-}
-
-
 def _bodies(message):
     """(html part, text part) of a message, either may be None."""
     return message.get_body(preferencelist=("html",)), message.get_body(preferencelist=("plain",))
@@ -192,8 +107,7 @@ def _filename(number, part):
 
 def create_mailbox_app(store):
     """The mailbox's own small Flask app (not the Emgav app)."""
-    app = Flask(__name__)
-    app.jinja_loader = DictLoader(TEMPLATES)
+    app = Flask(__name__)  # templates in webapp/dev/templates/mailcatcher/, autoescaped (.html)
     app.extensions["mail_store"] = store
 
     def load_or_404(message_id):
@@ -213,7 +127,7 @@ def create_mailbox_app(store):
                 "id": message_id, "received": received_at(message_id), "to": message["To"],
                 "subject": message["Subject"], "kind": message["X-Emgav-Kind"] or "",
             })
-        return render_template("index.html", messages=messages, directory=store.directory)
+        return render_template("mailcatcher/index.html", messages=messages, directory=store.directory)
 
     @app.get("/messages/<message_id>")
     def show(message_id):
@@ -225,7 +139,7 @@ def create_mailbox_app(store):
             for number, part in _other_parts(message)
         ]
         return render_template(
-            "message.html", message_id=message_id, subject=message["Subject"], received=received_at(message_id),
+            "mailcatcher/message.html", message_id=message_id, subject=message["Subject"], received=received_at(message_id),
             headers=list(message.items()), html=html is not None,
             text=text.get_content() if text is not None else None, parts=parts, sandbox=FRAME_SANDBOX,
         )
