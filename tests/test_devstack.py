@@ -1,6 +1,6 @@
 """`emgav dev` (what `make run` ends with) and the local mail catcher, run as a person would:
 start the stack in a subprocess, register on the printed site address, read the mails in the
-mail catcher's web mailbox and click their links; Ctrl-C stops everything; a child that dies
+mail catcher's web mailbox and click their links; Ctrl-C stops everything; a process that dies
 stops the others. Each broker of the fallback chain is used once. The development tooling is
 not loaded by the app, its web server or its workers."""
 import os
@@ -47,8 +47,8 @@ class DevProcess:
         return self
 
     def pids(self):
-        """{child name: pid}, from the start-up banner."""
-        return {name: int(pid) for name, pid in re.findall(r"(\w+) \(pid (\d+)\)", self.log())}
+        """{process name: pid}, from honcho's "<name> started (pid=<pid>)" lines."""
+        return {name: int(pid) for name, pid in re.findall(r"(\w+) started \(pid=(\d+)\)", self.log())}
 
     def interrupt(self):
         """Ctrl-C; returns the exit code."""
@@ -148,7 +148,7 @@ def assert_invite_downloads(dev, page):
 def assert_stops_cleanly(dev):
     pids = dev.pids()
     assert dev.interrupt() == 0, dev.log()
-    assert "stopped." in dev.log()
+    assert "| stopped.\n" in dev.log()
     for name, pid in pids.items():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone (and reaped)
@@ -166,7 +166,7 @@ def test_make_run_with_a_private_redis_server(dev_env, start_dev, tmp_path):
     assert f"(nothing answers at REDIS_URL={dev_env['REDIS_URL']})" in dev.log()
     assert f"site     {dev.site}/" in dev.log()
     assert f"mailbox  {dev.mailbox}/" in dev.log()
-    assert set(dev.pids()) == {"redis", "worker", "beat", "web"}
+    assert set(dev.pids()) == {"redis", "mail", "worker", "beat", "web"}
     assert "Journée régionale" in requests.get(dev.site + "/", timeout=10).text
 
     page, _ = register_and_confirm(dev, "anne@example.org")
@@ -182,7 +182,7 @@ def test_make_run_with_the_embedded_broker(dev_env, start_dev):
 
     broker_file = Path(dev_env["EMGAV_INSTANCE_DIR"]) / "broker.sqlite"
     assert f"broker   embedded SQLAlchemy broker on {broker_file}" in dev.log()
-    assert set(dev.pids()) == {"worker", "beat", "web"}
+    assert set(dev.pids()) == {"mail", "worker", "beat", "web"}
 
     # The web process queues the mails in broker.sqlite; the worker process takes them from there.
     page, _ = register_and_confirm(dev, "bleunwenn@example.org")
@@ -210,7 +210,7 @@ def test_make_run_uses_redis_at_redis_url_when_it_answers(dev_env, start_dev, ow
     assert_stops_cleanly(dev)
 
 
-def test_without_redis_the_embedded_broker_is_the_fallback_and_a_dying_child_stops_the_others(
+def test_without_redis_the_embedded_broker_is_the_fallback_and_a_dying_process_stops_the_others(
         dev_env, start_dev):
     # No Redis answers, and no redis-server on the PATH.
     dev = start_dev(dict(dev_env, PATH=str(support.VENV_BIN)))
@@ -221,7 +221,7 @@ def test_without_redis_the_embedded_broker_is_the_fallback_and_a_dying_child_sto
     os.kill(pids["web"], signal.SIGKILL)
 
     assert dev.proc.wait(60) == 1
-    assert "web stopped (exit code -9): stopping the others" in dev.log()
+    assert "web stopped (rc=-9)" in dev.log()
     for pid in pids.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -1,43 +1,41 @@
 """`emgav dev` (what `make run` ends with): the whole service on one machine.
 
-It starts, as child processes, the web server (`emgav run`), a Celery worker and Celery
-beat, with a local mail catcher in this process, then watches them: Ctrl-C (or SIGTERM)
-stops everything cleanly, and if one child dies the others are stopped too.
+honcho, a Procfile runner, runs the processes: the web server (`emgav run`), a Celery worker,
+Celery beat, the mail catcher (`emgav mailcatcher`) and, when needed, a private redis-server.
+It shows their output line by line under their names; Ctrl-C (or SIGTERM) stops them all, and
+when one of them stops, it stops the others.
 
 The broker is chosen in this order (`--broker auto`, the default):
-1. Redis at `REDIS_URL`, when it answers;
-2. else a private `redis-server` on a free port (data in `instance/redis/`), when installed;
-3. else an embedded broker that is still a real queue across processes: kombu's SQLAlchemy
+1. `CELERY_BROKER_URL`, when set;
+2. Redis at `REDIS_URL`, when it answers;
+3. else a private `redis-server` on a free port (data in `instance/redis/`), when installed;
+4. else an embedded broker that is still a real queue across processes: kombu's SQLAlchemy
    transport on `instance/broker.sqlite`.
 
-The children inherit this process's environment (with `.env` already read by the `emgav`
+The processes inherit this process's environment (with `.env` already read by the `emgav`
 command), plus the mail catcher as SMTP server, `BASE_URL` of the web server and the broker.
 """
 import os
+import shlex
 import shutil
-import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-
-from .mailcatcher import MailCatcher
+from honcho.manager import Manager
+from honcho.printer import Message, Printer
 
 BROKER_MODES = ("auto", "redis", "private", "embedded")
-START_TIMEOUT = 60  # seconds for a server to listen
-STOP_TIMEOUT = 20  # seconds for a child to stop before it is killed
-
-
-def echo(message):
-    click.echo(f"{'dev':<7}| {message}")
+# honcho's exit code after SIGINT or SIGTERM; when a process stops by itself, it gives that one's.
+STOPPED_BY_SIGNAL = (130, 143)
 
 
 def port_is_free(host, port):
@@ -78,88 +76,20 @@ def _script(name):
     return str(beside_python) if beside_python.exists() else shutil.which(name) or name
 
 
-class Child:
-    """One child process; a thread relays its output, each line prefixed with its name."""
-
-    def __init__(self, name, args, env, print_lock):
-        self.name = name
-        self.process = subprocess.Popen(
-            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C reaches `emgav dev` only: it stops the children in order
-        )
-        self._print_lock = print_lock
-        self.output = threading.Thread(target=self._relay, name=f"output-{name}", daemon=True)
-        self.output.start()
-
-    def _relay(self):
-        for line in iter(self.process.stdout.readline, b""):
-            with self._print_lock:
-                sys.stdout.write(f"{self.name:<7}| {line.decode(errors='replace')}")
-                sys.stdout.flush()
-
-
-class DevStack:
-    """The child processes, started and stopped together."""
-
-    def __init__(self):
-        self.children = []
-        self._print_lock = threading.Lock()
-
-    def start(self, name, args, env=None):
-        child = Child(name, args, env, self._print_lock)
-        self.children.append(child)
-        return child
-
-    def wait_for_port(self, child, host, port):
-        deadline = time.monotonic() + START_TIMEOUT
-        while not port_answers(host, port):
-            if child.process.poll() is not None:
-                raise click.ClickException(f"{child.name} stopped while starting (exit code {child.process.returncode})")
-            if time.monotonic() > deadline:
-                raise click.ClickException(f"{child.name} did not listen on {host}:{port} in {START_TIMEOUT} s")
-            time.sleep(0.1)
-
-    def watch(self):
-        """Block until Ctrl-C (returns 0) or until a child dies (returns 1)."""
-        try:
-            while True:
-                for child in self.children:
-                    if child.process.poll() is not None:
-                        echo(f"{child.name} stopped (exit code {child.process.returncode}): stopping the others")
-                        return 1
-                time.sleep(0.3)
-        except KeyboardInterrupt:
-            echo("stopping…")
-            return 0
-
-    def stop(self):
-        """Stop the children, last started first (the broker last)."""
-        # A second Ctrl-C must not leave children behind: ignore it, they are killed after a while.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.terminate()  # the child stops its own processes (e.g. the worker's pool)
-                try:
-                    child.process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    echo(f"{child.name} did not stop in {STOP_TIMEOUT} s: killing it")
-            try:  # whatever is left in its process group
-                os.killpg(child.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.process.wait()
-            child.output.join(5)
+def own_line(text):
+    """A line of `emgav dev` itself, printed among the processes' output."""
+    return Message(type="line", data=text, time=datetime.now(), name="dev", colour=None)
 
 
 @dataclass
 class Broker:
     description: str
-    env: dict  # variables for the children
+    env: dict  # variables for the processes
+    server: list | None = None  # command line of the private redis-server to run with them
 
 
-def choose_broker(mode, stack, instance):
-    """Pick the broker as the module docstring says; may start a private redis-server."""
+def choose_broker(mode, instance):
+    """Pick the broker as the module docstring says."""
     config = current_app.config
     redis_url = config["REDIS_URL"]
     if mode == "auto" and config["CELERY_BROKER_URL"]:
@@ -174,7 +104,7 @@ def choose_broker(mode, stack, instance):
     else:
         reason = f"asked for with --broker {mode}"
     if mode in ("auto", "private") and shutil.which("redis-server"):
-        return start_private_redis(stack, instance, reason)
+        return private_redis(instance, reason)
     if mode == "private":
         raise click.ClickException("redis-server is not installed (sudo apt-get install redis-server)")
     if mode == "auto":
@@ -182,18 +112,16 @@ def choose_broker(mode, stack, instance):
     return embedded_broker(instance, reason)
 
 
-def start_private_redis(stack, instance, reason):
+def private_redis(instance, reason):
+    """A redis-server on a free port, run by honcho with the others (Celery retries until it answers)."""
     port = free_port()
     directory = instance / "redis"
     directory.mkdir(parents=True, exist_ok=True)
-    child = stack.start("redis", [
-        shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-        "--save", "60 1", "--appendonly", "no",
-    ])
-    stack.wait_for_port(child, "127.0.0.1", port)
     url = f"redis://127.0.0.1:{port}/0"
+    server = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+              "--save", "60 1", "--appendonly", "no"]
     return Broker(f"private redis-server at {url}, data in {directory} ({reason})",
-                  {"REDIS_URL": url, "CELERY_BROKER_URL": url})
+                  {"REDIS_URL": url, "CELERY_BROKER_URL": url}, server)
 
 
 def embedded_broker(instance, reason):
@@ -209,6 +137,14 @@ def embedded_broker(instance, reason):
         connection.SimpleQueue("celery").close()
     return Broker(f"embedded SQLAlchemy broker on {path} ({reason})",
                   {"CELERY_BROKER_URL": url, "RATELIMIT_STORAGE_URI": "memory://"})
+
+
+def announce_when_ready(manager, addresses, lines):
+    """Print `lines` once every (host, port) of `addresses` answers (a daemon thread: gone on exit)."""
+    while not all(port_answers(host, port) for host, port in addresses):
+        time.sleep(0.2)
+    for text in lines:
+        manager.events.put(own_line(text))  # printed by honcho's loop, between whole lines
 
 
 @click.command("dev")
@@ -232,40 +168,38 @@ def dev_command(host, port, smtp_port, mail_port, broker_mode):
     instance.mkdir(parents=True, exist_ok=True)
     site_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     site_url = f"http://{site_host}:{port}"
+    mail_directory = instance / "mail"
 
-    # Ctrl-C (even when started in the background, where SIGINT is ignored) and SIGTERM both stop.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    mail = MailCatcher(instance / "mail", "127.0.0.1", smtp_port, mail_port)
-    stack = DevStack()
-    exit_code = 1
-    try:
-        mail.start()
-        broker = choose_broker(broker_mode, stack, instance)
-        env = dict(
-            os.environ, **broker.env, PYTHONUNBUFFERED="1", EMGAV_INSTANCE_DIR=str(instance), BASE_URL=site_url,
-            SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), SMTP_SECURITY="none", SMTP_USERNAME="",
-            SMTP_PASSWORD="",
-        )
-        celery = [_script("celery"), "-A", "tasks:celery_app"]
-        stack.start("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2",
-                               "--without-gossip", "--without-mingle", "--without-heartbeat"], env)
-        stack.start("beat", [*celery, "beat", "--loglevel=INFO", "--schedule", str(instance / "celerybeat-schedule")],
-                    env)
-        web = stack.start("web", [_script("emgav"), "run", "--host", host, "--port", str(port), "--no-reload"], env)
-        stack.wait_for_port(web, site_host, port)
-        echo("Emgav is running:")
-        echo(f"  site     {site_url}/")
-        echo(f"  mailbox  {mail.web_url}  (SMTP 127.0.0.1:{smtp_port}, messages in {mail.store.directory})")
-        echo(f"  broker   {broker.description}")
-        echo("  " + ", ".join(f"{c.name} (pid {c.process.pid})" for c in stack.children))
-        echo("Ctrl-C stops everything.")
-        exit_code = stack.watch()
-    except KeyboardInterrupt:
-        echo("stopping…")
-        exit_code = 0
-    finally:
-        stack.stop()
-        mail.stop()
-        echo("stopped.")
-    sys.exit(exit_code)
+    broker = choose_broker(broker_mode, instance)
+    env = dict(
+        os.environ, **broker.env, PYTHONUNBUFFERED="1", EMGAV_INSTANCE_DIR=str(instance), BASE_URL=site_url,
+        SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), SMTP_SECURITY="none", SMTP_USERNAME="", SMTP_PASSWORD="",
+    )
+    celery = [_script("celery"), "-A", "tasks:celery_app"]
+    processes = {
+        "redis": broker.server,
+        "mail": [_script("emgav"), "mailcatcher", "--smtp-port", str(smtp_port), "--http-port", str(mail_port),
+                 "--directory", str(mail_directory)],
+        "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
+                   "--without-heartbeat"],
+        "beat": [*celery, "beat", "--loglevel=INFO", "--schedule", str(instance / "celerybeat-schedule")],
+        "web": [_script("emgav"), "run", "--host", host, "--port", str(port), "--no-reload"],
+    }
+    printer = Printer(sys.stdout)
+    manager = Manager(printer)
+    for name, args in processes.items():
+        if args:  # honcho runs a shell command; `exec`: the pid it shows is the program's own
+            manager.add_process(name, "exec " + shlex.join(args), env=env)
+
+    banner = [
+        "Emgav is running:",
+        f"  site     {site_url}/",
+        f"  mailbox  http://127.0.0.1:{mail_port}/  (SMTP 127.0.0.1:{smtp_port}, messages in {mail_directory})",
+        f"  broker   {broker.description}",
+        "Ctrl-C stops everything.",
+    ]
+    ready = [(site_host, port), ("127.0.0.1", smtp_port), ("127.0.0.1", mail_port)]
+    threading.Thread(target=announce_when_ready, args=(manager, ready, banner), daemon=True).start()
+    manager.loop()  # until Ctrl-C, SIGTERM or one process stopping; then every process is stopped
+    printer.write(own_line("stopped."))
+    sys.exit(0 if manager.returncode in STOPPED_BY_SIGNAL else 1)
