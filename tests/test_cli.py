@@ -14,7 +14,7 @@ from webapp.cli import DEMO_EVENT_FILE
 from webapp.config import PROJECT_ROOT
 from webapp.extensions import db
 from webapp.models import Event, EventStatus, OutboxMail, Workshop
-from webapp.services import events, registrations, tokens
+from webapp.services import event_files, events, registrations, tokens
 
 from . import support
 
@@ -120,7 +120,7 @@ def test_seed_demo_loads_the_demo_event_once(sqlite_env):
 
 
 def test_the_demo_event_is_a_future_thursday_open_for_registration(app_ctx):
-    event, created = events.import_event(events.load_event_file(DEMO_EVENT_FILE))
+    event, created = event_files.import_event(event_files.load_event_file(DEMO_EVENT_FILE))
 
     assert created
     assert event.local_start.weekday() == 3  # a Thursday
@@ -252,7 +252,7 @@ def kinds(event):
 
 
 def test_times_are_local_to_the_event_unless_they_carry_an_offset(app_ctx):
-    event, _ = events.import_event(event_data(
+    event, _ = event_files.import_event(event_data(
         timezone="America/Toronto",
         starts_at=datetime(2027, 4, 15, 9, 0),  # local time in Toronto
         ends_at="2027-04-15T17:00:00+02:00",  # ISO 8601 text with an offset
@@ -266,16 +266,16 @@ def test_times_are_local_to_the_event_unless_they_carry_an_offset(app_ctx):
 def test_the_default_time_zone_is_paris_and_the_default_status_draft(app_ctx):
     data = event_data()
     del data["status"]
-    event, _ = events.import_event(data)
+    event, _ = event_files.import_event(data)
     assert (event.timezone, event.status) == ("Europe/Paris", EventStatus.draft)
     assert event.local_start.hour == 9
 
 
 def test_an_identical_import_changes_nothing(app_ctx):
-    event, created = events.import_event(event_data())
+    event, created = event_files.import_event(event_data())
     revision, updated_at = event.revision, event.updated_at
 
-    again, created_again = events.import_event(event_data())
+    again, created_again = event_files.import_event(event_data())
 
     assert (created, created_again) == (True, False)
     assert again.id == event.id
@@ -284,13 +284,13 @@ def test_an_identical_import_changes_nothing(app_ctx):
 
 
 def test_a_new_time_or_place_sends_updated_invites(app_ctx):
-    event, _ = events.import_event(event_data())
+    event, _ = event_files.import_event(event_data())
     anne = confirmed_person(event, "Anne")
     pending = registrations.register(event, first_name="Bleunwenn", last_name="Kervella",
                                      email="bleunwenn@example.org", organisation="", actor_type="asi",
                                      language="fr")
 
-    event, _ = events.import_event(event_data(venue_name="Le Triangle", ends_at=datetime(2027, 4, 15, 18, 0)))
+    event, _ = event_files.import_event(event_data(venue_name="Le Triangle", ends_at=datetime(2027, 4, 15, 18, 0)))
 
     assert event.venue_name == "Le Triangle"
     assert event.revision == 1
@@ -300,63 +300,63 @@ def test_a_new_time_or_place_sends_updated_invites(app_ctx):
 
 
 def test_a_new_title_sends_no_invite(app_ctx):
-    event, _ = events.import_event(event_data())
+    event, _ = event_files.import_event(event_data())
     confirmed_person(event, "Anne")
-    events.import_event(event_data(title="Rencontre régionale 2027"))
+    event_files.import_event(event_data(title="Rencontre régionale 2027"))
     assert "invite_updated" not in kinds(event)
 
 
 def test_cancelling_the_event_cancels_everyone(app_ctx):
-    event, _ = events.import_event(event_data())
+    event, _ = event_files.import_event(event_data())
     anne = confirmed_person(event, "Anne")
 
-    event, _ = events.import_event(event_data(status="cancelled"))
+    event, _ = event_files.import_event(event_data(status="cancelled"))
 
     assert event.status == EventStatus.cancelled
     [mail] = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "event_cancelled")).all()
     assert (mail.registration_id, mail.payload["method"], mail.payload["with_invite"]) == (anne.id, "CANCEL", True)
     # Importing the same cancelled file again does not cancel twice.
-    events.import_event(event_data(status="cancelled"))
+    event_files.import_event(event_data(status="cancelled"))
     assert kinds(event).count("event_cancelled") == 1
 
 
 def test_a_cancelled_event_cannot_be_published_again(app_ctx):
-    events.import_event(event_data(status="cancelled"))
-    with pytest.raises(events.EventImportError, match="est annulé : il ne peut pas changer de statut"):
-        events.import_event(event_data())
+    event_files.import_event(event_data(status="cancelled"))
+    with pytest.raises(events.EventRuleError, match="est annulé : il ne peut pas changer de statut"):
+        event_files.import_event(event_data())
 
 
 def test_a_workshop_with_bookings_cannot_be_dropped(app_ctx):
-    event, _ = events.import_event(event_data(workshops=event_data()["workshops"] + [
+    event, _ = event_files.import_event(event_data(workshops=event_data()["workshops"] + [
         {"key": "vide", "title": "Sans inscription", "starts_at": datetime(2027, 4, 15, 16, 0),
          "ends_at": datetime(2027, 4, 15, 17, 0)}]))
     confirmed_person(event, "Anne", workshops=[w for w in event.workshops if w.key == "atelier"])
 
-    with pytest.raises(events.EventImportError, match="L'atelier « atelier » a des inscriptions"):
-        events.import_event(event_data(workshops=[]))
+    with pytest.raises(events.EventRuleError, match="L'atelier « atelier » a des inscriptions"):
+        event_files.import_event(event_data(workshops=[]))
 
-    event, _ = events.import_event(event_data())  # drops "vide" only, which nobody booked
+    event, _ = event_files.import_event(event_data())  # drops "vide" only, which nobody booked
     assert [w.key for w in event.workshops] == ["atelier"]
 
 
 def test_workshop_capacity_cannot_go_below_its_bookings(app_ctx):
-    event, _ = events.import_event(event_data())
+    event, _ = event_files.import_event(event_data())
     confirmed_person(event, "Anne", workshops=event.workshops)
     workshops = [dict(event_data()["workshops"][0], capacity=0)]
 
-    with pytest.raises(events.EventImportError, match="La capacité de l'atelier « atelier » \\(0\\) est inférieure"):
-        events.import_event(event_data(workshops=workshops))
+    with pytest.raises(events.EventRuleError, match="La capacité de l'atelier « atelier » \\(0\\) est inférieure"):
+        event_files.import_event(event_data(workshops=workshops))
     assert db.session.scalars(select(Workshop.capacity)).one() == 1
 
 
 def test_raising_the_capacity_offers_the_new_seat_to_the_first_person_waiting(app, worker, smtp_server):
     with app.test_request_context():
-        event, _ = events.import_event(event_data(capacity=1, workshops=[]))
+        event, _ = event_files.import_event(event_data(capacity=1, workshops=[]))
         confirmed_person(event, "Anne")
         waiting = confirmed_person(event, "Bleunwenn")
         assert waiting.status.value == "waiting"
 
-        events.import_event(event_data(capacity=2, workshops=[]))
+        event_files.import_event(event_data(capacity=2, workshops=[]))
 
     # The import only enqueued the offer: the real worker makes it and mails it.
     [offer_mail] = smtp_server.wait_for("bleunwenn@example.org", kind="seat_offer")
@@ -366,5 +366,5 @@ def test_raising_the_capacity_offers_the_new_seat_to_the_first_person_waiting(ap
 def test_the_example_in_the_readme_imports(app_ctx):
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     example = readme.split("## Event files (TOML)", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
-    event, created = events.import_event(tomllib.loads(example))
+    event, created = event_files.import_event(tomllib.loads(example))
     assert created and [w.key for w in event.workshops] == ["xylm-stadd"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import BookingStatus, Event, OfferStatus, OutboxMail, Registration, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
-from webapp.services import registrations, seats, tokens
+from webapp.services import events, registrations, seats, tokens
 
 from . import support
 
@@ -602,7 +602,7 @@ def test_forged_or_revoked_offer_link_gets_a_friendly_404(app, client, make_even
 def test_offer_withdrawn_by_event_cancellation(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
     with app.app_context():
-        registrations.cancel_event(db.session.get(Event, event_id))
+        events.cancel_event(db.session.get(Event, event_id))
         db.session.commit()
     page = client.get(path)
     assert page.status_code == 410

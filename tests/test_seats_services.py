@@ -9,7 +9,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, SeatOffer
 from webapp.models.base import utcnow
-from webapp.services import registrations, seats, tokens
+from webapp.services import events, registrations, seats, tokens
 from webapp.services.registrations import RegistrationError
 
 from . import support
@@ -407,9 +407,9 @@ def test_an_event_change_sends_one_updated_invite_per_confirmed_person(app_ctx, 
     person(event, "Corentin", confirm=False)
     event.starts_at += timedelta(hours=1)
     event.ends_at += timedelta(hours=1)
-    registrations.notify_event_changed(event)
+    events.notify_event_changed(event)
     db.session.commit()
-    registrations.notify_event_changed(event)
+    events.notify_event_changed(event)
     db.session.commit()
     assert [(m.recipient, m.payload) for m in mails("invite_updated")] == [
         ("anne@example.org", {"sequence": 1}),
@@ -425,7 +425,7 @@ def test_cancelling_the_event_tells_everyone_and_withdraws_offers(app_ctx, make_
     registrations.cancel_registration(anne)
     seats.offer_free_seats(event.id)
     offer = open_offer(bleunwenn)
-    registrations.cancel_event(event)
+    events.cancel_event(event)
     db.session.commit()
     db.session.refresh(offer)
     assert offer.status == OfferStatus.withdrawn and status(bleunwenn) == "waiting"
@@ -446,7 +446,7 @@ def test_cancelling_the_event_tells_everyone_and_withdraws_offers(app_ctx, make_
 def test_cancelling_the_event_sends_the_cancel_invite_to_seat_holders(app_ctx, make_event):
     event = full_event(make_event, capacity=5)
     anne = person(event, "Anne")
-    registrations.cancel_event(event)
+    events.cancel_event(event)
     db.session.commit()
     (mail,) = mails("event_cancelled", anne)
     assert mail.payload == {"method": "CANCEL", "sequence": 1, "with_invite": True}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Event, OutboxMail, OutboxStatus, Registration, SeatOffer
 from webapp.models.base import utcnow
-from webapp.services import events, registrations, seats, tokens
+from webapp.services import event_files, registrations, seats, tokens
 
 from . import support
 from .support import assert_counters_match_rows
@@ -37,7 +37,7 @@ def event_file(capacity, **changes):
 
 def import_event(app, data):
     with app.test_request_context():
-        return events.import_event(data)[0].id
+        return event_files.import_event(data)[0].id
 
 
 def confirmed(app, event_id, name, workshops=()):

@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
-from .services.events import EventImportError, import_event, load_event_file
+from .services.event_files import import_event, load_event_file
+from .services.events import EventRuleError
 
 DEMO_EVENT_FILE = Path(__file__).parent / "demo" / "journee-ess-solidarite-internationale.toml"
 
@@ -55,7 +56,7 @@ def cli():
 def _import_event_file(path):
     try:
         event, created = import_event(load_event_file(path))
-    except EventImportError as exc:
+    except EventRuleError as exc:
         raise click.ClickException(f"{path} n'a pas été importé :\n- " + "\n- ".join(exc.errors)) from None
     action = "créé" if created else "à jour"
     click.echo(f"Événement {action} : {event.title} ({event.slug}, {len(event.workshops)} atelier(s))")

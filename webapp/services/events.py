@@ -1,121 +1,149 @@
-"""Creating and updating events from TOML files (`emgav events import FILE`, `emgav seed-demo`).
+"""The rules of events, whoever changes them: the import of event files (`event_files`), the
+back office.
 
-The file format is documented in README.md ("Event files (TOML)"). `import_event` checks the
-whole file first and changes nothing when something is wrong: every problem is listed in one
-`EventImportError`. An event is found again by its `slug`, a workshop by its `key`, so
-importing the same file twice changes nothing.
+Plain functions taking plain values: `create_event`, `update_event` (any columns, and the whole
+list of workshops at once), and the narrower `publish_event`, `move_event`, `change_capacity`
+and `cancel_event`. Each checks every rule before it changes anything and raises EventRuleError
+listing all the problems (French, translatable messages), with nothing changed. Otherwise it
+makes the change and its effects on the people registered:
 
-Changes to an existing event have consequences that belong to the registration services:
-a new time or place sends updated invites, a cancellation cancels everyone, and a raised
-capacity (or a reopened registration window) hands the free seats to the people waiting.
+- a new start, end, venue name or address raises the event's revision and sends an updated
+  invite to every person holding a seat (`notify_event_changed`);
+- a cancellation withdraws the open offers and sends every active registration the
+  cancellation (with the CANCEL invite to seat holders);
+- after any change of an event that is not cancelled, a task offers the free seats to the
+  people waiting (a raised capacity, a reopened registration window or a new publication may
+  have freed some; the task does nothing otherwise).
+
+Transactions: each of these functions is one operation and commits (after an EventRuleError it
+rolls back, which releases the locks). `notify_event_changed`, an effect inside an operation,
+leaves the commit to its caller.
 """
 import re
-import tomllib
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Event, EventStatus, Workshop, WorkshopBooking
-from . import registrations
+from ..mail.outbox import queue_mail
+from ..models import Event, EventStatus, Registration, RegistrationStatus, Workshop, WorkshopBooking
+from ..models.registrations import ACTIVE_STATUSES
+from . import seats
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 
-DEFAULT_TIMEZONE = "Europe/Paris"
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-# Keys of the file: (key, required). Text values are checked against the column's length.
-EVENT_FIELDS = {
-    "slug": True, "title": True, "description": False, "status": False, "timezone": False,
-    "starts_at": True, "ends_at": True, "venue_name": False, "venue_address": False,
-    "online_url": False, "capacity": False, "registration_opens_at": False,
-    "registration_closes_at": False, "contact_email": True, "workshops": False,
-}
-WORKSHOP_FIELDS = {
-    "key": True, "title": True, "description": False, "starts_at": True, "ends_at": True,
-    "room": False, "capacity": False,
-}
+# Columns the rules change. The slug, the event's address, is only given at creation.
+EVENT_COLUMNS = (
+    "title", "description", "status", "timezone", "starts_at", "ends_at", "venue_name", "venue_address",
+    "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email",
+)
+WORKSHOP_COLUMNS = ("key", "title", "description", "starts_at", "ends_at", "room", "capacity")
 # A change of one of these sends an updated invite to the people who hold a seat.
 INVITE_FIELDS = ("starts_at", "ends_at", "venue_name", "venue_address")
 
 
-class EventImportError(Exception):
-    """The file cannot be imported; `errors` lists every problem found, in French."""
+class EventRuleError(Exception):
+    """The change breaks the rules of events; `errors` lists every problem, in the user's language."""
 
     def __init__(self, errors):
         super().__init__("\n".join(errors))
         self.errors = list(errors)
 
 
-def load_event_file(path):
-    """Parse an event file (TOML) into a dict; raises EventImportError when it is not valid TOML."""
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except tomllib.TOMLDecodeError as exc:
-        raise EventImportError([_("TOML invalide : %(error)s", error=exc)]) from None
-    except OSError as exc:
-        raise EventImportError([_("Impossible de lire %(path)s : %(error)s", path=path, error=exc.strerror)]) from None
+def workshop_label(key, number=None):
+    """How messages name a workshop: by its key, or else by its place in the list."""
+    return _("l'atelier « %(key)s »", key=key) if key else _("l'atelier n° %(number)s", number=number)
 
 
-def import_event(data):
-    """Create or update the event described by `data` (a parsed event file) and its workshops.
-
-    Returns `(event, created)`. Raises EventImportError, with nothing changed, when the data is
-    invalid or would break what people already booked. Commits.
-    """
+def event_problems(values, workshops):
+    """The rules that need no database, on an event's values and its workshops' (dicts; a
+    missing or None value is not checked): slug and keys, times in order, workshops during the
+    event, no two workshops with the same key. Returns the list of problems."""
     errors = []
-    values, workshops = _clean_event(data, errors)
+    if values.get("slug") and not SLUG_PATTERN.match(values["slug"]):
+        errors.append(_("« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
+                        "(par exemple journee-ess-2027), pas « %(slug)s ».", slug=values["slug"]))
+    _check_order(values, "starts_at", "ends_at", _("l'événement"), errors)
+    _check_order(values, "registration_opens_at", "registration_closes_at", _("l'événement"), errors)
+    keys = set()
+    for number, workshop in enumerate(workshops, start=1):
+        key = workshop.get("key")
+        label = workshop_label(key, number)
+        if key and not SLUG_PATTERN.match(key):
+            errors.append(_("La clé de %(label)s ne peut contenir que des minuscules sans accent, des chiffres "
+                            "et des tirets.", label=label))
+        _check_order(workshop, "starts_at", "ends_at", label, errors)
+        if key and key in keys:
+            errors.append(_("Deux ateliers ont la même clé « %(key)s ».", key=key))
+        keys.add(key)
+        times = (workshop.get("starts_at"), workshop.get("ends_at"), values.get("starts_at"), values.get("ends_at"))
+        if None not in times and (times[0] < times[2] or times[1] > times[3]):
+            errors.append(_("L'atelier « %(key)s » doit avoir lieu pendant l'événement.", key=key))
+    return errors
+
+
+def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=(), **values):
+    """Create an event (a draft unless `status` says otherwise) with its workshops, dicts of
+    WORKSHOP_COLUMNS; `values` are other EVENT_COLUMNS. Commits; returns the event."""
+    values.update(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, contact_email=contact_email)
+    _check_names(values, ("slug", *EVENT_COLUMNS))
+    for fields in workshops:
+        _check_names(fields, WORKSHOP_COLUMNS)
+    errors = event_problems(values, workshops)
+    if db.session.scalar(select(Event.id).where(Event.slug == slug)):
+        errors.append(_("« slug » : un autre événement utilise déjà « %(slug)s ».", slug=slug))
     if errors:
-        raise EventImportError(errors)
-    event = db.session.scalars(
-        select(Event).where(Event.slug == values["slug"]).with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if event is None:
-        event = Event(**values)
-        event.workshops = [Workshop(**w) for w in workshops]
-        db.session.add(event)
-        db.session.commit()
-        return event, True
-    _update_event(event, values, workshops)
+        db.session.rollback()
+        raise EventRuleError(errors)
+    event = Event(**values, workshops=[Workshop(**fields) for fields in workshops])
+    db.session.add(event)
     db.session.commit()
-    return event, False
+    return event
 
 
-def _update_event(event, values, workshops):
-    """Apply new values to an existing event (locked for this transaction), with their effects."""
+def update_event(event, *, workshops=None, **changes):
+    """Change the EVENT_COLUMNS given in `changes` and, when `workshops` is given, the workshops:
+    the full list, dicts matched by "key" to the current ones (a listed workshop is added, or
+    changed in the columns its dict gives; a workshop not listed is deleted).
+
+    Refused: a capacity below the seats taken, a new status for a cancelled event, deleting a
+    workshop that people booked, and what `event_problems` finds. Commits; returns the event.
+    """
+    _check_names(changes, EVENT_COLUMNS)
+    for fields in workshops or ():
+        _check_names(fields, WORKSHOP_COLUMNS)
+    event = seats.lock_event(event.id)
     # Lock the seat counters of the workshops too: nobody takes a seat while we compare.
-    current = {
-        w.key: w for w in db.session.scalars(
-            select(Workshop).where(Workshop.event_id == event.id).with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
-    errors = []
+    current = {w.key: w for w in db.session.scalars(
+        select(Workshop).where(Workshop.event_id == event.id).with_for_update()
+    )}
+    if workshops is None:
+        workshops = [{"key": key} for key in current]
+    values = {name: changes.get(name, getattr(event, name)) for name in ("slug", *EVENT_COLUMNS)}
+    resulting = [_columns(current[w["key"]]) | w if w["key"] in current else w for w in workshops]
+    listed = {w["key"] for w in workshops}
+    removed = [w for key, w in current.items() if key not in listed]
+
+    errors = event_problems(values, resulting)
     if event.status == EventStatus.cancelled and values["status"] != EventStatus.cancelled:
         errors.append(_("L'événement « %(slug)s » est annulé : il ne peut pas changer de statut.", slug=event.slug))
     _check_capacity(event, values["capacity"], _("l'événement"), errors)
-    for fields in workshops:
+    for fields in resulting:
         if fields["key"] in current:
-            _check_capacity(current[fields["key"]], fields["capacity"],
-                            _("l'atelier « %(key)s »", key=fields["key"]), errors)
-    kept = {w["key"] for w in workshops}
-    removed = [w for key, w in current.items() if key not in kept]
+            _check_capacity(current[fields["key"]], fields["capacity"], workshop_label(fields["key"]), errors)
     for workshop in removed:
         if db.session.scalar(select(WorkshopBooking.id).where(WorkshopBooking.workshop_id == workshop.id).limit(1)):
-            errors.append(_("L'atelier « %(key)s » a des inscriptions : il ne peut pas être retiré du fichier.",
+            errors.append(_("L'atelier « %(key)s » a des inscriptions : il ne peut pas être retiré.",
                             key=workshop.key))
     if errors:
         db.session.rollback()
-        raise EventImportError(errors)
+        raise EventRuleError(errors)
 
     cancelling = event.status != EventStatus.cancelled and values["status"] == EventStatus.cancelled
-    invite_changed = any(_differs(event, name, values[name]) for name in INVITE_FIELDS)
-    for name, value in values.items():
-        if name != "status" or not cancelling:  # cancel_event changes the status itself
+    invite_changed = any(getattr(event, name) != values[name] for name in INVITE_FIELDS)
+    for name, value in changes.items():
+        if name != "status" or not cancelling:  # _cancel sets the status itself
             _assign(event, name, value)
     for workshop in removed:
         event.workshops.remove(workshop)
@@ -129,13 +157,95 @@ def _update_event(event, values, workshops):
     db.session.flush()
 
     if cancelling:
-        registrations.cancel_event(event)  # sets the status
+        _cancel(event)
     elif invite_changed:
-        registrations.notify_event_changed(event)
+        notify_event_changed(event)
     if event.status != EventStatus.cancelled:
-        # A raised capacity, a reopened registration window or a new publication may leave seats
-        # for the people waiting: the task offers them (and does nothing when there are none).
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
+    db.session.commit()
+    return event
+
+
+def publish_event(event):
+    """Publish the event: people can register (within its registration window). Commits."""
+    return update_event(event, status=EventStatus.published)
+
+
+def move_event(event, *, starts_at, ends_at):
+    """Give the event a new start and end (its workshops must still take place during it). Commits."""
+    return update_event(event, starts_at=starts_at, ends_at=ends_at)
+
+
+def change_capacity(pool, capacity):
+    """New capacity (None: no limit) of the event or of one of its workshops, not below the
+    seats taken. Commits; returns the event."""
+    if isinstance(pool, Workshop):
+        return update_event(pool.event, workshops=[
+            {"key": w.key, "capacity": capacity} if w.id == pool.id else {"key": w.key} for w in pool.event.workshops
+        ])
+    return update_event(pool, capacity=capacity)
+
+
+def cancel_event(event):
+    """Cancel the event and tell everyone registered; once cancelled, its status cannot change
+    (cancelling it again does nothing). Commits."""
+    return update_event(event, status=EventStatus.cancelled)
+
+
+# --- Effects on the registrations. ---
+
+def _raise_event_revision(event, **values):
+    """Lock the event, raise its revision (and set `values`); returns the fresh event."""
+    db.session.execute(
+        update(Event).where(Event.id == event.id)
+        .values(revision=Event.revision + 1, **values).execution_options(synchronize_session=False)
+    )
+    return seats.lock_event(event.id)
+
+
+def _registrations(event, statuses):
+    return db.session.scalars(
+        select(Registration).where(Registration.event_id == event.id, Registration.status.in_(statuses))
+        .order_by(Registration.id)
+    ).all()
+
+
+def notify_event_changed(event):
+    """After a change of the event's time or place: raise its revision and queue an updated
+    invite to every confirmed person. The caller commits."""
+    event = _raise_event_revision(event)
+    for registration in _registrations(event, [RegistrationStatus.confirmed]):
+        seats.queue_invite_updated(registration)
+    # A registration window moved later may allow offers again.
+    enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
+
+
+def _cancel(event):
+    """Set the cancelled status: CANCEL invite to confirmed people, notice to the others
+    (pending, waiting), open offers withdrawn (their people wait again). Registrations keep
+    their status."""
+    event = _raise_event_revision(event, status=EventStatus.cancelled)
+    seats.withdraw_offers(event)
+    for registration in _registrations(event, ACTIVE_STATUSES):
+        queue_mail(
+            "event_cancelled", registration.email, f"event-cancelled:{registration.id}:{event.revision}",
+            language=registration.language, registration=registration,
+            payload={"method": "CANCEL", "sequence": registration.invite_sequence,
+                     "with_invite": registration.status == RegistrationStatus.confirmed},
+        )
+
+
+# --- Helpers. ---
+
+def _check_names(values, allowed):
+    """A programming error (not the user's): a value for a column the rules do not know."""
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise TypeError(f"unknown event fields: {', '.join(unknown)}")
+
+
+def _columns(workshop):
+    return {name: getattr(workshop, name) for name in WORKSHOP_COLUMNS}
 
 
 def _check_capacity(pool, capacity, label, errors):
@@ -144,168 +254,13 @@ def _check_capacity(pool, capacity, label, errors):
                         label=label, capacity=capacity, taken=pool.seats_taken))
 
 
-def _differs(obj, name, value):
-    return getattr(obj, name) != value
-
-
-def _assign(obj, name, value):
-    """Set an attribute only when it changes, so that an identical import writes nothing."""
-    if _differs(obj, name, value):
-        setattr(obj, name, value)
-
-
-# --- Validation: turn the file's dict into column values, collecting every error. ---
-
-def _clean_event(data, errors):
-    if not isinstance(data, dict):
-        errors.append(_("Le fichier doit décrire un événement (des clés et des valeurs)."))
-        return {}, []
-    _check_keys(data, EVENT_FIELDS, _("l'événement"), errors)
-    values = {
-        "slug": _text(data, "slug", Event, errors),
-        "title": _text(data, "title", Event, errors),
-        "description": _text(data, "description", Event, errors),
-        "venue_name": _text(data, "venue_name", Event, errors),
-        "venue_address": _text(data, "venue_address", Event, errors),
-        "online_url": _text(data, "online_url", Event, errors),
-        "contact_email": _email(data, "contact_email", errors),
-        "status": _status(data, errors),
-        "capacity": _capacity(data, "capacity", _("l'événement"), errors),
-    }
-    if values["slug"] and not SLUG_PATTERN.match(values["slug"]):
-        errors.append(_("« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
-                        "(par exemple journee-ess-2027), pas « %(slug)s ».", slug=values["slug"]))
-    tz = _timezone(data, errors)
-    values["timezone"] = tz.key if tz else DEFAULT_TIMEZONE
-    for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
-        values[name] = _datetime(data, name, tz, _("l'événement"), errors)
-    _check_order(values, "starts_at", "ends_at", _("l'événement"), errors)
-    _check_order(values, "registration_opens_at", "registration_closes_at", _("l'événement"), errors)
-
-    workshops = []
-    raw_workshops = data.get("workshops", [])
-    if not isinstance(raw_workshops, list) or not all(isinstance(w, dict) for w in raw_workshops):
-        errors.append(_("« workshops » doit être une liste de tables [[workshops]]."))
-        raw_workshops = []
-    keys = set()
-    for number, raw in enumerate(raw_workshops, start=1):
-        workshop = _clean_workshop(raw, number, tz, errors)
-        if workshop["key"] and workshop["key"] in keys:
-            errors.append(_("Deux ateliers ont la même clé « %(key)s ».", key=workshop["key"]))
-        keys.add(workshop["key"])
-        if None not in (workshop["starts_at"], workshop["ends_at"], values["starts_at"], values["ends_at"]) and (
-            workshop["starts_at"] < values["starts_at"] or workshop["ends_at"] > values["ends_at"]
-        ):
-            errors.append(_("L'atelier « %(key)s » doit avoir lieu pendant l'événement.", key=workshop["key"]))
-        workshops.append(workshop)
-    return values, workshops
-
-
-def _clean_workshop(data, number, tz, errors):
-    key = data.get("key")
-    label = _("l'atelier « %(key)s »", key=key) if key else _("l'atelier n° %(number)s", number=number)
-    _check_keys(data, WORKSHOP_FIELDS, label, errors)
-    values = {
-        "key": _text(data, "key", Workshop, errors, label),
-        "title": _text(data, "title", Workshop, errors, label),
-        "description": _text(data, "description", Workshop, errors, label),
-        "room": _text(data, "room", Workshop, errors, label),
-        "capacity": _capacity(data, "capacity", label, errors),
-    }
-    if values["key"] and not SLUG_PATTERN.match(values["key"]):
-        errors.append(_("La clé de %(label)s ne peut contenir que des minuscules sans accent, des chiffres "
-                        "et des tirets.", label=label))
-    for name in ("starts_at", "ends_at"):
-        values[name] = _datetime(data, name, tz, label, errors)
-    _check_order(values, "starts_at", "ends_at", label, errors)
-    return values
-
-
-def _check_keys(data, fields, label, errors):
-    for name, required in fields.items():
-        if required and data.get(name) in (None, ""):
-            errors.append(_("Il manque « %(field)s » pour %(label)s.", field=name, label=label))
-    for name in data:
-        if name not in fields:
-            errors.append(_("Clé inconnue « %(field)s » pour %(label)s (clés possibles : %(known)s).",
-                            field=name, label=label, known=", ".join(fields)))
-
-
-def _text(data, name, model, errors, label=None):
-    value = data.get(name, "")
-    if not isinstance(value, str):
-        errors.append(_("« %(field)s » doit être un texte entre guillemets.", field=name))
-        return ""
-    value = value.strip()
-    limit = model.__table__.c[name].type.length
-    if limit and len(value) > limit:
-        errors.append(_("« %(field)s » de %(label)s dépasse %(limit)s caractères.",
-                        field=name, label=label or _("l'événement"), limit=limit))
-    return value
-
-
-def _email(data, name, errors):
-    value = data.get(name)
-    if not value:
-        return ""
-    try:
-        return validate_email(str(value), check_deliverability=False).normalized
-    except EmailNotValidError:
-        errors.append(_("« %(field)s » n'est pas une adresse électronique valide : %(value)s.", field=name, value=value))
-        return ""
-
-
-def _status(data, errors):
-    value = data.get("status", EventStatus.draft.value)
-    try:
-        return EventStatus(value)
-    except ValueError:
-        errors.append(_("« status » doit valoir %(choices)s, pas « %(value)s ».",
-                        choices=", ".join(s.value for s in EventStatus), value=value))
-        return EventStatus.draft
-
-
-def _capacity(data, name, label, errors):
-    """A whole number of seats, or None (no limit) when the key is absent."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        errors.append(_("La capacité de %(label)s doit être un nombre entier positif, pas « %(value)s ».",
-                        label=label, value=value))
-        return None
-    return value
-
-
-def _timezone(data, errors):
-    name = data.get("timezone", DEFAULT_TIMEZONE)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        errors.append(_("Fuseau horaire inconnu : « %(name)s » (par exemple Europe/Paris).", name=name))
-        return None
-
-
-def _datetime(data, name, tz, label, errors):
-    """A TOML date-time (or ISO 8601 text): local time in the event's zone, or with an offset."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-    if not isinstance(value, datetime):
-        errors.append(_("« %(field)s » de %(label)s doit être une date avec une heure, par exemple "
-                        "2027-06-10T09:00:00.", field=name, label=label))
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=tz) if tz else None
-    return value
-
-
 def _check_order(values, first, second, label, errors):
     if values.get(first) and values.get(second) and values[second] <= values[first]:
         errors.append(_("« %(second)s » de %(label)s doit être après « %(first)s ».",
                         first=first, second=second, label=label))
+
+
+def _assign(obj, name, value):
+    """Set an attribute only when it changes, so that an identical update writes nothing."""
+    if getattr(obj, name) != value:
+        setattr(obj, name, value)

@@ -1,10 +1,10 @@
 """A person's registration from start to end: register, confirm the address, change details
-and workshops, cancel or leave the waiting list, get lost links again; and the fan-out of
-an event's changes to its registrations. Seat counting lives in `seats.py`."""
+and workshops, cancel or leave the waiting list, get lost links again. Seat counting lives in
+`seats.py`; the effects of an event's changes on its registrations in `events.py`."""
 import hashlib
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -298,46 +298,3 @@ def send_lost_links(email):
     )
     db.session.commit()
     return row
-
-
-# --- Changes of the event (TOML import, back office). ---
-
-def _raise_event_revision(event, **values):
-    """Lock the event, raise its revision (and set `values`); returns the fresh event."""
-    db.session.execute(
-        update(Event).where(Event.id == event.id)
-        .values(revision=Event.revision + 1, **values).execution_options(synchronize_session=False)
-    )
-    return seats.lock_event(event.id)
-
-
-def _registrations(event, statuses):
-    return db.session.scalars(
-        select(Registration).where(Registration.event_id == event.id, Registration.status.in_(statuses))
-        .order_by(Registration.id)
-    ).all()
-
-
-def notify_event_changed(event):
-    """After a change of the event's time or place: raise its revision and queue an updated
-    invite to every confirmed person. The caller commits."""
-    event = _raise_event_revision(event)
-    for registration in _registrations(event, [RegistrationStatus.confirmed]):
-        seats.queue_invite_updated(registration)
-    # A registration window moved later may allow offers again.
-    enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
-
-
-def cancel_event(event):
-    """Cancel the event (sets its status): CANCEL invite to confirmed people, notice to the
-    others (pending, waiting), open offers withdrawn (their people wait again). Registrations
-    keep their status. Call it once, when the event becomes cancelled. The caller commits."""
-    event = _raise_event_revision(event, status=EventStatus.cancelled)
-    seats.withdraw_offers(event)
-    for registration in _registrations(event, ACTIVE_STATUSES):
-        queue_mail(
-            "event_cancelled", registration.email, f"event-cancelled:{registration.id}:{event.revision}",
-            language=registration.language, registration=registration,
-            payload={"method": "CANCEL", "sequence": registration.invite_sequence,
-                     "with_invite": registration.status == RegistrationStatus.confirmed},
-        )

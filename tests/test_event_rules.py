@@ -1,0 +1,227 @@
+"""The rules of events called directly, as a back-office form would (no event file): what each
+one refuses, and its effects on the people registered (outbox rows, offers of freed seats)."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, SeatOffer, Workshop
+from webapp.models.base import utcnow
+from webapp.services import events, registrations, seats, tokens
+from webapp.services.events import EventRuleError
+
+from .support import assert_counters_match_rows
+
+START = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
+
+
+def new_event(capacity=None, workshops=(), **values):
+    """A published event, 09:00-17:00 (UTC) in 30 days, made through the rules."""
+    return events.create_event(**dict(dict(
+        slug="rencontre-regionale", title="Rencontre régionale", status=EventStatus.published,
+        starts_at=START, ends_at=START + timedelta(hours=8), venue_name="Espace Anne de Bretagne",
+        venue_address="15 rue Martenot, 35000 Rennes", contact_email="contact@bretagne-solidaire.bzh",
+        capacity=capacity, workshops=list(workshops)), **values))
+
+
+def workshop(key, hours=(5, 6), capacity=None):
+    return dict(key=key, title=f"Atelier {key}", starts_at=START + timedelta(hours=hours[0]),
+                ends_at=START + timedelta(hours=hours[1]), capacity=capacity)
+
+
+def person(event, name, *, workshops=(), confirm=True):
+    registration = registrations.register(
+        event, first_name=name, last_name="Kervella", email=f"{name.lower()}@example.org",
+        organisation="", actor_type="asi", language="fr", workshops=workshops,
+    )
+    if confirm:
+        registrations.confirm_address(tokens.confirm_token(registration))
+    return registration
+
+
+def mails(kind):
+    return db.session.scalars(select(OutboxMail).where(OutboxMail.kind == kind).order_by(OutboxMail.id)).all()
+
+
+def outbox_size():
+    return db.session.scalar(select(func.count()).select_from(OutboxMail))
+
+
+def status(registration):
+    db.session.refresh(registration)
+    return registration.status.value
+
+
+# --- Creating. ---
+
+def test_a_new_event_is_checked_as_a_whole_and_nothing_is_written_when_refused(app_ctx):
+    with pytest.raises(EventRuleError) as refused:
+        events.create_event(
+            slug="Journée 2027", title="Journée", starts_at=START, ends_at=START + timedelta(hours=8),
+            registration_opens_at=START, registration_closes_at=START - timedelta(days=1),
+            contact_email="contact@bretagne-solidaire.bzh",
+            workshops=[workshop("tard", hours=(8, 9)), workshop("tard", hours=(2, 1))],
+        )
+    assert refused.value.errors == [
+        "« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
+        "(par exemple journee-ess-2027), pas « Journée 2027 ».",
+        "« registration_closes_at » de l'événement doit être après « registration_opens_at ».",
+        "L'atelier « tard » doit avoir lieu pendant l'événement.",
+        "« ends_at » de l'atelier « tard » doit être après « starts_at ».",
+        "Deux ateliers ont la même clé « tard ».",
+    ]
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_a_slug_is_given_to_one_event_only(app_ctx):
+    new_event()
+    with pytest.raises(EventRuleError) as refused:
+        new_event()
+    assert refused.value.errors == ["« slug » : un autre événement utilise déjà « rencontre-regionale »."]
+
+
+def test_a_workshop_takes_place_during_its_event(app_ctx):
+    with pytest.raises(EventRuleError, match="L'atelier « tard » doit avoir lieu pendant l'événement."):
+        new_event(workshops=[workshop("tard", hours=(7, 9))])
+
+
+# --- Publishing. ---
+
+def test_publishing_a_draft_opens_registrations(app_ctx):
+    event = new_event(status=EventStatus.draft)
+    assert event.registration_state() == "draft"
+    with pytest.raises(registrations.RegistrationError):
+        person(event, "Anne")
+
+    events.publish_event(event)
+
+    assert event.status == EventStatus.published and event.registration_state() == "open"
+    assert status(person(event, "Anne")) == "confirmed"
+
+
+# --- Moving. ---
+
+def test_moving_the_event_sends_updated_invites_to_the_people_holding_a_seat(app_ctx):
+    event = new_event(capacity=1)
+    anne = person(event, "Anne")
+    waiting = person(event, "Bleunwenn")
+    pending = person(event, "Corentin", confirm=False)
+    assert (status(waiting), status(pending)) == ("waiting", "pending")
+
+    events.move_event(event, starts_at=START + timedelta(days=1), ends_at=START + timedelta(days=1, hours=8))
+
+    assert db.session.get(Event, event.id).revision == 1
+    assert [(m.registration_id, m.payload) for m in mails("invite_updated")] == [
+        (anne.id, {"sequence": 1})]
+    before = outbox_size()
+
+    # The same times again: nothing changes, nobody is mailed.
+    events.move_event(event, starts_at=START + timedelta(days=1), ends_at=START + timedelta(days=1, hours=8))
+
+    assert db.session.get(Event, event.id).revision == 1
+    assert outbox_size() == before
+
+
+def test_an_event_cannot_move_away_from_its_workshops(app_ctx):
+    event = new_event(workshops=[workshop("agro")])
+    with pytest.raises(EventRuleError) as refused:
+        events.move_event(event, starts_at=START + timedelta(days=1), ends_at=START + timedelta(days=1, hours=8))
+    assert refused.value.errors == ["L'atelier « agro » doit avoir lieu pendant l'événement."]
+    assert db.session.get(Event, event.id).starts_at == START
+    assert mails("invite_updated") == []
+
+
+# --- Capacity. ---
+
+def test_a_capacity_below_the_seats_taken_is_refused(app_ctx):
+    event = new_event(capacity=3, workshops=[workshop("agro", capacity=2)])
+    for name in ("Anne", "Bleunwenn"):
+        person(event, name, workshops=event.workshops)
+    agro = event.workshops[0]
+
+    with pytest.raises(EventRuleError) as refused:
+        events.change_capacity(event, 1)
+    assert refused.value.errors == ["La capacité de l'événement (1) est inférieure aux 2 places déjà prises."]
+    with pytest.raises(EventRuleError) as refused:
+        events.change_capacity(agro, 0)
+    assert refused.value.errors == ["La capacité de l'atelier « agro » (0) est inférieure aux 2 places déjà prises."]
+
+    assert (db.session.get(Event, event.id).capacity, db.session.get(Workshop, agro.id).capacity) == (3, 2)
+    events.change_capacity(event, 2)  # exactly the seats taken: accepted
+    assert db.session.get(Event, event.id).capacity == 2
+
+
+def test_a_raised_workshop_capacity_is_offered_to_the_person_waiting(app, worker, smtp_server):
+    with app.test_request_context():
+        event = new_event(workshops=[workshop("agro", capacity=1)])
+        person(event, "Anne", workshops=event.workshops)
+        bleunwenn = person(event, "Bleunwenn", workshops=event.workshops)
+        assert [b.status.value for b in bleunwenn.bookings] == ["waiting"]
+
+        events.change_capacity(event.workshops[0], 2)
+        event_id = event.id
+
+    # The rule only enqueued the offer: the real worker makes it and mails it.
+    [offer_mail] = smtp_server.wait_for("bleunwenn@example.org", kind="seat_offer")
+    assert "Atelier agro" in offer_mail.get_body(("plain",)).get_content()
+    with app.app_context():
+        assert_counters_match_rows(event_id)
+
+
+# --- Workshops. ---
+
+def test_every_problem_of_an_update_is_listed_and_nothing_changes(app_ctx):
+    event = new_event(capacity=5, workshops=[workshop("agro"), workshop("vide", hours=(6, 7))])
+    person(event, "Anne", workshops=[w for w in event.workshops if w.key == "agro"])
+
+    with pytest.raises(EventRuleError) as refused:
+        events.update_event(event, title="Nouveau titre", capacity=0, workshops=[workshop("autre")])
+
+    assert refused.value.errors == [
+        "La capacité de l'événement (0) est inférieure aux 1 places déjà prises.",
+        "L'atelier « agro » a des inscriptions : il ne peut pas être retiré.",
+    ]
+    event = db.session.get(Event, event.id)
+    assert (event.title, event.capacity, [w.key for w in event.workshops]) == ("Rencontre régionale", 5, ["agro", "vide"])
+
+    # The full list of workshops: "vide" (nobody booked it) goes, "autre" comes, "agro" changes.
+    events.update_event(event, workshops=[{"key": "agro", "room": "Salle 1"}, workshop("autre", hours=(1, 2))])
+    assert [(w.key, w.room) for w in db.session.get(Event, event.id).workshops] == [("autre", ""), ("agro", "Salle 1")]
+
+
+# --- Cancelling. ---
+
+def test_cancelling_mails_everyone_registered_and_withdraws_the_offers(app_ctx):
+    event = new_event(capacity=1)
+    anne, bleunwenn = person(event, "Anne"), person(event, "Bleunwenn")
+    corentin = person(event, "Corentin", confirm=False)
+    registrations.cancel_registration(anne)
+    seats.offer_free_seats(event.id)
+    offer = db.session.scalars(select(SeatOffer).where(SeatOffer.registration_id == bleunwenn.id)).one()
+    denez = person(event, "Denez")  # waits behind Bleunwenn
+    before = outbox_size()
+
+    events.cancel_event(event)
+
+    assert db.session.get(Event, event.id).status == EventStatus.cancelled
+    assert {m.registration_id: m.payload["with_invite"] for m in mails("event_cancelled")} == {
+        bleunwenn.id: False, corentin.id: False, denez.id: False}
+    db.session.refresh(offer)
+    assert offer.status == OfferStatus.withdrawn and status(bleunwenn) == "waiting"
+    assert outbox_size() == before + 3
+    assert_counters_match_rows(event.id)
+
+    events.cancel_event(event)  # again: nothing more
+    assert outbox_size() == before + 3
+    with pytest.raises(EventRuleError, match="est annulé : il ne peut pas changer de statut"):
+        events.publish_event(event)
+
+
+def test_cancelling_sends_the_cancel_invite_to_the_people_holding_a_seat(app_ctx):
+    event = new_event()
+    anne = person(event, "Anne")
+    events.cancel_event(event)
+    [mail] = mails("event_cancelled")
+    assert (mail.registration_id, mail.payload) == (anne.id, {"method": "CANCEL", "sequence": 1, "with_invite": True})
+    assert db.session.get(Registration, anne.id).status.value == "confirmed"  # registrations keep their status
