@@ -225,3 +225,15 @@ def test_cancelling_sends_the_cancel_invite_to_the_people_holding_a_seat(app_ctx
     [mail] = mails("event_cancelled")
     assert (mail.registration_id, mail.payload) == (anne.id, {"method": "CANCEL", "sequence": 1, "with_invite": True})
     assert db.session.get(Registration, anne.id).status.value == "confirmed"  # registrations keep their status
+
+
+def test_moving_a_cancelled_event_sends_no_invite(app_ctx):
+    event = new_event()
+    person(event, "Anne")
+    events.cancel_event(event)
+    before = outbox_size()
+
+    events.move_event(event, starts_at=START + timedelta(days=1), ends_at=START + timedelta(days=1, hours=8))
+
+    assert mails("invite_updated") == []  # a REQUEST after the CANCEL would put it back in calendars
+    assert outbox_size() == before

@@ -7,8 +7,8 @@ and `cancel_event`. Each checks every rule before it changes anything and raises
 listing all the problems (French, translatable messages), with nothing changed. Otherwise it
 makes the change and its effects on the people registered:
 
-- a new start, end, venue name or address raises the event's revision and sends an updated
-  invite to every person holding a seat (`notify_event_changed`);
+- a new start, end, venue name or address of an event that is not cancelled raises its
+  revision and sends an updated invite to every person holding a seat (`notify_event_changed`);
 - a cancellation withdraws the open offers and sends every active registration the
   cancellation (with the CANCEL invite to seat holders);
 - after any change of an event that is not cancelled, a task offers the free seats to the
@@ -158,9 +158,9 @@ def update_event(event, *, workshops=None, **changes):
 
     if cancelling:
         _cancel(event)
-    elif invite_changed:
-        notify_event_changed(event)
-    if event.status != EventStatus.cancelled:
+    elif event.status != EventStatus.cancelled:  # after the CANCEL, an updated invite would undo it
+        if invite_changed:
+            notify_event_changed(event)
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
     db.session.commit()
     return event
