@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.formatting import event_when
+from webapp.mail.rendering import render_mail, rendering_context
 from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, SeatOffer, Workshop
 from webapp.models.base import utcnow
 from webapp.services import events, registrations, seats, tokens
@@ -112,8 +114,12 @@ def test_moving_the_event_sends_updated_invites_to_the_people_holding_a_seat(app
     events.move_event(event, starts_at=START + timedelta(days=1), ends_at=START + timedelta(days=1, hours=8))
 
     assert db.session.get(Event, event.id).revision == 1
-    assert [(m.registration_id, m.payload) for m in mails("invite_updated")] == [
-        (anne.id, {"sequence": 1})]
+    [moved] = mails("invite_updated")
+    assert (moved.registration_id, moved.payload["sequence"]) == (anne.id, 1)
+    # The mail says what changed: the old time, next to the new one.
+    with rendering_context("fr"):
+        text, before = render_mail(moved).text, event_when(event, START, START + timedelta(hours=8))
+    assert "Ce qui a changé" in text and before in text
     before = outbox_size()
 
     # The same times again: nothing changes, nobody is mailed.

@@ -141,7 +141,8 @@ def update_event(event, *, workshops=None, **changes):
         raise EventRuleError(errors)
 
     cancelling = event.status != EventStatus.cancelled and values["status"] == EventStatus.cancelled
-    invite_changed = any(getattr(event, name) != values[name] for name in INVITE_FIELDS)
+    previous = {name: getattr(event, name) for name in INVITE_FIELDS}
+    invite_changed = any(previous[name] != values[name] for name in INVITE_FIELDS)
     for name, value in changes.items():
         if name != "status" or not cancelling:  # _cancel sets the status itself
             _assign(event, name, value)
@@ -160,7 +161,7 @@ def update_event(event, *, workshops=None, **changes):
         _cancel(event)
     elif event.status != EventStatus.cancelled:  # after the CANCEL, an updated invite would undo it
         if invite_changed:
-            notify_event_changed(event)
+            notify_event_changed(event, previous)
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
     db.session.commit()
     return event
@@ -210,12 +211,15 @@ def _registrations(event, statuses):
     ).all()
 
 
-def notify_event_changed(event):
+def notify_event_changed(event, previous=None):
     """After a change of the event's time or place: raise its revision and queue an updated
-    invite to every confirmed person. The caller commits."""
+    invite to every confirmed person; `previous` (INVITE_FIELDS before the change) lets the
+    mail say what changed. The caller commits."""
     event = _raise_event_revision(event)
+    if previous:
+        previous = {name: value.isoformat() if name.endswith("_at") else value for name, value in previous.items()}
     for registration in _registrations(event, [RegistrationStatus.confirmed]):
-        seats.queue_invite_updated(registration)
+        seats.queue_invite_updated(registration, previous)
     # A registration window moved later may allow offers again.
     enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
 
