@@ -18,8 +18,7 @@ import pytest
 import requests
 
 from . import support
-
-DEMO_SLUG = "journee-ess-solidarite-internationale"
+from .support import DEMO_SLUG
 
 
 class DevProcess:
@@ -118,11 +117,8 @@ def register_and_confirm(dev, address):
     browser = requests.Session()
     form_url = f"{dev.site}/events/{DEMO_SLUG}/register"
     form = browser.get(form_url, timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    answer = browser.post(form_url, timeout=10, data={
-        "csrf_token": token, "first_name": "Anne", "last_name": "Le Goff", "email": address,
-        "organisation": "Xylm", "actor_type": "ess", "privacy_consent": "y",
-    })
+    answer = browser.post(form_url, timeout=10,
+                          data=support.registration_form(email=address, csrf_token=support.csrf_token_in(form)))
     assert answer.status_code == 200 and answer.url.endswith("/register/sent"), answer.text
 
     page, _ = mailbox_message(dev, address, "confirm_address")
