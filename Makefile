@@ -1,5 +1,6 @@
-# Emgav: `make run` starts the whole service locally, `make test` runs the test suite.
-# Both create the virtual environment .venv/ first (and update it when pyproject.toml changes).
+# Emgav: `make run` starts the whole service locally, `make test` runs the test suite
+# (`make test-fast` its quick part).
+# They create the virtual environment .venv/ first (and update it when pyproject.toml changes).
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TRANSLATIONS := webapp/translations
 
-.PHONY: run test venv translations translations-update clean
+.PHONY: run test test-fast venv translations translations-update clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -20,6 +21,10 @@ test: venv translations
 	  echo "The tests start their own Redis: install redis-server first (sudo apt-get install redis-server)."; \
 	  exit 1; }
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The tests not marked slow (see tests/conftest.py): no worker, gunicorn, browser or PostgreSQL.
+test-fast:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
 
 venv: $(INSTALLED)
 

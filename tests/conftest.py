@@ -1,6 +1,6 @@
-"""Shared fixtures. The suite runs against real services: a private redis-server, an aiosmtpd
-SMTP server, Celery workers and gunicorn as subprocesses, SQLite files, PostgreSQL databases
-and Chromium."""
+"""Shared fixtures, and the markers of the tests that need more than this process. The suite runs
+against real services: a private redis-server, an aiosmtpd SMTP server, Celery workers and
+gunicorn as subprocesses, SQLite files, PostgreSQL databases and Chromium."""
 import os
 import subprocess
 import tempfile
@@ -13,6 +13,32 @@ from playwright.sync_api import sync_playwright
 from . import support
 
 _TMP = Path(tempfile.mkdtemp(prefix="emgav-tests-"))
+
+# Markers given to every test that uses one of these fixtures (or a fixture that uses them).
+MARKS_BY_FIXTURE = {
+    "worker": {"slow"},
+    "live_server": {"slow"},
+    "pg_env": {"postgres", "slow"},
+    "browser": {"browser", "slow"},
+}
+# A test that calls one of these helpers itself starts processes: it is slow.
+PROCESS_HELPERS = {"run_emgav", "start_worker", "start_gunicorn", "Process"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items):
+    """Mark the slow, browser and PostgreSQL tests from the fixtures and helpers they use, so that
+    `-m "not slow"` runs the quick part; browser and PostgreSQL tests are slow too."""
+    for item in items:
+        marks = {mark for name in getattr(item, "fixturenames", ()) for mark in MARKS_BY_FIXTURE.get(name, ())}
+        function = getattr(item, "function", None)
+        if function is not None and PROCESS_HELPERS & set(function.__code__.co_names):
+            marks.add("slow")
+        if item.get_closest_marker("browser") or item.get_closest_marker("postgres"):
+            marks.add("slow")
+        for mark in sorted(marks):
+            item.add_marker(mark)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _compiled_translations():

@@ -26,7 +26,7 @@ from . import support
 from .support import assert_counters_match_rows
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def target(request, app, base_env):
     """(env, app) of the database under test: the suite's SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":

@@ -20,6 +20,9 @@ import requests
 from . import support
 from .support import DEMO_SLUG
 
+# Every test here starts `emgav dev` or the mail catcher as a subprocess.
+pytestmark = pytest.mark.slow
+
 
 class DevProcess:
     """`emgav dev` on free ports, started in `cwd`, its output kept in a log file."""

@@ -187,7 +187,7 @@ def test_unreachable_smtp_server_is_a_temporary_failure(ahead, app, smtp_server,
     assert deliver(row).status == OutboxStatus.sent
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_concurrent_deliveries_send_one_mail(database, request, app, ahead, smtp_server):
     target = app if database == "sqlite" else create_app(
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("pg_env")["DATABASE_URL"]}
