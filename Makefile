@@ -1,5 +1,5 @@
 # Emgav: `make run` starts the whole service locally, `make test` runs the test suite
-# (`make test-fast` its quick part).
+# (`make test-fast` its quick part), `make lint` checks the code with ruff.
 # They create the virtual environment .venv/ first (and update it when pyproject.toml changes).
 
 PYTHON ?= python3
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TRANSLATIONS := webapp/translations
 
-.PHONY: run test test-fast venv translations translations-update clean
+.PHONY: run test test-fast lint venv translations translations-update clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -25,6 +25,9 @@ test: venv translations
 # The tests not marked slow (see tests/conftest.py): no worker, gunicorn, browser or PostgreSQL.
 test-fast:
 	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
+
+lint: venv
+	$(BIN)/ruff check .
 
 venv: $(INSTALLED)
 
@@ -56,6 +59,6 @@ translations-update: venv
 
 # Removes what the commands above generate; instance/ (local database, mails) is kept.
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	find $(TRANSLATIONS) -name '*.mo' -delete 2>/dev/null || true

@@ -148,7 +148,7 @@ def assert_stops_cleanly(dev):
     pids = dev.pids()
     assert dev.interrupt() == 0, dev.log()
     assert "| stopped.\n" in dev.log()
-    for name, pid in pids.items():
+    for pid in pids.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone (and reaped)
     for port in (dev.port, dev.smtp_port, dev.mail_port):

@@ -92,7 +92,8 @@ def test_every_subject_decodes_to_exactly_the_rendered_text(app_ctx, make_event,
 
 def test_every_mail_says_its_language(app_ctx, make_event):
     start = utcnow() + timedelta(days=30)
-    event_id = make_event(workshops=[dict(key="riaa", title="RIAA", starts_at=start, ends_at=start + timedelta(hours=1))])
+    workshop = dict(key="riaa", title="RIAA", starts_at=start, ends_at=start + timedelta(hours=1))
+    event_id = make_event(workshops=[workshop])
     for language in ("fr", "en"):
         registration = register(event_id, email=f"{language}@example.org", language=language)
         for row in rows_of_every_kind(registration, f"language-{language}"):
@@ -148,7 +149,8 @@ def test_moved_event_mail_says_what_changed(app_ctx, make_event):
     db.session.commit()
     _raw, parsed = sent_and_parsed(row)
     with rendering_context("fr"):
-        before = event_when(event, event.starts_at - timedelta(days=1, hours=2), event.ends_at - timedelta(days=1, hours=2))
+        moved_by = timedelta(days=1, hours=2)
+        before = event_when(event, event.starts_at - moved_by, event.ends_at - moved_by)
         after = event_when(event)
     for part in ("plain", "html"):
         body = parsed.get_body((part,)).get_content()

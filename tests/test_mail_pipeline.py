@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import OutboxMail, OutboxStatus, RegistrationStatus, SeatOffer
-from webapp.models.base import utcnow
 from webapp.mail import delivery, outbox
 from webapp.mail.kinds import KINDS
+from webapp.models import OutboxMail, OutboxStatus, RegistrationStatus, SeatOffer
+from webapp.models.base import utcnow
 from webapp.services import registrations, tokens
 
 from . import support

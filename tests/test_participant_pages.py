@@ -163,7 +163,7 @@ def event_with_workshops(make_event, capacities=(None, None, None), **fields):
         dict(key=w["key"], title=w["title"], room=w["room"], capacity=capacity,
              starts_at=start + timedelta(hours=w["starts_hours"]),
              ends_at=start + timedelta(hours=w["starts_hours"] + w["hours"]))
-        for w, capacity in zip(WORKSHOPS, capacities)
+        for w, capacity in zip(WORKSHOPS, capacities, strict=True)
     ]
     return make_event(workshops=workshops, starts_at=start, ends_at=start + timedelta(hours=8), **fields)
 

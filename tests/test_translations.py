@@ -12,8 +12,8 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import OutboxMail
 from webapp.mail.message import build_message
+from webapp.models import OutboxMail
 
 from . import support
 from .support import page_text
