@@ -1,5 +1,6 @@
-# Emgav: `make run` starts the whole service locally, `make test` runs the test suite.
-# Both create the virtual environment .venv/ first (and update it when pyproject.toml changes).
+# Emgav: `make run` starts the whole service locally, `make test` runs the test suite
+# (`make test-fast` its quick part), `make lint` checks the code with ruff.
+# They create the virtual environment .venv/ first (and update it when pyproject.toml changes).
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TRANSLATIONS := webapp/translations
 
-.PHONY: run test venv translations translations-update clean
+.PHONY: run test test-fast lint venv translations translations-update clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -20,6 +21,13 @@ test: venv translations
 	  echo "The tests start their own Redis: install redis-server first (sudo apt-get install redis-server)."; \
 	  exit 1; }
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The tests not marked slow (see tests/conftest.py): no worker, gunicorn, browser or PostgreSQL.
+test-fast:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
+
+lint: venv
+	$(BIN)/ruff check .
 
 venv: $(INSTALLED)
 
@@ -51,6 +59,6 @@ translations-update: venv
 
 # Removes what the commands above generate; instance/ (local database, mails) is kept.
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	find $(TRANSLATIONS) -name '*.mo' -delete 2>/dev/null || true

@@ -1,5 +1,6 @@
-"""Shared fixtures. The suite runs against real services: a private redis-server, an aiosmtpd
-SMTP server, Celery workers and gunicorn as subprocesses, SQLite files and PostgreSQL databases."""
+"""Shared fixtures, and the markers of the tests that need more than this process. The suite runs
+against real services: a private redis-server, an aiosmtpd SMTP server, Celery workers and
+gunicorn as subprocesses, SQLite files, PostgreSQL databases and Chromium."""
 import os
 import subprocess
 import tempfile
@@ -7,10 +8,36 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from . import support
 
 _TMP = Path(tempfile.mkdtemp(prefix="emgav-tests-"))
+
+# Markers given to every test that uses one of these fixtures (or a fixture that uses them).
+MARKS_BY_FIXTURE = {
+    "worker": {"slow"},
+    "live_server": {"slow"},
+    "pg_env": {"postgres", "slow"},
+    "browser": {"browser", "slow"},
+}
+# A test that calls one of these helpers itself starts processes: it is slow.
+PROCESS_HELPERS = {"run_emgav", "start_worker", "start_gunicorn", "Process"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items):
+    """Mark the slow, browser and PostgreSQL tests from the fixtures and helpers they use, so that
+    `-m "not slow"` runs the quick part; browser and PostgreSQL tests are slow too."""
+    for item in items:
+        marks = {mark for name in getattr(item, "fixturenames", ()) for mark in MARKS_BY_FIXTURE.get(name, ())}
+        function = getattr(item, "function", None)
+        if function is not None and PROCESS_HELPERS & set(function.__code__.co_names):
+            marks.add("slow")
+        if item.get_closest_marker("browser") or item.get_closest_marker("postgres"):
+            marks.add("slow")
+        for mark in sorted(marks):
+            item.add_marker(mark)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,7 +80,7 @@ def base_env(redis_server, smtp_server):
         "SMTP_PORT": str(smtp_server.port),
         "SMTP_SECURITY": "none",
         "MAIL_FROM": "Emgav <noreply@emgav.test>",
-        "BASE_URL": "http://emgav.test",
+        "BASE_URL": support.BASE_URL,
         "RATELIMIT_ENABLED": "0",
         "EMGAV_INSTANCE_DIR": str(_TMP / "instance"),
         "OUTBOX_STALE_SECONDS": "2",
@@ -163,6 +190,15 @@ def make_event(app):
 
 
 @pytest.fixture
+def event_slug(make_event):
+    """The slug of a published event on `support.START`, 40 seats, one workshop (20 seats, 14:30-16:00)."""
+    make_event(slug="journee", starts_at=support.START, ends_at=support.START + timedelta(hours=8), capacity=40,
+               workshops=[dict(key="riaa", title="Agroécologie", starts_at=support.START + timedelta(hours=5),
+                               ends_at=support.START + timedelta(hours=6, minutes=30), room="Salle 1", capacity=20)])
+    return "journee"
+
+
+@pytest.fixture
 def pg_env(base_env):
     """Environment pointing at a fresh, migrated PostgreSQL database (dropped afterwards).
 
@@ -177,3 +213,33 @@ def pg_env(base_env):
     support.run_emgav(env, "db", "upgrade")
     yield env
     support.drop_postgres_database(name)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright. Skipped when it is missing, unless CI is set (then it fails)."""
+    if not os.path.exists(CHROMIUM):
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is required in CI: {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser tab on the app under gunicorn; `page.requested` lists every URL it asked for."""
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    yield page
+    context.close()

@@ -1,7 +1,9 @@
-"""Real services for the tests: a private Redis, an SMTP server (aiosmtpd), PostgreSQL
-databases, Celery workers and gunicorn servers run as subprocesses."""
+"""What the test files share: real services (a private Redis, an SMTP server (aiosmtpd), PostgreSQL
+databases, Celery workers and gunicorn servers run as subprocesses), and helpers to register
+people, fill in forms and read pages and mails. Fixtures are in conftest.py."""
 import email
 import email.policy
+import html
 import os
 import re
 import shutil
@@ -12,13 +14,26 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import Event, OutboxMail, OutboxStatus, Registration, WorkshopBooking
+from webapp.services import registrations, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("EMGAV_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# BASE_URL of the app under test: the host of the links in its mails.
+BASE_URL = "http://emgav.test"
+# Wednesday 12 June 2030, 09:30 in Paris (summer time, UTC+2): events whose pages or mails show their date.
+START = datetime(2030, 6, 12, 7, 30, tzinfo=UTC)
+DEMO_SLUG = "journee-ess-solidarite-internationale"
 
 
 def free_port():
@@ -171,9 +186,9 @@ def drop_postgres_database(name):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_emgav(env, *args, check=True):
-    """Run the `emgav` console script with `env`; returns the CompletedProcess."""
-    return subprocess.run([str(VENV_BIN / "emgav"), *args], env=env, cwd=ROOT, check=check,
+def run_emgav(env, *args, check=True, cwd=ROOT):
+    """Run the `emgav` console script with `env` in `cwd`; returns the CompletedProcess."""
+    return subprocess.run([str(VENV_BIN / "emgav"), *args], env=env, cwd=cwd, check=check,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -238,11 +253,6 @@ def assert_counters_match_rows(event_id):
     """The seat counters of the event and of each workshop equal what the rows say: seats taken =
     holders (confirmed or offered registrations; booked or offered bookings), waiting = waiting rows.
     Call inside an app context."""
-    from sqlalchemy import func, select
-
-    from webapp.extensions import db
-    from webapp.models import Event, Registration, WorkshopBooking
-
     db.session.expire_all()
     event = db.session.get(Event, event_id)
 
@@ -271,6 +281,8 @@ def forge(token):
     return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
 
 
+# --- Forms ---
+
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -286,3 +298,96 @@ def csrf_token(client, path):
     page = client.get(path)
     assert page.status_code == 200, f"{path}: {page.status_code}"
     return csrf_token_in(page.get_data(as_text=True))
+
+
+def submit(client, path, **data):
+    """Open the page at `path` with the test client, then post its form (CSRF token included)."""
+    return client.post(path, data=dict(data, csrf_token=csrf_token(client, path)))
+
+
+def registration_form(**changes):
+    """A complete, valid registration form; a change to None leaves that field out (like an unticked box)."""
+    data = {
+        "first_name": "Anne", "last_name": "Le Goff", "email": "anne@example.org",
+        "organisation": "Xylm", "actor_type": "ess", "privacy_consent": "y",
+    }
+    data.update(changes)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def post_registration(client, slug, **changes):
+    """Submit the registration form of event `slug` as a browser would (CSRF token included)."""
+    return submit(client, f"/events/{slug}/register", **registration_form(**changes))
+
+
+# --- Registrations made through the service (which queues their mails) ---
+
+def person(event, name="Anne", *, confirm=True, **fields):
+    """`name` registered for `event` (an Event or its id) with the address name@example.org and,
+    unless `confirm=False`, the address confirmed: a seat, or a place on the waiting list. `fields`
+    override the registration's (email, language, workshops…). Call inside a request context."""
+    if not isinstance(event, Event):
+        event = db.session.get(Event, event)
+    values = dict(first_name=name, last_name="Le Goff", email=f"{name.lower()}@example.org", organisation="",
+                  actor_type="asi", language="fr")
+    values.update(fields)
+    registration = registrations.register(event, **values)
+    if confirm:
+        registrations.confirm_address(tokens.confirm_token(registration))
+    return registration
+
+
+def person_id(app, event_id, name="Anne", *, workshops=(), confirm=True, **fields):
+    """`person()` in a request context of its own, with the event's workshops of these keys;
+    returns the registration's id."""
+    with app.test_request_context():
+        event = db.session.get(Event, event_id)
+        chosen = [w for w in event.workshops if w.key in workshops]
+        return person(event, name, confirm=confirm, workshops=chosen, **fields).id
+
+
+def wait_until_all_mail_sent(app, timeout=60):
+    """Wait until the worker has sent every mail of the outbox: no work is left in flight after the test."""
+    def all_sent():
+        with app.app_context():
+            return all(row.status == OutboxStatus.sent for row in db.session.scalars(select(OutboxMail)))
+
+    wait_until(all_sent, timeout=timeout, message="every mail to be sent")
+
+
+# --- Reading pages and mails ---
+
+def page_text(response):
+    """The page's HTML with its entities decoded, to look for sentences in it (French typography
+    uses apostrophes and no-break spaces)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def mail_text(message):
+    """The plain-text part of a mail."""
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def text_and_html(message):
+    """The plain-text and HTML parts of a mail, as they are."""
+    return mail_text(message), message.get_body(preferencelist=("html",)).get_content()
+
+
+def link_in(message, kind):
+    """The path of the first /`kind`/ link (confirm, manage, offers…) to BASE_URL in the mail's plain text."""
+    text = mail_text(message)
+    match = re.search(rf"{re.escape(BASE_URL)}(/{kind}/\S+)", text)
+    assert match, f"no {BASE_URL}/{kind}/ link in:\n{text}"
+    return urlsplit(match.group(1)).path
+
+
+def invite_of(message):
+    """(METHOD, VEVENT) of the mail's calendar part, or None when it has none."""
+    parts = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
+    if not parts:
+        return None
+    calendar = Calendar.from_ical(parts[0].get_payload(decode=True))
+    method = str(calendar["METHOD"])
+    assert parts[0].get_param("method") == method, "the MIME part and the calendar disagree on the method"
+    [vevent] = calendar.walk("VEVENT")
+    return method, vevent

@@ -28,10 +28,9 @@ def test_registration_during_a_broker_outage_is_mailed_when_it_is_back(
 
     redis_server.stop()
     try:
-        response = client.post(form, data={
-            "csrf_token": token, "first_name": "Gwen", "last_name": "Kervella", "email": "gwen@example.org",
-            "organisation": "Bretagne Solidaire", "actor_type": "asi", "privacy_consent": "y",
-        })
+        response = client.post(form, data=support.registration_form(
+            csrf_token=token, first_name="Gwen", last_name="Kervella", email="gwen@example.org",
+            organisation="Bretagne Solidaire", actor_type="asi"))
         assert response.status_code == 303
         assert client.get(response.headers["Location"]).status_code == 200
         assert outbox_of("gwen@example.org") == [OutboxStatus.queued]
@@ -41,6 +40,6 @@ def test_registration_during_a_broker_outage_is_mailed_when_it_is_back(
 
     # Nothing reached the broker: only the sweeper (beat, every 30 s) can send this mail.
     [mail] = smtp_server.wait_for("gwen@example.org", kind="confirm_address", timeout=180)
-    assert "http://emgav.test/confirm/" in mail.get_body(("plain",)).get_content()
+    assert "http://emgav.test/confirm/" in support.mail_text(mail)
     support.wait_until(lambda: outbox_of("gwen@example.org") == [OutboxStatus.sent], message="the row marked sent")
     assert worker.proc.poll() is None

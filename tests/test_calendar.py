@@ -1,15 +1,13 @@
 """Calendar invites and public calendar files, parsed back with icalendar."""
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from icalendar import Calendar
 
 from webapp.extensions import db
+from webapp.mail.rendering import rendering_context
 from webapp.models import BookingStatus, Event, EventStatus, Registration, RegistrationStatus, WorkshopBooking
 from webapp.models.base import utcnow
-from webapp.mail.rendering import rendering_context
-from webapp.services import tokens
 from webapp.services.calendar import build_event_calendar, build_invite
 
 # A summer day in Rennes: 09:00-17:30 local time is 07:00-15:30 UTC.

@@ -14,12 +14,12 @@ from webapp.cli import DEMO_EVENT_FILE
 from webapp.config import PROJECT_ROOT
 from webapp.extensions import db
 from webapp.models import Event, EventStatus, OutboxMail, Workshop
-from webapp.services import event_files, events, registrations, tokens
+from webapp.services import event_files, events
 
 from . import support
+from .support import DEMO_SLUG, person
 
 PARIS = ZoneInfo("Europe/Paris")
-DEMO_SLUG = "journee-ess-solidarite-internationale"
 TABLES = {"events", "workshops", "registrations", "workshop_bookings", "seat_offers", "outbox", "alembic_version"}
 
 
@@ -210,11 +210,8 @@ def test_capacity_cannot_go_below_the_seats_taken(app, base_env, tmp_path):
     support.run_emgav(base_env, "events", "import", str(path))
     with app.test_request_context():
         event = db.session.scalars(select(Event)).one()
-        for name in ("anne", "bleunwenn"):
-            registration = registrations.register(event, first_name=name, last_name="Kervella",
-                                                  email=f"{name}@example.org", organisation="",
-                                                  actor_type="asi", language="fr")
-            registrations.confirm_address(tokens.confirm_token(registration))
+        for name in ("Anne", "Bleunwenn"):
+            person(event, name)
     event_file(tmp_path, MINIMAL_EVENT.replace("capacity = 40", "capacity = 1"))
 
     result = support.run_emgav(base_env, "events", "import", str(path), check=False)
@@ -237,14 +234,6 @@ def event_data(**changes):
     }
     data.update(changes)
     return data
-
-
-def confirmed_person(event, name, workshops=()):
-    registration = registrations.register(event, first_name=name, last_name="Kervella",
-                                          email=f"{name.lower()}@example.org", organisation="",
-                                          actor_type="asi", language="fr", workshops=workshops)
-    registrations.confirm_address(tokens.confirm_token(registration))
-    return registration
 
 
 def kinds(event):
@@ -285,10 +274,8 @@ def test_an_identical_import_changes_nothing(app_ctx):
 
 def test_a_new_time_or_place_sends_updated_invites(app_ctx):
     event, _ = event_files.import_event(event_data())
-    anne = confirmed_person(event, "Anne")
-    pending = registrations.register(event, first_name="Bleunwenn", last_name="Kervella",
-                                     email="bleunwenn@example.org", organisation="", actor_type="asi",
-                                     language="fr")
+    anne = person(event, "Anne")
+    pending = person(event, "Bleunwenn", confirm=False)
 
     event, _ = event_files.import_event(event_data(venue_name="Le Triangle", ends_at=datetime(2027, 4, 15, 18, 0)))
 
@@ -301,14 +288,14 @@ def test_a_new_time_or_place_sends_updated_invites(app_ctx):
 
 def test_a_new_title_sends_no_invite(app_ctx):
     event, _ = event_files.import_event(event_data())
-    confirmed_person(event, "Anne")
+    person(event, "Anne")
     event_files.import_event(event_data(title="Rencontre régionale 2027"))
     assert "invite_updated" not in kinds(event)
 
 
 def test_cancelling_the_event_cancels_everyone(app_ctx):
     event, _ = event_files.import_event(event_data())
-    anne = confirmed_person(event, "Anne")
+    anne = person(event, "Anne")
 
     event, _ = event_files.import_event(event_data(status="cancelled"))
 
@@ -330,7 +317,7 @@ def test_a_workshop_with_bookings_cannot_be_dropped(app_ctx):
     event, _ = event_files.import_event(event_data(workshops=event_data()["workshops"] + [
         {"key": "vide", "title": "Sans inscription", "starts_at": datetime(2027, 4, 15, 16, 0),
          "ends_at": datetime(2027, 4, 15, 17, 0)}]))
-    confirmed_person(event, "Anne", workshops=[w for w in event.workshops if w.key == "atelier"])
+    person(event, "Anne", workshops=[w for w in event.workshops if w.key == "atelier"])
 
     with pytest.raises(events.EventRuleError, match="L'atelier « atelier » a des inscriptions"):
         event_files.import_event(event_data(workshops=[]))
@@ -341,7 +328,7 @@ def test_a_workshop_with_bookings_cannot_be_dropped(app_ctx):
 
 def test_workshop_capacity_cannot_go_below_its_bookings(app_ctx):
     event, _ = event_files.import_event(event_data())
-    confirmed_person(event, "Anne", workshops=event.workshops)
+    person(event, "Anne", workshops=event.workshops)
     workshops = [dict(event_data()["workshops"][0], capacity=0)]
 
     with pytest.raises(events.EventRuleError, match="La capacité de l'atelier « atelier » \\(0\\) est inférieure"):
@@ -352,8 +339,8 @@ def test_workshop_capacity_cannot_go_below_its_bookings(app_ctx):
 def test_raising_the_capacity_offers_the_new_seat_to_the_first_person_waiting(app, worker, smtp_server):
     with app.test_request_context():
         event, _ = event_files.import_event(event_data(capacity=1, workshops=[]))
-        confirmed_person(event, "Anne")
-        waiting = confirmed_person(event, "Bleunwenn")
+        person(event, "Anne")
+        waiting = person(event, "Bleunwenn")
         assert waiting.status.value == "waiting"
 
         event_files.import_event(event_data(capacity=2, workshops=[]))

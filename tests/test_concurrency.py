@@ -26,7 +26,7 @@ from . import support
 from .support import assert_counters_match_rows
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def target(request, app, base_env):
     """(env, app) of the database under test: the suite's SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
@@ -163,7 +163,8 @@ def test_concurrent_acceptances_and_double_clicks_on_offers(target):
         return lambda: seats.decline_offer(seats.offer_from_token(token))
 
     # Offers 0-7: two accept clicks each. Offers 8-11: an accept and a decline click at once.
-    calls = [accept(t) for t in links[:8] for _ in range(2)] + [click(t) for t in links[8:] for click in (accept, decline)]
+    calls = ([accept(t) for t in links[:8] for _ in range(2)]
+             + [click(t) for t in links[8:] for click in (accept, decline)])
     results = outcomes(run_together(app, calls))
     # One click per offer won; a losing click is told how the offer was answered.
     assert results["ok"] == 12 and results["accepted"] + results["declined"] == 12

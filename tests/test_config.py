@@ -2,7 +2,6 @@
 and the README's table, which must list every variable config.py reads."""
 import re
 import sqlite3
-import subprocess
 from datetime import timedelta
 
 import pytest
@@ -82,15 +81,10 @@ def test_numbers_must_be_whole(clean_env):
         load_config()
 
 
-def _emgav(env, cwd, *args):
-    return subprocess.run([str(support.VENV_BIN / "emgav"), *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_a_start_up_error_is_a_clear_message_not_a_traceback(base_env, tmp_path):
     env = {k: v for k, v in base_env.items() if k != "SECRET_KEY"}
     env["EMGAV_ENV"] = "production"
-    result = _emgav(env, tmp_path, "db", "upgrade")
+    result = support.run_emgav(env, "db", "upgrade", check=False, cwd=tmp_path)
     assert result.returncode != 0
     assert "SECRET_KEY is required outside development" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -101,7 +95,7 @@ def test_emgav_reads_dotenv_from_the_current_directory(base_env, tmp_path):
     (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{database}\nEMGAV_ENV=development\n")
     env = {k: v for k, v in base_env.items() if k not in ("DATABASE_URL", "EMGAV_ENV")}
 
-    result = _emgav(env, tmp_path, "db", "upgrade")
+    result = support.run_emgav(env, "db", "upgrade", check=False, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(database) as db:
@@ -113,7 +107,7 @@ def test_the_environment_wins_over_dotenv(base_env, tmp_path):
     env = dict(base_env, EMGAV_ENV="test", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}")
     env.pop("SECRET_KEY")
 
-    result = _emgav(env, tmp_path, "db", "upgrade")
+    result = support.run_emgav(env, "db", "upgrade", check=False, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr  # ...but the environment says "test"
 

@@ -18,8 +18,10 @@ import pytest
 import requests
 
 from . import support
+from .support import DEMO_SLUG
 
-DEMO_SLUG = "journee-ess-solidarite-internationale"
+# Every test here starts `emgav dev` or the mail catcher as a subprocess.
+pytestmark = pytest.mark.slow
 
 
 class DevProcess:
@@ -118,11 +120,8 @@ def register_and_confirm(dev, address):
     browser = requests.Session()
     form_url = f"{dev.site}/events/{DEMO_SLUG}/register"
     form = browser.get(form_url, timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    answer = browser.post(form_url, timeout=10, data={
-        "csrf_token": token, "first_name": "Anne", "last_name": "Le Goff", "email": address,
-        "organisation": "Xylm", "actor_type": "ess", "privacy_consent": "y",
-    })
+    answer = browser.post(form_url, timeout=10,
+                          data=support.registration_form(email=address, csrf_token=support.csrf_token_in(form)))
     assert answer.status_code == 200 and answer.url.endswith("/register/sent"), answer.text
 
     page, _ = mailbox_message(dev, address, "confirm_address")
@@ -149,7 +148,7 @@ def assert_stops_cleanly(dev):
     pids = dev.pids()
     assert dev.interrupt() == 0, dev.log()
     assert "| stopped.\n" in dev.log()
-    for name, pid in pids.items():
+    for pid in pids.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone (and reaped)
     for port in (dev.port, dev.smtp_port, dev.mail_port):

@@ -13,7 +13,6 @@ from webapp.extensions import db
 from webapp.mail import delivery, outbox
 from webapp.models import Event, EventStatus, OutboxMail, OutboxStatus
 from webapp.models.base import utcnow
-from webapp.services import registrations
 
 from . import support
 
@@ -55,8 +54,7 @@ def test_a_lost_connection_after_the_smtp_server_took_the_mail_sends_it_once(bli
                   contact_email="contact@bretagne-solidaire.bzh", status=EventStatus.published)
     db.session.add(event)
     db.session.commit()
-    registration = registrations.register(event, first_name="Anne", last_name="Le Goff", email="anne@example.org",
-                                          organisation="", actor_type="asi", language="fr")
+    registration = support.person(event, confirm=False)
     row_id = db.session.scalars(select(OutboxMail.id).where(OutboxMail.registration_id == registration.id)).one()
 
     delivery.deliver(row_id)

@@ -17,16 +17,11 @@ from webapp.models import Event, SeatOffer
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 
+from .support import person
+
 TITLE = ("Rencontre du réseau : coopérations « Nord–Sud » et ESS en Bretagne : "
          "agroécologie, climat et solidarité internationale — édition 2027 : « coopérer » ensemble à Rennes, "
          "avec les collectivités, les universités, les organisations paysannes et les personnes engagées")
-
-
-def register(event_id, email="anne@example.org", language="fr"):
-    return registrations.register(
-        db.session.get(Event, event_id), first_name="Anne", last_name="Le Goff", email=email,
-        organisation="", actor_type="asi", language=language,
-    )
 
 
 def payloads(registration):
@@ -80,7 +75,7 @@ def test_every_subject_decodes_to_exactly_the_rendered_text(app_ctx, make_event,
     workshop = dict(key="riaa", title="Réseau RIAA : agroécologie", starts_at=start,
                     ends_at=start + timedelta(hours=1))
     title = TITLE[:length].strip()
-    registration = register(make_event(title=title, workshops=[workshop]))
+    registration = person(make_event(title=title, workshops=[workshop]), confirm=False)
     for row in rows_of_every_kind(registration, f"subject-{length}"):
         with rendering_context(row.language):
             expected = render_mail(row).subject
@@ -92,9 +87,10 @@ def test_every_subject_decodes_to_exactly_the_rendered_text(app_ctx, make_event,
 
 def test_every_mail_says_its_language(app_ctx, make_event):
     start = utcnow() + timedelta(days=30)
-    event_id = make_event(workshops=[dict(key="riaa", title="RIAA", starts_at=start, ends_at=start + timedelta(hours=1))])
+    workshop = dict(key="riaa", title="RIAA", starts_at=start, ends_at=start + timedelta(hours=1))
+    event_id = make_event(workshops=[workshop])
     for language in ("fr", "en"):
-        registration = register(event_id, email=f"{language}@example.org", language=language)
+        registration = person(event_id, email=f"{language}@example.org", language=language, confirm=False)
         for row in rows_of_every_kind(registration, f"language-{language}"):
             _raw, parsed = sent_and_parsed(row)
             assert parsed["Content-Language"] == language, row.kind
@@ -102,9 +98,9 @@ def test_every_mail_says_its_language(app_ctx, make_event):
 
 
 def test_lost_links_mail_can_be_answered_to_the_organisers_of_each_event(app_ctx, make_event):
-    first = register(make_event())
-    second = register(make_event(contact_email="ateliers@reseau.bzh"))
-    third = register(make_event())  # same contact as the first: named once
+    first = person(make_event(), confirm=False)
+    second = person(make_event(contact_email="ateliers@reseau.bzh"), confirm=False)
+    third = person(make_event(), confirm=False)  # same contact as the first: named once
     row = outbox.queue_mail("lost_links", "anne@example.org", "lost-links:test",
                             payload={"registration_ids": [first.id, second.id, third.id]})
     db.session.commit()
@@ -115,7 +111,7 @@ def test_lost_links_mail_can_be_answered_to_the_organisers_of_each_event(app_ctx
 
 @pytest.mark.parametrize("kind", ["registration_confirmed", "invite_updated"])
 def test_plain_text_keeps_its_paragraphs(app_ctx, make_event, kind):
-    registration = register(make_event())
+    registration = person(make_event(), confirm=False)
     registrations.confirm_address(tokens.confirm_token(registration))
     row = outbox.queue_mail(kind, registration.email, f"paragraphs:{kind}", registration=registration,
                             payload={"sequence": 0})
@@ -134,7 +130,7 @@ def test_plain_text_keeps_its_paragraphs(app_ctx, make_event, kind):
 def test_moved_event_mail_says_what_changed(app_ctx, make_event):
     """The updated invite of a moved event shows the old and the new time and place."""
     event_id = make_event(starts_at=utcnow().replace(microsecond=0) + timedelta(days=30))
-    registration = register(event_id)
+    registration = person(event_id, confirm=False)
     registrations.confirm_address(tokens.confirm_token(registration))
     event = db.session.get(Event, event_id)
     previous = {"starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
@@ -148,7 +144,8 @@ def test_moved_event_mail_says_what_changed(app_ctx, make_event):
     db.session.commit()
     _raw, parsed = sent_and_parsed(row)
     with rendering_context("fr"):
-        before = event_when(event, event.starts_at - timedelta(days=1, hours=2), event.ends_at - timedelta(days=1, hours=2))
+        moved_by = timedelta(days=1, hours=2)
+        before = event_when(event, event.starts_at - moved_by, event.ends_at - moved_by)
         after = event_when(event)
     for part in ("plain", "html"):
         body = parsed.get_body((part,)).get_content()

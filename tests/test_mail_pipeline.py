@@ -11,13 +11,14 @@ from sqlalchemy import func, select
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, OutboxStatus, RegistrationStatus, SeatOffer
-from webapp.models.base import utcnow
 from webapp.mail import delivery, outbox
 from webapp.mail.kinds import KINDS
+from webapp.models import OutboxMail, OutboxStatus, RegistrationStatus, SeatOffer
+from webapp.models.base import utcnow
 from webapp.services import registrations, tokens
 
 from . import support
+from .support import person, text_and_html
 
 INVITE_TREE = ["multipart/mixed", [["multipart/alternative", ["text/plain", "text/html", "text/calendar"]],
                                    "application/ics"]]
@@ -36,14 +37,6 @@ def ahead(app_ctx):
         yield traveller
 
 
-def register(event_id, **fields):
-    """A pending registration made by the real service (it queues the confirm_address mail)."""
-    values = dict(first_name="Anne", last_name="Le Goff", email="anne@example.org", organisation="",
-                  actor_type="asi", language="fr")
-    values.update(fields)
-    return registrations.register(db.session.get(Event, event_id), **values)
-
-
 def outbox_row(registration, kind):
     return db.session.scalars(
         select(OutboxMail).where(OutboxMail.registration_id == registration.id, OutboxMail.kind == kind)
@@ -54,10 +47,6 @@ def mime_tree(message):
     if message.is_multipart():
         return [message.get_content_type(), [mime_tree(part) for part in message.iter_parts()]]
     return message.get_content_type()
-
-
-def text_and_html(message):
-    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
 
 
 def links(message):
@@ -90,7 +79,7 @@ def deliver(row):
 
 
 def test_worker_sends_both_mails_of_a_registration_with_the_invite(worker, smtp_server, app_ctx, make_event):
-    registration = register(make_event())
+    registration = person(make_event(), confirm=False)
     [confirm_mail] = smtp_server.wait_for("anne@example.org", kind="confirm_address")
     text, html = assert_well_formed(confirm_mail, "confirm_address", "anne@example.org")
     assert mime_tree(confirm_mail) == PLAIN_TREE
@@ -128,7 +117,7 @@ def test_worker_sends_both_mails_of_a_registration_with_the_invite(worker, smtp_
 
 
 def test_the_same_dedup_key_queues_one_mail(ahead, make_event):
-    registration = register(make_event())
+    registration = person(make_event(), confirm=False)
     first = outbox.queue_mail("manage_link", registration.email, "manage-link:test", registration=registration)
     second = outbox.queue_mail("manage_link", registration.email, "manage-link:test", registration=registration)
     db.session.commit()
@@ -137,7 +126,7 @@ def test_the_same_dedup_key_queues_one_mail(ahead, make_event):
 
 
 def test_temporary_failure_retries_later_with_the_same_message_id(ahead, smtp_server, make_event):
-    row = outbox_row(register(make_event()), "confirm_address")
+    row = outbox_row(person(make_event(), confirm=False), "confirm_address")
     smtp_server.fail_with("451 4.3.0 Try again later")
 
     deliver(row)
@@ -162,7 +151,7 @@ def test_temporary_failure_retries_later_with_the_same_message_id(ahead, smtp_se
 
 def test_backoff_grows_and_the_row_fails_after_the_last_attempt(ahead, app, smtp_server, make_event, monkeypatch):
     monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 3)
-    row = outbox_row(register(make_event()), "confirm_address")
+    row = outbox_row(person(make_event(), confirm=False), "confirm_address")
     smtp_server.fail_with("421 4.7.0 Too busy", times=3)
     delays = []
     for _ in range(3):
@@ -177,7 +166,7 @@ def test_backoff_grows_and_the_row_fails_after_the_last_attempt(ahead, app, smtp
 
 
 def test_permanent_failure_fails_the_row_with_the_error(ahead, smtp_server, make_event):
-    row = outbox_row(register(make_event()), "confirm_address")
+    row = outbox_row(person(make_event(), confirm=False), "confirm_address")
     smtp_server.fail_with("550 5.1.1 Mailbox does not exist")
     deliver(row)
     assert (row.status, row.attempts) == (OutboxStatus.failed, 1)
@@ -187,7 +176,7 @@ def test_permanent_failure_fails_the_row_with_the_error(ahead, smtp_server, make
 
 
 def test_unreachable_smtp_server_is_a_temporary_failure(ahead, app, smtp_server, make_event, monkeypatch):
-    row = outbox_row(register(make_event()), "confirm_address")
+    row = outbox_row(person(make_event(), confirm=False), "confirm_address")
     monkeypatch.setitem(app.config, "SMTP_PORT", support.free_port())
     deliver(row)
     assert row.status == OutboxStatus.retrying
@@ -198,7 +187,7 @@ def test_unreachable_smtp_server_is_a_temporary_failure(ahead, app, smtp_server,
     assert deliver(row).status == OutboxStatus.sent
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_concurrent_deliveries_send_one_mail(database, request, app, ahead, smtp_server):
     target = app if database == "sqlite" else create_app(
         {"TESTING": True, "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("pg_env")["DATABASE_URL"]}
@@ -228,8 +217,8 @@ def test_concurrent_deliveries_send_one_mail(database, request, app, ahead, smtp
 
 
 def test_names_cannot_inject_headers_and_are_escaped_in_html(ahead, smtp_server, make_event):
-    registration = register(make_event(), first_name="<script>alert(1)</script>\r\nBcc: evil@example.com",
-                            last_name="Le Goff\nX-Injected: yes")
+    registration = person(make_event(), first_name="<script>alert(1)</script>\r\nBcc: evil@example.com",
+                          last_name="Le Goff\nX-Injected: yes", confirm=False)
     deliver(outbox_row(registration, "confirm_address"))
     [mail] = smtp_server.to("anne@example.org")
     assert mail["Bcc"] is None and mail["X-Injected"] is None
@@ -246,8 +235,8 @@ def test_mail_is_rendered_in_the_registration_language(ahead, smtp_server, make_
     # the language of the HTML document and the dates formatted by Babel.
     start = datetime(2031, 7, 3, 7, 0, tzinfo=UTC)
     event_id = make_event(starts_at=start, ends_at=start + timedelta(hours=8))
-    deliver(outbox_row(register(event_id, email="anne@example.org", language="en"), "confirm_address"))
-    deliver(outbox_row(register(event_id, email="yann@example.org", language="fr"), "confirm_address"))
+    deliver(outbox_row(person(event_id, email="anne@example.org", language="en", confirm=False), "confirm_address"))
+    deliver(outbox_row(person(event_id, email="yann@example.org", language="fr", confirm=False), "confirm_address"))
 
     text, html = text_and_html(smtp_server.to("anne@example.org")[0])
     assert '<html lang="en">' in html
@@ -258,7 +247,7 @@ def test_mail_is_rendered_in_the_registration_language(ahead, smtp_server, make_
 
 
 def test_rows_that_can_never_be_sent_fail_cleanly(ahead, smtp_server, make_event):
-    registration = register(make_event())
+    registration = person(make_event(), confirm=False)
     row = outbox_row(registration, "confirm_address")
     unknown = outbox.queue_mail("no_such_kind", registration.email, "unknown:1", registration=registration)
     db.session.delete(registration)
@@ -295,7 +284,7 @@ def _payloads(registration):
 def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_event):
     start = utcnow() + timedelta(days=30)
     workshop = dict(key="riaa", title="Réseau RIAA", starts_at=start, ends_at=start + timedelta(hours=1))
-    registration = register(make_event(title="Journée <régionale> & « solidaire »", workshops=[workshop]))
+    registration = person(make_event(title="Journée <régionale> & « solidaire »", workshops=[workshop]), confirm=False)
     registration.status = RegistrationStatus.waiting
     registration.waiting_since = utcnow()
     payloads = _payloads(registration)
@@ -331,7 +320,7 @@ def test_sweeper_re_enqueues_what_nobody_works_on(ahead, app, smtp_server, make_
     stale_after = app.config["OUTBOX_STALE_AFTER"]
     rows = {}
     for name in ("fresh", "lost", "abandoned", "busy", "retry_due", "retry_later", "sent"):
-        rows[name] = outbox_row(register(event_id, email=f"{name.replace('_', '-')}@example.org"),
+        rows[name] = outbox_row(person(event_id, email=f"{name.replace('_', '-')}@example.org", confirm=False),
                                 "confirm_address")
     old = utcnow() - stale_after - timedelta(seconds=1)
     rows["lost"].next_attempt_at = old
@@ -359,7 +348,7 @@ def test_sweeper_re_enqueues_what_nobody_works_on(ahead, app, smtp_server, make_
 
 
 def test_sweeper_fails_a_row_whose_worker_died_on_the_last_attempt(ahead, app, make_event):
-    row = outbox_row(register(make_event()), "confirm_address")
+    row = outbox_row(person(make_event(), confirm=False), "confirm_address")
     row.status, row.attempts = OutboxStatus.sending, app.config["OUTBOX_MAX_ATTEMPTS"]
     row.claimed_at = utcnow() - app.config["OUTBOX_STALE_AFTER"] - timedelta(seconds=1)
     db.session.commit()

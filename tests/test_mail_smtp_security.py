@@ -17,9 +17,8 @@ from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, OutboxStatus
 from webapp.mail import delivery
-from webapp.services import registrations
+from webapp.models import OutboxMail, OutboxStatus
 
 from . import support
 
@@ -86,10 +85,7 @@ def secure_server(request, certificate, app, monkeypatch):
 def row(app_ctx, make_event):
     """The confirm_address row of a registration, two days ahead: out of reach of the session's worker."""
     with time_machine.travel(datetime.now(UTC) + timedelta(days=2), tick=True):
-        registration = registrations.register(
-            db.session.get(Event, make_event()), first_name="Anne", last_name="Le Goff",
-            email="anne@example.org", organisation="", actor_type="asi", language="fr",
-        )
+        registration = support.person(make_event(), confirm=False)
         yield db.session.scalars(select(OutboxMail).where(OutboxMail.registration_id == registration.id)).one()
 
 

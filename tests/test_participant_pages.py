@@ -1,5 +1,4 @@
 """Participant pages reached through signed links: confirm, manage, cancel, offers, lost link."""
-import html
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,16 +13,7 @@ from webapp.models.base import utcnow
 from webapp.services import events, registrations, seats, tokens
 
 from . import support
-
-
-def register(app, event_id, email="anne@example.org", **fields):
-    """A pending registration for the event; returns its id."""
-    values = dict(first_name="Anne", last_name="Le Goff", email=email, organisation="Xylm",
-                  actor_type="asi", language="fr")
-    values.update(fields)
-    with app.app_context():
-        event = db.session.get(Event, event_id)
-        return registrations.register(event, **values).id
+from .support import page_text, person_id, submit
 
 
 def link(app, kind, registration_id):
@@ -41,11 +31,6 @@ def load(app, registration_id):
         return registration
 
 
-def text(page):
-    """The page's HTML with entities decoded, to look for sentences in it."""
-    return html.unescape(page.get_data(as_text=True))
-
-
 def outbox_kinds(app):
     with app.app_context():
         return sorted(m.kind for m in db.session.query(OutboxMail))
@@ -54,10 +39,10 @@ def outbox_kinds(app):
 # --- Confirmation link ---------------------------------------------------------------------
 
 def test_confirm_takes_a_seat_and_shows_the_manage_link(app, client, make_event):
-    reg_id = register(app, make_event(capacity=10, title="Journée ESS"))
+    reg_id = person_id(app, make_event(capacity=10, title="Journée ESS"), confirm=False)
     page = client.get(link(app, "confirm", reg_id))
     assert page.status_code == 200
-    content = text(page)
+    content = page_text(page)
     assert "Journée ESS" in content
     assert "Espace Anne de Bretagne" in content
     assert "une place vous est réservée" in content
@@ -69,31 +54,31 @@ def test_confirm_takes_a_seat_and_shows_the_manage_link(app, client, make_event)
 
 def test_confirm_shows_the_event_time_in_its_own_zone(app, client, make_event):
     start = datetime(2099, 6, 13, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
-    reg_id = register(app, make_event(starts_at=start, ends_at=start + timedelta(hours=8)))
+    reg_id = person_id(app, make_event(starts_at=start, ends_at=start + timedelta(hours=8)), confirm=False)
     page = client.get(link(app, "confirm", reg_id))
-    assert "samedi 13 juin 2099, de 09:30 à 17:30" in text(page)
+    assert "samedi 13 juin 2099, de 09:30 à 17:30" in page_text(page)
 
 
 def test_confirm_when_full_puts_on_the_waiting_list_with_the_position(app, client, make_event):
     event_id = make_event(capacity=1)
-    first, second, third = (register(app, event_id, email=f"p{i}@example.org") for i in range(3))
+    first, second, third = (person_id(app, event_id, email=f"p{i}@example.org", confirm=False) for i in range(3))
     client.get(link(app, "confirm", first))
     client.get(link(app, "confirm", second))
     page = client.get(link(app, "confirm", third))
     assert page.status_code == 200
-    content = text(page)
+    content = page_text(page)
     assert "liste d'attente, en position 2" in content
     assert "/manage/" in content
     assert load(app, third).status == RegistrationStatus.waiting
 
 
 def test_confirm_twice_says_already_confirmed_without_the_manage_link(app, client, make_event):
-    reg_id = register(app, make_event())
+    reg_id = person_id(app, make_event(), confirm=False)
     confirm_link = link(app, "confirm", reg_id)
     assert client.get(confirm_link).status_code == 200
     again = client.get(confirm_link)
     assert again.status_code == 409
-    content = text(again)
+    content = page_text(again)
     assert "déjà été confirmée" in content
     assert "/manage/" not in content
     assert outbox_kinds(app) == ["confirm_address", "registration_confirmed"]
@@ -101,15 +86,15 @@ def test_confirm_twice_says_already_confirmed_without_the_manage_link(app, clien
 
 @pytest.mark.parametrize("token", ["garbage", "eyJhbGciOiJIUzI1NiJ9.WzEsMV0.forged", "a" * 400])
 def test_forged_confirmation_link_gets_a_friendly_404(app, client, make_event, token):
-    reg_id = register(app, make_event())
+    reg_id = person_id(app, make_event(), confirm=False)
     page = client.get(f"/confirm/{token}")
     assert page.status_code == 404
-    assert "Lien non valable" in text(page)
+    assert "Lien non valable" in page_text(page)
     assert load(app, reg_id).status == RegistrationStatus.pending
 
 
 def test_manage_link_is_not_a_confirmation_link(app, client, make_event):
-    reg_id = register(app, make_event())
+    reg_id = person_id(app, make_event(), confirm=False)
     token = link(app, "manage", reg_id).rsplit("/", 1)[1]
     assert client.get(f"/confirm/{token}").status_code == 404
     assert load(app, reg_id).status == RegistrationStatus.pending
@@ -117,12 +102,12 @@ def test_manage_link_is_not_a_confirmation_link(app, client, make_event):
 
 def test_expired_confirmation_link_says_how_to_get_a_new_one(app, client, make_event):
     event_id = make_event(starts_at=utcnow() + timedelta(days=60), ends_at=utcnow() + timedelta(days=60, hours=8))
-    reg_id = register(app, event_id)
+    reg_id = person_id(app, event_id, confirm=False)
     confirm_link = link(app, "confirm", reg_id)
     with time_machine.travel(utcnow() + app.config["CONFIRM_LINK_MAX_AGE"] + timedelta(minutes=1)):
         page = client.get(confirm_link)
     assert page.status_code == 410
-    content = text(page)
+    content = page_text(page)
     assert "a expiré" in content
     assert "même adresse" in content
     assert "/lost-link" in content
@@ -130,7 +115,7 @@ def test_expired_confirmation_link_says_how_to_get_a_new_one(app, client, make_e
 
 
 def test_revoked_confirmation_link_gets_a_friendly_404(app, client, make_event):
-    reg_id = register(app, make_event())
+    reg_id = person_id(app, make_event(), confirm=False)
     confirm_link = link(app, "confirm", reg_id)
     with app.app_context():
         db.session.get(Registration, reg_id).token_version += 1
@@ -140,25 +125,25 @@ def test_revoked_confirmation_link_gets_a_friendly_404(app, client, make_event):
 
 
 def test_confirmation_link_of_a_cancelled_registration(app, client, make_event):
-    reg_id = register(app, make_event())
+    reg_id = person_id(app, make_event(), confirm=False)
     with app.app_context():
         db.session.get(Registration, reg_id).status = RegistrationStatus.cancelled
         db.session.commit()
     page = client.get(link(app, "confirm", reg_id))
     assert page.status_code == 410
-    assert "annulée" in text(page)
+    assert "annulée" in page_text(page)
     assert load(app, reg_id).status == RegistrationStatus.cancelled
 
 
 def test_confirmation_link_after_registrations_closed(app, client, make_event):
     event_id = make_event()
-    reg_id = register(app, event_id)
+    reg_id = person_id(app, event_id, confirm=False)
     with app.app_context():
         db.session.get(Event, event_id).registration_closes_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     page = client.get(link(app, "confirm", reg_id))
     assert page.status_code == 410
-    assert "closes" in text(page)
+    assert "closes" in page_text(page)
     assert load(app, reg_id).status == RegistrationStatus.pending
 
 
@@ -178,7 +163,7 @@ def event_with_workshops(make_event, capacities=(None, None, None), **fields):
         dict(key=w["key"], title=w["title"], room=w["room"], capacity=capacity,
              starts_at=start + timedelta(hours=w["starts_hours"]),
              ends_at=start + timedelta(hours=w["starts_hours"] + w["hours"]))
-        for w, capacity in zip(WORKSHOPS, capacities)
+        for w, capacity in zip(WORKSHOPS, capacities, strict=True)
     ]
     return make_event(workshops=workshops, starts_at=start, ends_at=start + timedelta(hours=8), **fields)
 
@@ -188,31 +173,18 @@ def workshop_ids(app, event_id):
         return {w.key: w.id for w in db.session.get(Event, event_id).workshops}
 
 
-def confirmed(app, event_id, email="anne@example.org", workshops=(), **fields):
-    """A registration whose address is confirmed; returns its id."""
-    with app.app_context():
-        event = db.session.get(Event, event_id)
-        chosen = [w for w in event.workshops if w.key in workshops]
-        registration = registrations.register(
-            event, **dict(dict(first_name="Anne", last_name="Le Goff", email=email, organisation="Xylm",
-                               actor_type="asi", language="fr", workshops=chosen), **fields))
-        with app.test_request_context():
-            registrations.confirm_address(tokens.confirm_token(registration))
-        return registration.id
-
-
 def details(**changes):
-    values = dict(first_name="Anne", last_name="Le Goff", organisation="Xylm", actor_type="asi", language="fr")
+    values = dict(first_name="Anne", last_name="Le Goff", organisation="", actor_type="asi", language="fr")
     values.update(changes)
     return values
 
 
 def test_manage_page_shows_the_registration_and_its_workshops(app, client, make_event):
     event_id = event_with_workshops(make_event, capacities=(10, 10, 10), capacity=50)
-    reg_id = confirmed(app, event_id, workshops=("xylm", "riaa"))
+    reg_id = person_id(app, event_id, workshops=("xylm", "riaa"))
     page = client.get(link(app, "manage", reg_id))
     assert page.status_code == 200
-    content = text(page)
+    content = page_text(page)
     assert "une place vous est réservée" in content
     assert "Xylm–STADD" in content and "Réseau RIAA" in content
     assert content.count("place réservée") == 2
@@ -223,9 +195,9 @@ def test_manage_page_shows_the_registration_and_its_workshops(app, client, make_
 
 def test_manage_page_of_someone_waiting_shows_position_and_leave_button(app, client, make_event):
     event_id = make_event(capacity=1)
-    confirmed(app, event_id, email="first@example.org")
-    reg_id = confirmed(app, event_id, email="second@example.org")
-    content = text(client.get(link(app, "manage", reg_id)))
+    person_id(app, event_id, email="first@example.org")
+    reg_id = person_id(app, event_id, email="second@example.org")
+    content = page_text(client.get(link(app, "manage", reg_id)))
     assert "liste d'attente, en position 1" in content
     assert "Quitter la liste d'attente" in content
     assert "/leave-waiting-list" in content
@@ -233,16 +205,16 @@ def test_manage_page_of_someone_waiting_shows_position_and_leave_button(app, cli
 
 def test_manage_page_marks_full_workshops_as_waiting_list(app, client, make_event):
     event_id = event_with_workshops(make_event, capacities=(1, 10, 10))
-    confirmed(app, event_id, email="first@example.org", workshops=("xylm",))
-    reg_id = confirmed(app, event_id, email="second@example.org")
-    content = text(client.get(link(app, "manage", reg_id)))
+    person_id(app, event_id, email="first@example.org", workshops=("xylm",))
+    reg_id = person_id(app, event_id, email="second@example.org")
+    content = page_text(client.get(link(app, "manage", reg_id)))
     assert content.count("complet : liste d'attente") == 1
     xylm_label = re.search(r"<label[^>]*>[^<]*Xylm–STADD[^<]*</label>", content).group(0)
     assert "complet : liste d'attente" in xylm_label
 
 
 def test_manage_page_speaks_the_participant_language(app, client, make_event):
-    reg_id = confirmed(app, make_event(), language="en")
+    reg_id = person_id(app, make_event(), language="en")
     page = client.get(link(app, "manage", reg_id), headers={"Accept-Language": "fr"})
     assert '<html lang="en">' in page.get_data(as_text=True)
     chosen = client.get(link(app, "manage", reg_id) + "?lang=fr")
@@ -250,12 +222,11 @@ def test_manage_page_speaks_the_participant_language(app, client, make_event):
 
 
 def test_invalid_details_show_errors_and_change_nothing(app, client, make_event):
-    reg_id = confirmed(app, make_event())
+    reg_id = person_id(app, make_event())
     path = link(app, "manage", reg_id)
-    page = client.post(path, data=dict(details(first_name="", last_name="Le\nGoff", actor_type="martien"),
-                                       csrf_token=support.csrf_token(client, path)))
+    page = submit(client, path, **details(first_name="", last_name="Le\nGoff", actor_type="martien"))
     assert page.status_code == 200
-    content = text(page)
+    content = page_text(page)
     assert 'role="alert"' in content
     assert "Indiquez votre prénom." in content
     assert "ni retour à la ligne" in content
@@ -269,12 +240,11 @@ def test_invalid_details_show_errors_and_change_nothing(app, client, make_event)
 def test_overlapping_workshops_are_refused(app, client, make_event):
     event_id = event_with_workshops(make_event)
     ids = workshop_ids(app, event_id)
-    reg_id = confirmed(app, event_id, workshops=("riaa",))
+    reg_id = person_id(app, event_id, workshops=("riaa",))
     path = link(app, "manage", reg_id)
-    page = client.post(path, data=dict(details(), workshops=[ids["xylm"], ids["outaouais"]],
-                                       csrf_token=support.csrf_token(client, path)))
+    page = submit(client, path, **details(), workshops=[ids["xylm"], ids["outaouais"]])
     assert page.status_code == 200
-    assert "ont lieu en même temps" in text(page)
+    assert "ont lieu en même temps" in page_text(page)
     with app.app_context():
         registration = db.session.get(Registration, reg_id)
         assert [b.workshop.key for b in registration.active_bookings()] == ["riaa"]
@@ -282,17 +252,17 @@ def test_overlapping_workshops_are_refused(app, client, make_event):
 
 @pytest.mark.parametrize("suffix", ["", "/cancel"])
 def test_forged_manage_link_gets_a_friendly_404(app, client, make_event, suffix):
-    reg_id = confirmed(app, make_event())
+    reg_id = person_id(app, make_event())
     forged = support.forge(link(app, "manage", reg_id))
     page = client.get(forged + suffix)
     assert page.status_code == 404
-    assert "Lien non valable" in text(page)
+    assert "Lien non valable" in page_text(page)
     confirmation_as_manage = link(app, "confirm", reg_id).replace("/confirm/", "/manage/")
     assert client.get(confirmation_as_manage + suffix).status_code == 404
 
 
 def test_revoked_manage_link_gets_a_friendly_404(app, client, make_event):
-    reg_id = confirmed(app, make_event())
+    reg_id = person_id(app, make_event())
     old_link = link(app, "manage", reg_id)
     with app.app_context():
         db.session.get(Registration, reg_id).token_version += 1
@@ -303,20 +273,20 @@ def test_revoked_manage_link_gets_a_friendly_404(app, client, make_event):
 
 def test_manage_link_does_not_expire_with_time(app, client, make_event):
     event_id = make_event(starts_at=utcnow() + timedelta(days=300), ends_at=utcnow() + timedelta(days=300, hours=2))
-    reg_id = confirmed(app, event_id)
+    reg_id = person_id(app, event_id)
     manage_link = link(app, "manage", reg_id)
     with time_machine.travel(utcnow() + timedelta(days=200)):
         assert client.get(manage_link).status_code == 200
 
 
 def test_manage_link_of_a_cancelled_registration_shows_no_form(app, client, make_event):
-    reg_id = confirmed(app, make_event())
+    reg_id = person_id(app, make_event())
     with app.app_context():
         db.session.get(Registration, reg_id).status = RegistrationStatus.cancelled
         db.session.commit()
     page = client.get(link(app, "manage", reg_id))
     assert page.status_code == 410
-    content = text(page)
+    content = page_text(page)
     assert "est annulée" in content
     assert "<form" not in content.split("<main", 1)[1].split("</main>", 1)[0]
 
@@ -325,10 +295,10 @@ def test_manage_link_of_a_cancelled_registration_shows_no_form(app, client, make
 
 @pytest.mark.parametrize("suffix", ["", "/cancel", "/leave-waiting-list"])
 def test_manage_posts_without_csrf_token_get_a_friendly_400(app, client, make_event, suffix):
-    reg_id = confirmed(app, make_event())
+    reg_id = person_id(app, make_event())
     page = client.post(link(app, "manage", reg_id) + suffix, data=details(first_name="Mallory"))
     assert page.status_code == 400
-    assert "formulaire a expiré" in text(page)
+    assert "formulaire a expiré" in page_text(page)
     registration = load(app, reg_id)
     assert (registration.first_name, registration.status) == ("Anne", RegistrationStatus.confirmed)
 
@@ -337,7 +307,7 @@ def test_offer_and_lost_link_posts_without_csrf_token_get_a_friendly_400(app, cl
     assert client.post("/offers/anything", data={"answer": "accept"}).status_code == 400
     page = client.post("/lost-link", data={"email": "anne@example.org"})
     assert page.status_code == 400
-    assert "formulaire a expiré" in text(page)
+    assert "formulaire a expiré" in page_text(page)
     assert outbox_kinds(app) == []
 
 
@@ -346,16 +316,14 @@ def test_offer_and_lost_link_posts_without_csrf_token_get_a_friendly_400(app, cl
 def test_changing_details_saves_them_and_sends_an_updated_invite(app, client, make_event):
     event_id = event_with_workshops(make_event)
     ids = workshop_ids(app, event_id)
-    reg_id = confirmed(app, event_id, workshops=("xylm",))
+    reg_id = person_id(app, event_id, workshops=("xylm",))
     path = link(app, "manage", reg_id)
-    answer = client.post(path, data=dict(details(first_name="Annaïg", organisation="RIAA", actor_type="paysanne",
-                                                 language="en"),
-                                         workshops=[ids["outaouais"], ids["riaa"]],
-                                         csrf_token=support.csrf_token(client, path)))
+    changes = details(first_name="Annaïg", organisation="RIAA", actor_type="paysanne", language="en")
+    answer = submit(client, path, **changes, workshops=[ids["outaouais"], ids["riaa"]])
     assert answer.status_code == 302
     assert answer.headers["Location"].endswith(path)
     after = client.get(path)
-    assert "Vos modifications sont enregistrées." in text(after)
+    assert "Vos modifications sont enregistrées." in page_text(after)
     assert '<html lang="en">' in after.get_data(as_text=True)
     with app.app_context():
         registration = db.session.get(Registration, reg_id)
@@ -368,8 +336,8 @@ def test_changing_details_saves_them_and_sends_an_updated_invite(app, client, ma
 def test_manage_form_shows_current_choices(app, client, make_event):
     event_id = event_with_workshops(make_event)
     ids = workshop_ids(app, event_id)
-    reg_id = confirmed(app, event_id, workshops=("riaa",), language="en")
-    content = text(client.get(link(app, "manage", reg_id)))
+    reg_id = person_id(app, event_id, workshops=("riaa",), language="en")
+    content = page_text(client.get(link(app, "manage", reg_id)))
     assert re.search(rf'<input checked[^>]*value="{ids["riaa"]}"', content)
     assert not re.search(rf'<input checked[^>]*value="{ids["xylm"]}"', content)
     assert re.search(r'<input checked[^>]*value="en"', content)
@@ -378,16 +346,15 @@ def test_manage_form_shows_current_choices(app, client, make_event):
 def test_workshops_cannot_change_once_registrations_are_closed(app, client, make_event):
     event_id = event_with_workshops(make_event)
     ids = workshop_ids(app, event_id)
-    reg_id = confirmed(app, event_id, workshops=("riaa",))
+    reg_id = person_id(app, event_id, workshops=("riaa",))
     with app.app_context():
         db.session.get(Event, event_id).registration_closes_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     path = link(app, "manage", reg_id)
     page = client.get(path)
-    assert "ateliers ne peuvent plus être changés" in text(page)
-    assert 'name="workshops"' not in text(page)
-    answer = client.post(path, data=dict(details(organisation="Autre structure"), workshops=[ids["xylm"]],
-                                         csrf_token=support.csrf_token(client, path)))
+    assert "ateliers ne peuvent plus être changés" in page_text(page)
+    assert 'name="workshops"' not in page_text(page)
+    answer = submit(client, path, **details(organisation="Autre structure"), workshops=[ids["xylm"]])
     assert answer.status_code == 302
     with app.app_context():
         registration = db.session.get(Registration, reg_id)
@@ -410,16 +377,16 @@ def outbox_payloads(app, kind):
 
 def test_cancel_asks_first_then_cancels(app, client, make_event):
     event_id = make_event(capacity=10)
-    reg_id = confirmed(app, event_id)
+    reg_id = person_id(app, event_id)
     path = link(app, "manage", reg_id) + "/cancel"
     question = client.get(path)
     assert question.status_code == 200
-    assert "Oui, annuler mon inscription" in text(question)
+    assert "Oui, annuler mon inscription" in page_text(question)
     assert load(app, reg_id).status == RegistrationStatus.confirmed
-    answer = client.post(path, data={"csrf_token": support.csrf_token(client, path)})
+    answer = submit(client, path)
     assert answer.status_code == 200
-    assert "Votre inscription est annulée" in text(answer)
-    assert "courriel d'annulation" in text(answer)
+    assert "Votre inscription est annulée" in page_text(answer)
+    assert "courriel d'annulation" in page_text(answer)
     assert load(app, reg_id).status == RegistrationStatus.cancelled
     assert seats_of(app, event_id) == (0, 0)
     [payload] = outbox_payloads(app, "registration_cancelled")
@@ -428,14 +395,14 @@ def test_cancel_asks_first_then_cancels(app, client, make_event):
 
 def test_replayed_cancel_gets_a_friendly_page_and_changes_nothing(app, client, make_event):
     event_id = make_event(capacity=10)
-    reg_id = confirmed(app, event_id)
+    reg_id = person_id(app, event_id)
     path = link(app, "manage", reg_id) + "/cancel"
     token = support.csrf_token(client, path)
     assert client.post(path, data={"csrf_token": token}).status_code == 200
     kinds = outbox_kinds(app)
     again = client.post(path, data={"csrf_token": token})
     assert again.status_code == 410
-    assert "est annulée" in text(again)
+    assert "est annulée" in page_text(again)
     assert outbox_kinds(app) == kinds
     assert seats_of(app, event_id) == (0, 0)
     assert client.get(path).status_code == 410
@@ -443,7 +410,7 @@ def test_replayed_cancel_gets_a_friendly_page_and_changes_nothing(app, client, m
 
 def test_cancel_with_a_forged_link_changes_nothing(app, client, make_event):
     event_id = make_event(capacity=10)
-    reg_id = confirmed(app, event_id)
+    reg_id = person_id(app, event_id)
     real = link(app, "manage", reg_id) + "/cancel"
     token = support.csrf_token(client, real)
     forged = support.forge(link(app, "manage", reg_id)) + "/cancel"
@@ -455,12 +422,12 @@ def test_cancel_with_a_forged_link_changes_nothing(app, client, make_event):
 
 def test_cancel_while_waiting_sends_no_calendar_cancellation(app, client, make_event):
     event_id = make_event(capacity=1)
-    confirmed(app, event_id, email="first@example.org")
-    reg_id = confirmed(app, event_id, email="second@example.org")
+    person_id(app, event_id, email="first@example.org")
+    reg_id = person_id(app, event_id, email="second@example.org")
     path = link(app, "manage", reg_id) + "/cancel"
-    answer = client.post(path, data={"csrf_token": support.csrf_token(client, path)})
+    answer = submit(client, path)
     assert answer.status_code == 200
-    assert "courriel d'annulation" not in text(answer)
+    assert "courriel d'annulation" not in page_text(answer)
     assert seats_of(app, event_id) == (1, 0)
     [payload] = outbox_payloads(app, "registration_cancelled")
     assert payload["with_invite"] is False
@@ -470,13 +437,13 @@ def test_cancel_while_waiting_sends_no_calendar_cancellation(app, client, make_e
 
 def test_leave_the_waiting_list(app, client, make_event):
     event_id = make_event(capacity=1)
-    confirmed(app, event_id, email="first@example.org")
-    reg_id = confirmed(app, event_id, email="second@example.org")
+    person_id(app, event_id, email="first@example.org")
+    reg_id = person_id(app, event_id, email="second@example.org")
     manage_path = link(app, "manage", reg_id)
     token = support.csrf_token(client, manage_path)
     answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": token})
     assert answer.status_code == 200
-    assert "quitté la liste d'attente" in text(answer)
+    assert "quitté la liste d'attente" in page_text(answer)
     assert load(app, reg_id).status == RegistrationStatus.cancelled
     assert seats_of(app, event_id) == (1, 0)
     replay = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": token})
@@ -487,9 +454,10 @@ def test_leave_the_waiting_list(app, client, make_event):
 
 def test_leave_the_waiting_list_when_holding_a_seat_changes_nothing(app, client, make_event):
     event_id = make_event(capacity=1)
-    reg_id = confirmed(app, event_id)
+    reg_id = person_id(app, event_id)
     manage_path = link(app, "manage", reg_id)
-    answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": support.csrf_token(client, manage_path)})
+    token = support.csrf_token(client, manage_path)
+    answer = client.post(manage_path + "/leave-waiting-list", data={"csrf_token": token})
     assert answer.status_code == 409
     assert load(app, reg_id).status == RegistrationStatus.confirmed
     assert seats_of(app, event_id) == (1, 0)
@@ -501,8 +469,8 @@ def event_seat_offer(app, make_event):
     """Capacity 1: the first person cancels, the second (waiting) is offered the seat.
     Returns (event id, registration id of the second person, offer link path)."""
     event_id = make_event(capacity=1)
-    first = confirmed(app, event_id, email="first@example.org")
-    second = confirmed(app, event_id, email="second@example.org", first_name="Bleuenn")
+    first = person_id(app, event_id, email="first@example.org")
+    second = person_id(app, event_id, email="second@example.org", first_name="Bleuenn")
     with app.app_context():
         registrations.cancel_registration(db.session.get(Registration, first))
         seats.offer_free_seats(event_id)
@@ -524,7 +492,7 @@ def test_offer_page_shows_the_seat_and_its_expiry_in_the_event_zone(app, client,
     event_id, reg_id, path = event_seat_offer(app, make_event)
     page = client.get(path)
     assert page.status_code == 200
-    content = text(page)
+    content = page_text(page)
     with app.app_context():
         expires = db.session.scalars(select(SeatOffer.expires_at)).one().astimezone(ZoneInfo("Europe/Paris"))
     assert f"à {expires:%H:%M} (heure" in content
@@ -534,9 +502,9 @@ def test_offer_page_shows_the_seat_and_its_expiry_in_the_event_zone(app, client,
 
 def test_accepting_an_offer_confirms_the_seat(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    answer = client.post(path, data={"answer": "accept", "csrf_token": support.csrf_token(client, path)})
+    answer = submit(client, path, answer="accept")
     assert answer.status_code == 200
-    content = text(answer)
+    content = page_text(answer)
     assert "Votre place est confirmée" in content
     assert "invitation pour votre agenda est en route" in content
     assert "/manage/" in content
@@ -548,9 +516,9 @@ def test_accepting_an_offer_confirms_the_seat(app, client, make_event):
 
 def test_declining_an_offer_ends_the_registration(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    answer = client.post(path, data={"answer": "decline", "csrf_token": support.csrf_token(client, path)})
+    answer = submit(client, path, answer="decline")
     assert answer.status_code == 200
-    assert "Offre déclinée" in text(answer)
+    assert "Offre déclinée" in page_text(answer)
     assert load(app, reg_id).status == RegistrationStatus.cancelled
     assert offer_status(app, reg_id) == OfferStatus.declined
     assert seats_of(app, event_id) == (0, 0)
@@ -564,7 +532,7 @@ def test_replayed_offer_answer_gets_a_friendly_page_and_changes_nothing(app, cli
     state = (load(app, reg_id).status, seats_of(app, event_id), outbox_kinds(app))
     again = client.post(path, data={"answer": second, "csrf_token": token})
     assert again.status_code == 409
-    assert "déjà répondu" in text(again)
+    assert "déjà répondu" in page_text(again)
     assert (load(app, reg_id).status, seats_of(app, event_id), outbox_kinds(app)) == state
     assert client.get(path).status_code == 409
 
@@ -576,7 +544,7 @@ def test_expired_offer_gets_a_friendly_page_and_changes_nothing(app, client, mak
     with time_machine.travel(utcnow() + app.config["SEAT_OFFER_VALIDITY"] + timedelta(minutes=1)):
         page = client.get(path)
         assert page.status_code == 410
-        assert "a expiré" in text(page)
+        assert "a expiré" in page_text(page)
         assert client.post(path, data={"answer": "accept", "csrf_token": token}).status_code == 410
     assert load(app, reg_id).status == RegistrationStatus.offered
     assert offer_status(app, reg_id) == OfferStatus.open  # the worker's sweep expires it, not the page
@@ -606,12 +574,12 @@ def test_offer_withdrawn_by_event_cancellation(app, client, make_event):
         db.session.commit()
     page = client.get(path)
     assert page.status_code == 410
-    assert "n'est plus valable" in text(page)
+    assert "n'est plus valable" in page_text(page)
 
 
 def test_unknown_offer_answer_is_a_bad_request(app, client, make_event):
     event_id, reg_id, path = event_seat_offer(app, make_event)
-    page = client.post(path, data={"answer": "maybe", "csrf_token": support.csrf_token(client, path)})
+    page = submit(client, path, answer="maybe")
     assert page.status_code == 400
     assert load(app, reg_id).status == RegistrationStatus.offered
 
@@ -620,17 +588,17 @@ def test_unknown_offer_answer_is_a_bad_request(app, client, make_event):
                                                      ("decline", BookingStatus.cancelled)])
 def test_workshop_seat_offer(app, client, make_event, answer, booking_status):
     event_id = event_with_workshops(make_event, capacities=(1, None, None))
-    holder = confirmed(app, event_id, email="holder@example.org", workshops=("xylm",))
-    waiter = confirmed(app, event_id, email="waiter@example.org", workshops=("xylm",))
+    holder = person_id(app, event_id, email="holder@example.org", workshops=("xylm",))
+    waiter = person_id(app, event_id, email="waiter@example.org", workshops=("xylm",))
     with app.app_context():
         registrations.update_registration(db.session.get(Registration, holder), **details(), workshops=[])
         seats.offer_free_seats(event_id)
     path = offer_link(app, waiter)
-    content = text(client.get(path))
+    content = page_text(client.get(path))
     assert "dans l'atelier « Xylm–STADD" in content
-    page = client.post(path, data={"answer": answer, "csrf_token": support.csrf_token(client, path)})
+    page = submit(client, path, answer=answer)
     assert page.status_code == 200
-    assert ("Vous avez une place dans l'atelier" if answer == "accept" else "reste valable") in text(page)
+    assert ("Vous avez une place dans l'atelier" if answer == "accept" else "reste valable") in page_text(page)
     with app.app_context():
         registration = db.session.get(Registration, waiter)
         assert registration.status == RegistrationStatus.confirmed
@@ -640,7 +608,7 @@ def test_workshop_seat_offer(app, client, make_event, answer, booking_status):
 # --- Lost link -----------------------------------------------------------------------------
 
 def ask_for_links(client, email, **extra):
-    return client.post("/lost-link", data=dict(email=email, csrf_token=support.csrf_token(client, "/lost-link"), **extra))
+    return submit(client, "/lost-link", email=email, **extra)
 
 
 def lost_links_rows(app):
@@ -649,35 +617,35 @@ def lost_links_rows(app):
 
 
 def test_lost_link_answers_the_same_for_known_and_unknown_addresses(app, client, make_event):
-    reg_id = confirmed(app, make_event())
+    reg_id = person_id(app, make_event())
     known = ask_for_links(client, "Anne@example.org")
     unknown = ask_for_links(client, "nobody@example.org")
     assert known.status_code == unknown.status_code == 200
-    assert text(known).replace("Anne@example.org", "") == text(unknown).replace("nobody@example.org", "")
-    assert "Consultez votre messagerie" in text(known)
+    assert page_text(known).replace("Anne@example.org", "") == page_text(unknown).replace("nobody@example.org", "")
+    assert "Consultez votre messagerie" in page_text(known)
     assert lost_links_rows(app) == [("anne@example.org", {"registration_ids": [reg_id]})]
 
 
 def test_lost_link_honeypot_answers_the_same_and_sends_nothing(app, client, make_event):
-    confirmed(app, make_event())
+    person_id(app, make_event())
     page = ask_for_links(client, "anne@example.org", website="https://spam.example")
     assert page.status_code == 200
-    assert "Consultez votre messagerie" in text(page)
+    assert "Consultez votre messagerie" in page_text(page)
     assert lost_links_rows(app) == []
 
 
 def test_lost_link_form_is_accessible(app, client):
     page = client.get("/lost-link")
     assert page.status_code == 200
-    content = text(page)
+    content = page_text(page)
     assert '<label for="email">' in content
     assert 'autocomplete="email"' in content
 
 
 def test_lost_link_with_a_bad_address_shows_the_error(app, client):
-    page = client.post("/lost-link", data={"email": "pas une adresse", "csrf_token": support.csrf_token(client, "/lost-link")})
+    page = submit(client, "/lost-link", email="pas une adresse")
     assert page.status_code == 200
-    content = text(page)
+    content = page_text(page)
     assert "Saisissez une adresse électronique valide" in content
     assert 'aria-invalid="true"' in content
     assert outbox_kinds(app) == []

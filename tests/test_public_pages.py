@@ -1,6 +1,5 @@
 """Public pages: event list, event page, calendar files, health check, security headers,
 error pages and the language switch."""
-import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -12,14 +11,9 @@ from webapp.extensions import db
 from webapp.models import Event, EventStatus
 from webapp.models.base import utcnow
 
-# Wednesday 12 June 2030, 09:30-17:30 in Paris (summer time, UTC+2).
-START = datetime(2030, 6, 12, 7, 30, tzinfo=UTC)
-END = START + timedelta(hours=8)
+from .support import START, page_text
 
-
-def text(response):
-    """The page as text, entities decoded (French typography uses apostrophes and no-break spaces)."""
-    return html.unescape(response.get_data(as_text=True))
+END = START + timedelta(hours=8)  # 09:30-17:30 in Paris
 
 
 def set_fields(app, event_id, **fields):
@@ -39,7 +33,7 @@ def test_index_lists_published_upcoming_events_only(client, make_event):
     make_event(title="Journée passée", starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=2))
     make_event(title="Journée annulée", status=EventStatus.cancelled)
 
-    page = text(client.get("/"))
+    page = page_text(client.get("/"))
 
     assert "Journée à venir" in page
     assert "mercredi 12 juin 2030, de 09:30 à 17:30 (heure de Paris)" in page
@@ -51,13 +45,13 @@ def test_index_lists_published_upcoming_events_only(client, make_event):
 def test_index_without_events_says_so(client, app):
     response = client.get("/")
     assert response.status_code == 200
-    assert "Aucune rencontre n'est annoncée pour le moment" in text(response)
+    assert "Aucune rencontre n'est annoncée pour le moment" in page_text(response)
 
 
 def test_index_lists_events_in_date_order(client, make_event):
     make_event(title="Deuxième rencontre", starts_at=START + timedelta(days=7), ends_at=END + timedelta(days=7))
     make_event(title="Première rencontre", starts_at=START, ends_at=END)
-    page = text(client.get("/"))
+    page = page_text(client.get("/"))
     assert page.index("Première rencontre") < page.index("Deuxième rencontre")
 
 
@@ -76,7 +70,7 @@ def test_event_page_shows_time_in_the_event_zone_place_and_seats(client, make_ev
     set_fields(app, event_id, seats_taken=140)
 
     response = client.get("/events/journee-rennes")
-    page = text(response)
+    page = page_text(response)
 
     assert response.status_code == 200
     assert "<h1>Journée régionale : ESS et solidarité internationale</h1>" in page
@@ -96,7 +90,7 @@ def test_event_page_shows_time_in_the_event_zone_place_and_seats(client, make_ev
 def test_event_in_another_zone_is_shown_in_that_zone(client, make_event):
     make_event(slug="reunion", starts_at=START, ends_at=END, timezone="Indian/Reunion")
     # 07:30 UTC is 11:30 in La Réunion (UTC+4).
-    assert "mercredi 12 juin 2030, de 11:30 à 19:30 (heure de La Réunion)" in text(client.get("/events/reunion"))
+    assert "mercredi 12 juin 2030, de 11:30 à 19:30 (heure de La Réunion)" in page_text(client.get("/events/reunion"))
 
 
 def test_event_description_is_plain_text_with_paragraphs(client, make_event):
@@ -122,7 +116,7 @@ def test_event_page_shows_the_registration_state(client, make_event, app, fields
     event_id = make_event(slug="etat", starts_at=START, ends_at=END)
     set_fields(app, event_id, **fields)
 
-    page = text(client.get("/events/etat"))
+    page = page_text(client.get("/events/etat"))
 
     assert state_text in page
     if register_link:
@@ -136,7 +130,7 @@ def test_draft_and_unknown_events_are_404(client, make_event):
     for path in ("/events/brouillon", "/events/brouillon/register", "/events/brouillon.ics", "/events/inconnu"):
         response = client.get(path)
         assert response.status_code == 404, path
-        assert "Page introuvable" in text(response)
+        assert "Page introuvable" in page_text(response)
 
 
 # --- Calendar files ---
@@ -242,7 +236,7 @@ def test_pages_load_nothing_from_other_hosts(client, make_event):
 def test_404_page_is_friendly_and_french(client, app):
     response = client.get("/cette-page-n-existe-pas")
     assert response.status_code == 404
-    page = text(response)
+    page = page_text(response)
     assert '<html lang="fr">' in page
     assert "<h1>Page introuvable</h1>" in page
 
@@ -252,14 +246,14 @@ def test_405_page_keeps_the_allow_header(client, make_event):
     response = client.post("/events/lecture-seule")
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]
-    assert "Action impossible" in text(response)
+    assert "Action impossible" in page_text(response)
 
 
 def test_413_page_for_oversized_posts(client, make_event):
     make_event(slug="trop-gros")
     response = client.post("/events/trop-gros/register", data={"first_name": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 413
-    assert "Envoi trop volumineux" in text(response)
+    assert "Envoi trop volumineux" in page_text(response)
 
 
 def test_500_page_is_friendly(base_env):
@@ -271,7 +265,7 @@ def test_500_page_is_friendly(base_env):
 
     response = app.test_client().get("/boom")
     assert response.status_code == 500
-    page = text(response)
+    page = page_text(response)
     assert "Erreur du service" in page
     assert "RuntimeError" not in page and "Traceback" not in page
     assert_security_headers(response)
@@ -280,23 +274,23 @@ def test_500_page_is_friendly(base_env):
 # --- Language ---
 
 def test_french_by_default_and_english_from_the_browser(client, app):
-    assert '<html lang="fr">' in text(client.get("/"))
+    assert '<html lang="fr">' in page_text(client.get("/"))
     english = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
-    assert '<html lang="en">' in text(english)
+    assert '<html lang="en">' in page_text(english)
 
 
 def test_language_switch_is_remembered_in_the_session(client, make_event):
     make_event(slug="langue", starts_at=START, ends_at=END)
 
-    switched = text(client.get("/events/langue?lang=en"))
+    switched = page_text(client.get("/events/langue?lang=en"))
     assert '<html lang="en">' in switched
     # Dates follow the locale (the English catalogue translates the sentence around them).
     assert "Wednesday, June 12, 2030" in switched
     assert "9:30" in switched
 
-    assert '<html lang="en">' in text(client.get("/"))
-    assert '<html lang="fr">' in text(client.get("/?lang=fr"))
-    assert '<html lang="fr">' in text(client.get("/events/langue"))
+    assert '<html lang="en">' in page_text(client.get("/"))
+    assert '<html lang="fr">' in page_text(client.get("/?lang=fr"))
+    assert '<html lang="fr">' in page_text(client.get("/events/langue"))
 
 
 def test_language_links_keep_the_current_page(client, make_event):
@@ -313,4 +307,4 @@ def test_privacy_notice_is_linked_from_every_page(client, make_event):
         assert 'href="/privacy"' in client.get(path).get_data(as_text=True)
     notice = client.get("/privacy")
     assert notice.status_code == 200
-    assert "Vos droits" in text(notice)
+    assert "Vos droits" in page_text(notice)

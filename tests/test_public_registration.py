@@ -13,26 +13,7 @@ from webapp.models import BookingStatus, EventStatus, OutboxMail, Registration, 
 from webapp.models.base import utcnow
 
 from . import support
-
-
-def valid_form(**changes):
-    """A complete, valid form; a change to None leaves that field out (like an unticked box)."""
-    data = {
-        "first_name": "Anne", "last_name": "Le Goff", "email": "anne@example.org",
-        "organisation": "Xylm", "actor_type": "ess", "privacy_consent": "y",
-    }
-    data.update(changes)
-    return {name: value for name, value in data.items() if value is not None}
-
-
-def post_registration(client, slug, **changes):
-    """Submit the registration form of event `slug` as a browser would (CSRF token included)."""
-    path = f"/events/{slug}/register"
-    return client.post(path, data=valid_form(csrf_token=support.csrf_token(client, path), **changes))
-
-
-def text(response):
-    return html.unescape(response.get_data(as_text=True))
+from .support import page_text, post_registration, registration_form
 
 
 def rows(app):
@@ -42,12 +23,6 @@ def rows(app):
                 db.session.scalar(select(func.count()).select_from(OutboxMail)))
 
 
-@pytest.fixture
-def event_slug(make_event):
-    make_event(slug="journee")
-    return "journee"
-
-
 # --- Success ---
 
 def test_registration_redirects_to_check_your_inbox(app, client, event_slug):
@@ -55,7 +30,7 @@ def test_registration_redirects_to_check_your_inbox(app, client, event_slug):
 
     assert response.status_code == 303
     assert response.headers["Location"] == f"/events/{event_slug}/register/sent"
-    page = text(client.get(response.headers["Location"]))
+    page = page_text(client.get(response.headers["Location"]))
     assert "<h1>Vérifiez votre boîte de réception</h1>" in page
     with app.app_context():
         registration = db.session.scalars(select(Registration)).one()
@@ -95,7 +70,7 @@ def test_chosen_workshops_are_requested(app, client, make_event):
 
 def test_registering_when_full_is_accepted_for_the_waiting_list(app, client, make_event):
     make_event(slug="complet", capacity=1, seats_taken=1)
-    form_page = text(client.get("/events/complet/register"))
+    form_page = page_text(client.get("/events/complet/register"))
     assert "en vous inscrivant, vous rejoignez la liste d'attente" in form_page
     assert post_registration(client, "complet").status_code == 303
     assert rows(app) == (1, 1)
@@ -180,14 +155,14 @@ def test_overlapping_workshops_are_refused(app, client, make_event):
     response = post_registration(client, "chevauchement", workshops=ids)
 
     assert response.status_code == 422
-    assert "Les ateliers « Atelier A » et « Atelier B » ont lieu en même temps" in text(response)
+    assert "Les ateliers « Atelier A » et « Atelier B » ont lieu en même temps" in page_text(response)
     assert rows(app) == (0, 0)
 
 
 def test_missing_csrf_token_gets_a_friendly_400(app, client, event_slug):
-    response = client.post(f"/events/{event_slug}/register", data=valid_form())
+    response = client.post(f"/events/{event_slug}/register", data=registration_form())
     assert response.status_code == 400
-    assert "Le formulaire a expiré" in text(response)
+    assert "Le formulaire a expiré" in page_text(response)
     assert f'href="/events/{event_slug}/register"' in response.get_data(as_text=True)
     assert rows(app) == (0, 0)
 
@@ -195,22 +170,22 @@ def test_missing_csrf_token_gets_a_friendly_400(app, client, event_slug):
 def test_forged_csrf_token_gets_a_friendly_400(app, client, event_slug):
     genuine = support.csrf_token(client, f"/events/{event_slug}/register")
     for forged in (support.forge(genuine), "forged-token"):
-        response = client.post(f"/events/{event_slug}/register", data=valid_form(csrf_token=forged))
+        response = client.post(f"/events/{event_slug}/register", data=registration_form(csrf_token=forged))
         assert response.status_code == 400
-        assert "Le formulaire a expiré" in text(response)
+        assert "Le formulaire a expiré" in page_text(response)
     assert rows(app) == (0, 0)
 
 
 def test_csrf_page_of_a_post_only_action_offers_no_reload_link(client, app):
     response = client.post("/manage/any-token/leave-waiting-list")
     assert response.status_code == 400
-    assert "Le formulaire a expiré" in text(response)
-    assert "Recharger le formulaire" not in text(response)
+    assert "Le formulaire a expiré" in page_text(response)
+    assert "Recharger le formulaire" not in page_text(response)
 
 
 def test_csrf_token_of_another_session_is_refused(app, client, event_slug):
     token = support.csrf_token(app.test_client(), f"/events/{event_slug}/register")
-    response = client.post(f"/events/{event_slug}/register", data=valid_form(csrf_token=token))
+    response = client.post(f"/events/{event_slug}/register", data=registration_form(csrf_token=token))
     assert response.status_code == 400
     assert rows(app) == (0, 0)
 
@@ -247,15 +222,15 @@ def test_no_form_when_registration_is_not_open(app, client, make_event, fields, 
 
     page = client.get("/events/ferme/register")
     assert page.status_code == 200
-    assert f"<h1>{heading}</h1>" in text(page)
+    assert f"<h1>{heading}</h1>" in page_text(page)
     assert 'name="first_name"' not in page.get_data(as_text=True)
 
     # A form kept open in a tab from before: the POST is refused with the same clear page.
     make_event(slug="ouvert")
     token = support.csrf_token(client, "/events/ouvert/register")
-    response = client.post("/events/ferme/register", data=valid_form(csrf_token=token))
+    response = client.post("/events/ferme/register", data=registration_form(csrf_token=token))
     assert response.status_code == 409
-    assert f"<h1>{heading}</h1>" in text(response)
+    assert f"<h1>{heading}</h1>" in page_text(response)
     assert rows(app) == (0, 0)
 
 
@@ -284,7 +259,7 @@ def test_too_many_posts_get_the_429_page(app, rate_limited_client, event_slug):
     response = post_registration(rate_limited_client, event_slug, email="c@example.org")
 
     assert response.status_code == 429
-    assert "Trop de tentatives" in text(response)
+    assert "Trop de tentatives" in page_text(response)
     assert "Retry-After" in response.headers
     assert rows(app) == (2, 2)
     # Reading the form is not limited.

@@ -13,18 +13,7 @@ from webapp.services import events, registrations, seats, tokens
 from webapp.services.registrations import RegistrationError
 
 from . import support
-from .support import assert_counters_match_rows
-
-
-def person(event, name, *, workshops=(), confirm=True):
-    """Register `name` (address name@example.org) and, by default, confirm the address."""
-    registration = registrations.register(
-        event, first_name=name, last_name="Kervella", email=f"{name.lower()}@example.org",
-        organisation="", actor_type="asi", language="fr", workshops=workshops,
-    )
-    if confirm:
-        registrations.confirm_address(tokens.confirm_token(registration))
-    return registration
+from .support import assert_counters_match_rows, person
 
 
 def mails(kind, registration=None):
@@ -311,7 +300,7 @@ def test_a_full_workshop_has_its_own_waiting_list(workshop_event):
 def test_an_expired_workshop_offer_leaves_the_registration_confirmed(workshop_event):
     agro = workshop(workshop_event, "agro")
     anne, bleunwenn, corentin = (person(workshop_event, n, workshops=[agro]) for n in ("Anne", "Bleunwenn", "Corentin"))
-    registrations.update_registration(anne, first_name="Anne", last_name="Kervella", organisation="",
+    registrations.update_registration(anne, first_name="Anne", last_name="Le Goff", organisation="",
                                       actor_type="asi", language="fr", workshops=[])
     seats.offer_free_seats(workshop_event.id)
     with time_machine.travel(utcnow() + timedelta(hours=49), tick=False):
@@ -329,7 +318,7 @@ def test_overlapping_workshops_are_refused_by_the_service(workshop_event):
     assert refused.value.code == "workshops_overlap"
     bleunwenn = person(workshop_event, "Bleunwenn", workshops=[agro, ess])
     with pytest.raises(RegistrationError) as refused:
-        registrations.update_registration(bleunwenn, first_name="Bleunwenn", last_name="Kervella", organisation="",
+        registrations.update_registration(bleunwenn, first_name="Bleunwenn", last_name="Le Goff", organisation="",
                                           actor_type="asi", language="fr", workshops=[agro, coop, ess])
     assert refused.value.code == "workshops_overlap"
     assert booking_statuses(bleunwenn) == {"agro": "booked", "ess": "booked"}
@@ -341,7 +330,7 @@ def test_changing_workshops_updates_the_invite_and_frees_seats(workshop_event):
     agro, coop, ess = (workshop(workshop_event, k) for k in ("agro", "coop", "ess"))
     anne = person(workshop_event, "Anne", workshops=[agro])
     bleunwenn = person(workshop_event, "Bleunwenn", workshops=[agro])
-    registrations.update_registration(anne, first_name="Anne", last_name="Kervella", organisation="",
+    registrations.update_registration(anne, first_name="Anne", last_name="Le Goff", organisation="",
                                       actor_type="asi", language="fr", workshops=[coop, ess])
     assert booking_statuses(anne) == {"coop": "booked", "ess": "booked"}
     assert [m.payload["sequence"] for m in mails("invite_updated", anne)] == [1]
@@ -381,7 +370,7 @@ def test_people_without_a_seat_keep_their_workshop_choice_as_a_request(app_ctx, 
              ends_at=start + timedelta(hours=6), capacity=1)])
     person(event, "Anne")
     bleunwenn = person(event, "Bleunwenn")
-    registrations.update_registration(bleunwenn, first_name="Bleunwenn", last_name="Kervella", organisation="",
+    registrations.update_registration(bleunwenn, first_name="Bleunwenn", last_name="Le Goff", organisation="",
                                       actor_type="asi", language="fr", workshops=event.workshops)
     assert booking_statuses(bleunwenn) == {"agro": "requested"}
     assert mails("invite_updated") == []

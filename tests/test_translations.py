@@ -4,7 +4,6 @@ participant's stored language), in French by default."""
 import html
 import re
 import subprocess
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.messages.pofile import read_po
@@ -13,10 +12,11 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import OutboxMail
 from webapp.mail.message import build_message
+from webapp.models import OutboxMail
 
 from . import support
+from .support import page_text
 
 CATALOGUE = support.ROOT / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 # A printf-style placeholder (%(name)s, %(num)d…) or a literal %%.
@@ -24,7 +24,6 @@ PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]
 # A gettext call or a {% trans %} block in a template.
 TEMPLATE_GETTEXT = re.compile(r"(?<![\w.])(?:_|gettext|ngettext|pgettext|npgettext)\(|\{%-?\s*trans\b")
 
-START = datetime(2030, 6, 12, 7, 30, tzinfo=UTC)  # Wednesday 12 June 2030, 09:30 in Paris
 ENGLISH_BROWSER = {"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}
 
 
@@ -124,19 +123,6 @@ def test_plural_forms_follow_the_number(app_ctx):
 
 # --- Pages ---
 
-@pytest.fixture
-def event_slug(make_event):
-    make_event(slug="rencontre", starts_at=START, ends_at=START + timedelta(hours=8), capacity=40, workshops=[
-        dict(key="riaa", title="Agroécologie", starts_at=START + timedelta(hours=5),
-             ends_at=START + timedelta(hours=6, minutes=30), room="Salle 1", capacity=20),
-    ])
-    return "rencontre"
-
-
-def page_text(response):
-    return html.unescape(response.get_data(as_text=True))
-
-
 def test_event_page_in_english_from_the_browser(client, event_slug, catalogue):
     page = page_text(client.get(f"/events/{event_slug}", headers=ENGLISH_BROWSER))
     assert '<html lang="en">' in page
@@ -213,8 +199,9 @@ def outbox_message(app, kind):
 
 
 def text_and_html(message):
-    return (message.get_body(("plain",)).get_content(),
-            html.unescape(message.get_body(("html",)).get_content()))
+    """The mail's text and HTML parts, the HTML with its entities decoded."""
+    text, html_part = support.text_and_html(message)
+    return text, html.unescape(html_part)
 
 
 def test_registration_made_in_english_gets_english_mails_and_pages(app, client, event_slug, catalogue):
@@ -234,7 +221,7 @@ def test_registration_made_in_english_gets_english_mails_and_pages(app, client, 
     assert ">Confirm my address</a>" in html_part
 
     # The link opens in the participant's language, whatever the browser says.
-    confirm_path = re.search(r"http://emgav\.test(/confirm/\S+)", text).group(1)
+    confirm_path = support.link_in(message, "confirm")
     page = page_text(app.test_client().get(confirm_path, headers={"Accept-Language": "fr"}))
     assert "<h1>Thank you, your address is confirmed</h1>" in page
     assert "Your registration is confirmed: a seat is booked for you." in page

@@ -1,22 +1,19 @@
 """The waiting list end to end: a real Celery worker (with beat) on Redis sends every mail to the
 test SMTP server, offers freed seats, and the test follows the links of the mails it receives,
 over HTTP (gunicorn) or through the test client, as a person would."""
-import re
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import requests
 import time_machine
-from icalendar import Calendar
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, OutboxStatus, Registration, SeatOffer
+from webapp.models import Event, OutboxMail, Registration, SeatOffer
 from webapp.models.base import utcnow
-from webapp.services import event_files, registrations, seats, tokens
+from webapp.services import event_files, registrations, seats
 
 from . import support
-from .support import assert_counters_match_rows
+from .support import assert_counters_match_rows, invite_of, link_in, mail_text, person_id, submit
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
 
@@ -40,58 +37,8 @@ def import_event(app, data):
         return event_files.import_event(data)[0].id
 
 
-def confirmed(app, event_id, name, workshops=()):
-    """Register name@example.org (with the workshops of these keys) and confirm the address."""
-    with app.test_request_context():
-        event = db.session.get(Event, event_id)
-        chosen = [w for w in event.workshops if w.key in workshops]
-        registration = registrations.register(
-            event, first_name=name, last_name="Le Bihan", email=f"{name.lower()}@example.org",
-            organisation="", actor_type="asi", language="fr", workshops=chosen,
-        )
-        registrations.confirm_address(tokens.confirm_token(registration))
-        return registration.id
-
-
 def address(name):
     return f"{name.lower()}@example.org"
-
-
-def text_of(message):
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def link_in(message, kind):
-    """The path of the first /`kind`/ link (manage, offers…) in the mail's plain text."""
-    match = re.search(rf"https?://\S+?(/{kind}/\S+)", text_of(message))
-    assert match, f"no /{kind}/ link in:\n{text_of(message)}"
-    return urlsplit(match.group(0)).path
-
-
-def invite_of(message):
-    """(METHOD, VEVENT) of the mail's calendar part, or None when it has none."""
-    parts = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
-    if not parts:
-        return None
-    calendar = Calendar.from_ical(parts[0].get_payload(decode=True))
-    [vevent] = calendar.walk("VEVENT")
-    return str(calendar["METHOD"]), vevent
-
-
-def submit(client, path, **data):
-    """Open the page at `path` with the test client, then post its form (CSRF token included)."""
-    page = client.get(path)
-    assert page.status_code == 200, page.get_data(as_text=True)
-    return client.post(path, data=dict(data, csrf_token=support.csrf_token_in(page.get_data(as_text=True))))
-
-
-def all_mail_sent(app):
-    """Wait until the worker has sent every mail, so that no work is left in flight after the test."""
-    def sent():
-        with app.app_context():
-            return all(row.status == OutboxStatus.sent for row in db.session.scalars(select(OutboxMail)))
-
-    support.wait_until(sent, timeout=60, message="every mail to be sent")
 
 
 def status_of(app, registration_id):
@@ -107,11 +54,11 @@ def check_counters(app, event_id):
 def test_cancel_then_the_next_person_is_offered_the_seat_and_accepts_over_http(
         app, live_server, worker, smtp_server):
     event_id = import_event(app, event_file(capacity=1))
-    anne = confirmed(app, event_id, "Anne")
-    bleuenn = confirmed(app, event_id, "Bleuenn")
+    anne = person_id(app, event_id, "Anne")
+    bleuenn = person_id(app, event_id, "Bleuenn")
 
     [waiting_mail] = smtp_server.wait_for(address("Bleuenn"), kind="waiting_list")
-    assert "en position 1" in text_of(waiting_mail)
+    assert "en position 1" in mail_text(waiting_mail)
     [anne_confirmed] = smtp_server.wait_for(address("Anne"), kind="registration_confirmed")
     _, anne_invite = invite_of(anne_confirmed)
 
@@ -134,23 +81,23 @@ def test_cancel_then_the_next_person_is_offered_the_seat_and_accepts_over_http(
         offer_url = live_server + link_in(offer_mail, "offers")
         page = browser.get(offer_url)
         assert page.status_code == 200
-        answer = browser.post(offer_url, data={"answer": "accept", "csrf_token": support.csrf_token_in(page.text)})
-        assert answer.status_code == 200
-        assert browser.post(offer_url, data={"answer": "accept", "csrf_token": support.csrf_token_in(page.text)}).status_code == 409
+        accept = {"answer": "accept", "csrf_token": support.csrf_token_in(page.text)}
+        assert browser.post(offer_url, data=accept).status_code == 200
+        assert browser.post(offer_url, data=accept).status_code == 409
 
     [invite_mail] = smtp_server.wait_for(address("Bleuenn"), kind="registration_confirmed")
     method, vevent = invite_of(invite_mail)
     assert (method, str(vevent["STATUS"])) == ("REQUEST", "CONFIRMED")
     assert (status_of(app, anne), status_of(app, bleuenn)) == ("cancelled", "confirmed")
     check_counters(app, event_id)
-    all_mail_sent(app)
+    support.wait_until_all_mail_sent(app)
 
 
 def test_an_unanswered_offer_expires_and_the_seat_goes_to_the_next_person(app, client, worker, smtp_server):
     event_id = import_event(app, event_file(capacity=1))
-    confirmed(app, event_id, "Anne")
-    corentin = confirmed(app, event_id, "Corentin")
-    deniz = confirmed(app, event_id, "Deniz")
+    person_id(app, event_id, "Anne")
+    corentin = person_id(app, event_id, "Corentin")
+    deniz = person_id(app, event_id, "Deniz")
 
     # Two days ago (time travel), a seat was added and offered to Corentin. The travel goes back
     # rather than forward so that the mails queued stay due for the worker, which lives in real time.
@@ -166,21 +113,21 @@ def test_an_unanswered_offer_expires_and_the_seat_goes_to_the_next_person(app, c
     with app.test_request_context():
         seats.expire_seat_offers()
     [expired_mail] = smtp_server.wait_for(address("Corentin"), kind="offer_expired")
-    assert "/events/journee-rennes" in text_of(expired_mail)  # register again while it is open
+    assert "/events/journee-rennes" in mail_text(expired_mail)  # register again while it is open
     [deniz_offer] = smtp_server.wait_for(address("Deniz"), kind="seat_offer")
     assert (status_of(app, corentin), status_of(app, deniz)) == ("cancelled", "offered")
 
     assert client.get(link_in(corentin_offer, "offers")).status_code == 410  # too late: a kind page
     assert client.get(link_in(deniz_offer, "offers")).status_code == 200
     check_counters(app, event_id)
-    all_mail_sent(app)
+    support.wait_until_all_mail_sent(app)
 
 
 def test_declining_offers_the_seat_to_the_next_person(app, client, worker, smtp_server):
     event_id = import_event(app, event_file(capacity=1))
-    anne = confirmed(app, event_id, "Anne")
-    bleuenn = confirmed(app, event_id, "Bleuenn")
-    corentin = confirmed(app, event_id, "Corentin")
+    anne = person_id(app, event_id, "Anne")
+    bleuenn = person_id(app, event_id, "Bleuenn")
+    corentin = person_id(app, event_id, "Corentin")
     with app.test_request_context():
         registrations.cancel_registration(db.session.get(Registration, anne))
 
@@ -191,19 +138,19 @@ def test_declining_offers_the_seat_to_the_next_person(app, client, worker, smtp_
     smtp_server.wait_for(address("Corentin"), kind="seat_offer")
     assert (status_of(app, bleuenn), status_of(app, corentin)) == ("cancelled", "offered")
     check_counters(app, event_id)
-    all_mail_sent(app)
+    support.wait_until_all_mail_sent(app)
 
 
 def test_a_raised_capacity_offers_the_new_seats_to_the_people_waiting(app, worker, smtp_server):
     event_id = import_event(app, event_file(capacity=1))
-    people = [confirmed(app, event_id, name) for name in ("Anne", "Bleuenn", "Corentin", "Deniz")]
+    people = [person_id(app, event_id, name) for name in ("Anne", "Bleuenn", "Corentin", "Deniz")]
 
     import_event(app, event_file(capacity=3))  # what `emgav events import` does with the edited file
     smtp_server.wait_for(address("Bleuenn"), kind="seat_offer")
     smtp_server.wait_for(address("Corentin"), kind="seat_offer")
     assert [status_of(app, p) for p in people] == ["confirmed", "offered", "offered", "waiting"]
     check_counters(app, event_id)
-    all_mail_sent(app)
+    support.wait_until_all_mail_sent(app)
 
 
 WORKSHOPS = [
@@ -216,8 +163,8 @@ WORKSHOPS = [
 
 def test_a_full_workshop_has_its_own_waiting_list_and_changes_update_the_invite(app, client, worker, smtp_server):
     event_id = import_event(app, event_file(capacity=None, workshops=WORKSHOPS))
-    anne = confirmed(app, event_id, "Anne", workshops=["agroecologie"])
-    bleuenn = confirmed(app, event_id, "Bleuenn", workshops=["agroecologie"])
+    anne = person_id(app, event_id, "Anne", workshops=["agroecologie"])
+    bleuenn = person_id(app, event_id, "Bleuenn", workshops=["agroecologie"])
 
     [anne_confirmed] = smtp_server.wait_for(address("Anne"), kind="registration_confirmed")
     _, anne_invite = invite_of(anne_confirmed)
@@ -225,14 +172,14 @@ def test_a_full_workshop_has_its_own_waiting_list_and_changes_update_the_invite(
     [bleuenn_confirmed] = smtp_server.wait_for(address("Bleuenn"), kind="registration_confirmed")
     _, bleuenn_invite = invite_of(bleuenn_confirmed)
     assert "Agroécologie" not in str(bleuenn_invite["DESCRIPTION"])  # she waits for it
-    assert "liste d'attente" in text_of(bleuenn_confirmed)
+    assert "liste d'attente" in mail_text(bleuenn_confirmed)
 
     # Anne changes her workshops: her invite is updated (same UID, SEQUENCE + 1)...
     with app.test_request_context():
         registration = db.session.get(Registration, anne)
         event = db.session.get(Event, event_id)
         registrations.update_registration(
-            registration, first_name="Anne", last_name="Le Bihan", organisation="", actor_type="asi",
+            registration, first_name="Anne", last_name="Le Goff", organisation="", actor_type="asi",
             language="fr", workshops=[w for w in event.workshops if w.key == "ess-togo"],
         )
     [anne_update] = smtp_server.wait_for(address("Anne"), kind="invite_updated")
@@ -243,7 +190,7 @@ def test_a_full_workshop_has_its_own_waiting_list_and_changes_update_the_invite(
 
     # ...and the workshop seat she freed is offered to Bleuenn, who accepts it.
     [offer_mail] = smtp_server.wait_for(address("Bleuenn"), kind="seat_offer")
-    assert "Agroécologie : le réseau RIAA" in text_of(offer_mail)
+    assert "Agroécologie : le réseau RIAA" in mail_text(offer_mail)
     assert submit(client, link_in(offer_mail, "offers"), answer="accept").status_code == 200
     [bleuenn_update] = smtp_server.wait_for(address("Bleuenn"), kind="invite_updated")
     method, vevent = invite_of(bleuenn_update)
@@ -252,16 +199,14 @@ def test_a_full_workshop_has_its_own_waiting_list_and_changes_update_the_invite(
     assert "Agroécologie : le réseau RIAA" in str(vevent["DESCRIPTION"])
     assert status_of(app, bleuenn) == "confirmed"
     check_counters(app, event_id)
-    all_mail_sent(app)
+    support.wait_until_all_mail_sent(app)
 
 
 def test_event_changes_reach_every_registration(app, worker, smtp_server):
     event_id = import_event(app, event_file(capacity=1))
-    confirmed(app, event_id, "Anne")
-    confirmed(app, event_id, "Bleuenn")  # waiting
-    with app.test_request_context():
-        registrations.register(db.session.get(Event, event_id), first_name="Corentin", last_name="Le Bihan",
-                               email=address("Corentin"), organisation="", actor_type="asi", language="fr")
+    person_id(app, event_id, "Anne")
+    person_id(app, event_id, "Bleuenn")  # waiting
+    person_id(app, event_id, "Corentin", confirm=False)
     [anne_confirmed] = smtp_server.wait_for(address("Anne"), kind="registration_confirmed")
     _, first_invite = invite_of(anne_confirmed)
 
@@ -286,13 +231,13 @@ def test_event_changes_reach_every_registration(app, worker, smtp_server):
     for name in ("Bleuenn", "Corentin"):
         [notice] = smtp_server.wait_for(address(name), kind="event_cancelled")
         assert invite_of(notice) is None
-    all_mail_sent(app)
+    support.wait_until_all_mail_sent(app)
 
 
 def test_no_offer_once_registrations_are_closed(app, client, worker, smtp_server):
     event_id = import_event(app, event_file(capacity=1))
-    anne = confirmed(app, event_id, "Anne")
-    bleuenn = confirmed(app, event_id, "Bleuenn")
+    anne = person_id(app, event_id, "Anne")
+    bleuenn = person_id(app, event_id, "Bleuenn")
     [anne_confirmed] = smtp_server.wait_for(address("Anne"), kind="registration_confirmed")
     import_event(app, event_file(capacity=1, registration_closes_at=utcnow() - timedelta(minutes=1)))
 
@@ -304,4 +249,4 @@ def test_no_offer_once_registrations_are_closed(app, client, worker, smtp_server
         assert db.session.scalars(select(SeatOffer)).all() == []
     assert status_of(app, bleuenn) == "waiting" and status_of(app, anne) == "cancelled"
     check_counters(app, event_id)
-    all_mail_sent(app)
+    support.wait_until_all_mail_sent(app)
