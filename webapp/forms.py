@@ -1,4 +1,5 @@
-"""Participant forms shared by the registration page and the manage page.
+"""The base form of the app, and the participant forms shared by the registration page and the
+manage page.
 
 Messages are French msgids (the default language), translated to English by the catalogue.
 """
@@ -7,12 +8,44 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms import BooleanField, FileField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .models import ACTOR_TYPES
+
+
+class Form(FlaskForm):
+    """Base of every form of the app.
+
+    A file part sent for a field that is not a file field (`curl -F 'first_name=@a.txt'`) is
+    invalid input: it is left out of the form's data and that field gets an error, so the page
+    answers like for any other mistake instead of handing a file to validators that expect text.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            text_fields = {field.name for field in form if not isinstance(field, FileField)}
+            form.file_parts_in_text_fields = set()
+            if formdata is None:
+                return None
+            kept = MultiDict()
+            for name, value in formdata.items(multi=True):
+                if isinstance(value, FileStorage) and name in text_fields:
+                    form.file_parts_in_text_fields.add(name)
+                else:
+                    kept.add(name, value)
+            return kept
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            if field.name in self.file_parts_in_text_fields:
+                field.errors.append(_l("Ce champ attend du texte, pas un fichier."))
+        return valid and not self.file_parts_in_text_fields
 
 
 def _forbidden_in_names(ch):
@@ -47,7 +80,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ParticipantDetailsForm(FlaskForm):
+class ParticipantDetailsForm(Form):
     """What a person can give at registration and change later from the manage link."""
 
     first_name = StringField(

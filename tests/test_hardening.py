@@ -1,0 +1,164 @@
+"""Hardening against hostile or unlucky input: NUL bytes, file parts in text fields, lost
+database connections, internal details in the health check, the Host header, cached personal
+pages, the rate limit without its storage, timing of the lost-link form, names without a
+letter, the calendar feed of cancelled events, addresses that cannot be mailed."""
+import html
+import io
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import psycopg
+import pytest
+import requests
+from flask_wtf import FlaskForm
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from webapp import create_app
+from webapp.extensions import db, limiter
+from webapp.models import Event, EventStatus, OutboxMail, Registration, RegistrationStatus, SeatOffer
+from webapp.models.base import utcnow
+from webapp.services import registrations, seats, tokens
+
+from . import support
+
+PERSON = dict(first_name="Anne", last_name="Le Goff", email="anne@example.org", organisation="Xylm",
+              actor_type="asi", language="fr")
+
+
+def create_event(app, **fields):
+    """A published event in the database of `app` (any app, SQLite or PostgreSQL); returns its slug."""
+    start = utcnow().replace(microsecond=0) + timedelta(days=30)
+    values = dict(slug="journee", title="Journée régionale", starts_at=start, ends_at=start + timedelta(hours=8),
+                  contact_email="contact@bretagne-solidaire.bzh", status=EventStatus.published)
+    values.update(fields)
+    with app.app_context():
+        db.session.add(Event(**values))
+        db.session.commit()
+    return values["slug"]
+
+
+def register(app, slug, **fields):
+    """A pending registration to the event; returns its id."""
+    with app.app_context():
+        event = db.session.scalars(select(Event).filter_by(slug=slug)).one()
+        return registrations.register(event, **dict(PERSON, **fields)).id
+
+
+def confirm(app, registration_id):
+    with app.test_request_context():
+        registrations.confirm_address(tokens.confirm_token(db.session.get(Registration, registration_id)))
+
+
+def manage_path(app, registration_id):
+    with app.app_context():
+        return f"/manage/{tokens.manage_token(db.session.get(Registration, registration_id))}"
+
+
+def seat_offer(app):
+    """Capacity 1: the first person cancels, the second (waiting) is offered the seat.
+    Returns (id of the second person's registration, offer link path)."""
+    slug = create_event(app, slug="complet", capacity=1)
+    first, second = register(app, slug), register(app, slug, email="bleuenn@example.org")
+    confirm(app, first)
+    confirm(app, second)
+    with app.app_context():
+        registration = db.session.get(Registration, first)
+        registrations.cancel_registration(registration)
+        seats.offer_free_seats(registration.event_id)
+        offer = db.session.scalars(select(SeatOffer).filter_by(registration_id=second)).one()
+        return second, f"/offers/{tokens.offer_token(offer)}"
+
+
+def registration_form(client, slug, **changes):
+    """A complete registration form of event `slug`, with its CSRF token."""
+    path = f"/events/{slug}/register"
+    data = dict(PERSON, privacy_consent="y", csrf_token=support.csrf_token(client, path))
+    del data["language"]
+    data.update(changes)
+    return data
+
+
+def text(response):
+    return html.unescape(response.get_data(as_text=True))
+
+
+def field_error(response, field):
+    """The error message shown next to `field`, or None."""
+    match = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', response.get_data(as_text=True), re.S)
+    return html.unescape(match.group(1)) if match else None
+
+
+def row_counts(app):
+    """(registrations, outbox mails) in the database."""
+    with app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(Registration)),
+                db.session.scalar(select(func.count()).select_from(OutboxMail)))
+
+
+def ask_for_links(client, email, **headers):
+    token = support.csrf_token(client, "/lost-link")
+    return client.post("/lost-link", data={"email": email, "csrf_token": token}, headers=headers)
+
+
+@pytest.fixture
+def limited_app(app):
+    """Build an app whose rate limit is on (counted in memory). The limiter is one object for the
+    whole process, so its on/off switch is put back afterwards for the other tests."""
+    was_enabled = limiter.enabled
+
+    def build(**config):
+        return create_app(dict({"TESTING": True, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+                                "RATELIMIT_PUBLIC_POST": "2 per minute"}, **config))
+
+    yield build
+    limiter.enabled = was_enabled
+
+
+# --- A text field sent as a file part ------------------------------------------------------
+
+def a_file():
+    return (io.BytesIO(b"Anne"), "a.txt", "text/plain")
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "email", "organisation"])
+def test_a_text_field_sent_as_a_file_is_refused_next_to_the_field(app, client, field):
+    slug = create_event(app)
+    response = client.post(f"/events/{slug}/register", data=registration_form(client, slug, **{field: a_file()}),
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert field_error(response, field).strip().endswith("Ce champ attend du texte, pas un fichier.")
+    assert row_counts(app) == (0, 0)
+
+
+def test_the_lost_link_address_sent_as_a_file_is_refused(app, client):
+    token = support.csrf_token(client, "/lost-link")
+    response = client.post("/lost-link", data={"email": a_file(), "csrf_token": token},
+                           content_type="multipart/form-data")
+    assert "Ce champ attend du texte, pas un fichier." in field_error(response, "email")
+
+
+def test_the_manage_form_refuses_a_file_part_and_changes_nothing(app, client):
+    reg_id = register(app, create_event(app))
+    path = manage_path(app, reg_id)
+    data = {"first_name": a_file(), "last_name": "Le Goff", "actor_type": "asi", "language": "fr",
+            "csrf_token": support.csrf_token(client, path)}
+    response = client.post(path, data=data, content_type="multipart/form-data")
+    assert "Ce champ attend du texte, pas un fichier." in field_error(response, "first_name")
+    with app.app_context():
+        assert db.session.get(Registration, reg_id).first_name == "Anne"
+
+
+def test_every_form_of_the_app_derives_from_the_base_form():
+    from webapp.forms import Form
+    from webapp.participant import forms  # noqa: F401  (loads the participant forms)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    app_forms = {cls for cls in subclasses(FlaskForm) if cls.__module__.startswith("webapp.")}
+    assert len(app_forms) >= 4
+    assert [cls for cls in app_forms if not issubclass(cls, Form)] == []
