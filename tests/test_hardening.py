@@ -162,3 +162,33 @@ def test_every_form_of_the_app_derives_from_the_base_form():
     app_forms = {cls for cls in subclasses(FlaskForm) if cls.__module__.startswith("webapp.")}
     assert len(app_forms) >= 4
     assert [cls for cls in app_forms if not issubclass(cls, Form)] == []
+
+
+# --- Names need a letter -------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value", [("first_name", "\u200b"), ("last_name", "\u200b\u200c\u2060"),
+                                          ("first_name", "-."), ("last_name", "\u00ad")])
+def test_a_name_without_any_letter_is_refused(app, client, field, value):
+    slug = create_event(app)
+    response = client.post(f"/events/{slug}/register", data=registration_form(client, slug, **{field: value}))
+    assert response.status_code == 422
+    assert "Ce champ doit contenir au moins une lettre." in field_error(response, field)
+    assert row_counts(app) == (0, 0)
+
+
+def test_the_manage_form_refuses_a_name_without_any_letter(app, client):
+    reg_id = register(app, create_event(app))
+    path = manage_path(app, reg_id)
+    data = {"first_name": "\u200b", "last_name": "Le Goff", "actor_type": "asi", "language": "fr",
+            "csrf_token": support.csrf_token(client, path)}
+    response = client.post(path, data=data)
+    assert "Ce champ doit contenir au moins une lettre." in field_error(response, "first_name")
+    with app.app_context():
+        assert db.session.get(Registration, reg_id).first_name == "Anne"
+
+
+def test_names_in_any_script_are_accepted(app, client):
+    slug = create_event(app)
+    response = client.post(f"/events/{slug}/register",
+                           data=registration_form(client, slug, first_name="Zoë-Maëlle", last_name="李"))
+    assert response.status_code == 303

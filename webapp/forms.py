@@ -58,6 +58,13 @@ def _single_line(form, field):
         raise ValidationError(_l("Ce champ ne peut contenir ni retour à la ligne ni les caractères < et >."))
 
 
+def _has_letter(form, field):
+    """At least one letter, in any script: a name made only of invisible characters (U+200B…),
+    punctuation or symbols is not a name."""
+    if field.data and not any(unicodedata.category(ch).startswith("L") for ch in field.data):
+        raise ValidationError(_l("Ce champ doit contenir au moins une lettre."))
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -86,12 +93,14 @@ class ParticipantDetailsForm(Form):
     first_name = StringField(
         _l("Prénom"),
         filters=[_strip],
-        validators=[DataRequired(_l("Indiquez votre prénom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
+        validators=[DataRequired(_l("Indiquez votre prénom.")), Length(max=100, message=_l("100 caractères au plus.")),
+                    _single_line, _has_letter],
     )
     last_name = StringField(
         _l("Nom"),
         filters=[_strip],
-        validators=[DataRequired(_l("Indiquez votre nom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
+        validators=[DataRequired(_l("Indiquez votre nom.")), Length(max=100, message=_l("100 caractères au plus.")),
+                    _single_line, _has_letter],
     )
     organisation = StringField(
         _l("Structure (facultatif)"),
