@@ -192,3 +192,34 @@ def test_names_in_any_script_are_accepted(app, client):
     response = client.post(f"/events/{slug}/register",
                            data=registration_form(client, slug, first_name="Zoë-Maëlle", last_name="李"))
     assert response.status_code == 303
+
+
+# --- Addresses that cannot be mailed are refused -------------------------------------------
+
+@pytest.mark.parametrize("address, message", [
+    ("zoë.unicode@example.org", "Les lettres accentuées et les caractères non latins ne sont pas acceptés avant le @"),
+    ("анна@example.org", "Les lettres accentuées et les caractères non latins ne sont pas acceptés avant le @"),
+    ("a" * 65 + "@example.org", "La partie avant le @ ne peut pas dépasser 64 caractères."),
+])
+def test_addresses_that_cannot_be_mailed_are_refused(app, client, address, message):
+    slug = create_event(app)
+    response = client.post(f"/events/{slug}/register", data=registration_form(client, slug, email=address))
+    assert response.status_code == 422
+    assert message in field_error(response, "email")
+    assert message in field_error(ask_for_links(client, address), "email")
+    assert row_counts(app) == (0, 0)
+
+
+def test_a_local_part_of_64_characters_is_accepted(app, client):
+    slug = create_event(app)
+    response = client.post(f"/events/{slug}/register",
+                           data=registration_form(client, slug, email="a" * 64 + "@example.org"))
+    assert response.status_code == 303
+
+
+def test_an_internationalised_domain_is_kept_in_its_ascii_form(app, client):
+    slug = create_event(app)
+    response = client.post(f"/events/{slug}/register", data=registration_form(client, slug, email="anne@exämple.org"))
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Registration.email)).one() == "anne@xn--exmple-cua.org"

@@ -16,6 +16,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .models import ACTOR_TYPES
 
+# RFC 5321: the part of an address before the @ has 64 characters at most.
+LOCAL_PART_MAX_LENGTH = 64
+
 
 class Form(FlaskForm):
     """Base of every form of the app.
@@ -70,11 +73,22 @@ def _strip(value):
 
 
 def _email_syntax(form, field):
+    """An address our mails can reach: plain ASCII before the @ (no SMTPUTF8), 64 characters
+    at most there (RFC 5321); a domain in another script is kept in its ASCII (IDNA) form."""
+    address = field.data or ""
     try:
-        result = validate_email(field.data or "", check_deliverability=False)
+        result = validate_email(address, check_deliverability=False, allow_smtputf8=False, strict=True)
     except EmailNotValidError:
-        raise ValidationError(_l("Saisissez une adresse électronique valide, par exemple nom@exemple.org.")) from None
-    field.data = result.normalized
+        local_part = address.rpartition("@")[0]
+        if not local_part.isascii():
+            message = _l("Les lettres accentuées et les caractères non latins ne sont pas acceptés avant le @ : "
+                         "nos courriels ne pourraient pas vous parvenir.")
+        elif len(local_part) > LOCAL_PART_MAX_LENGTH:
+            message = _l("La partie avant le @ ne peut pas dépasser 64 caractères.")
+        else:
+            message = _l("Saisissez une adresse électronique valide, par exemple nom@exemple.org.")
+        raise ValidationError(message) from None
+    field.data = result.ascii_email
 
 
 def actor_type_choices():
