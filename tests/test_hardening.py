@@ -203,6 +203,28 @@ def test_every_form_of_the_app_derives_from_the_base_form():
     assert [cls for cls in app_forms if not issubclass(cls, Form)] == []
 
 
+# --- Lost database connections -------------------------------------------------------------
+
+def terminate_backends(database_url):
+    """Kill every PostgreSQL connection to that database, as a server restart or a failover would."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(support.PG_ADMIN_URL, autocommit=True) as admin:
+        return admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchone()[0]
+
+
+def test_web_processes_replace_lost_database_connections(pg_env):
+    server, url = support.start_gunicorn(pg_env, workers=2)
+    try:
+        for _ in range(10):  # every process has a connection in its pool
+            assert requests.get(f"{url}/", timeout=30).status_code == 200
+        assert terminate_backends(pg_env["DATABASE_URL"]) >= 1
+        statuses = [requests.get(f"{url}/", timeout=30).status_code for _ in range(20)]
+    finally:
+        server.stop()
+    assert statuses == [200] * 20, server.log()
+
+
 # --- Names need a letter -------------------------------------------------------------------
 
 @pytest.mark.parametrize("field, value", [("first_name", "\u200b"), ("last_name", "\u200b\u200c\u2060"),

@@ -32,6 +32,9 @@ def load_config(overrides=None):
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", f"sqlite:///{instance / 'emgav.sqlite'}"
         ),
+        # A pooled connection is checked before use: one closed by a database restart or
+        # failover is replaced instead of failing the next request or task.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Broker for Celery (and rate-limit storage).
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         # Overrides the broker only (make run uses it for the embedded fallback broker).
