@@ -225,6 +225,20 @@ def test_web_processes_replace_lost_database_connections(pg_env):
     assert statuses == [200] * 20, server.log()
 
 
+# --- /healthz tells nothing internal -------------------------------------------------------
+
+def test_health_check_says_error_without_internal_detail(base_env, caplog):
+    closed_port = support.free_port()
+    sick = create_app({"TESTING": True,
+                       "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{closed_port}/emgav",
+                       "REDIS_URL": f"redis://127.0.0.1:{closed_port}/0"})
+    response = sick.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "degraded", "database": "error", "broker": "error"}
+    assert str(closed_port) not in response.get_data(as_text=True)
+    assert str(closed_port) in caplog.text  # the details are in the log
+
+
 # --- Names need a letter -------------------------------------------------------------------
 
 @pytest.mark.parametrize("field, value", [("first_name", "\u200b"), ("last_name", "\u200b\u200c\u2060"),
