@@ -239,6 +239,40 @@ def test_health_check_says_error_without_internal_detail(base_env, caplog):
     assert str(closed_port) in caplog.text  # the details are in the log
 
 
+# --- Absolute links come from BASE_URL; behind a proxy ------------------------------------
+
+def test_confirmation_page_links_to_base_url_whatever_the_host_header(app, client):
+    reg_id = register(app, create_event(app))
+    with app.app_context():
+        path = f"/confirm/{tokens.confirm_token(db.session.get(Registration, reg_id))}"
+    page = text(client.get(path, headers={"Host": "evil.example"}))
+    assert "http://emgav.test/manage/" in page
+    assert "evil.example" not in page
+
+
+def test_accepted_offer_page_links_to_base_url_whatever_the_host_header(app, client):
+    _, offer_path = seat_offer(app)
+    evil = {"Host": "evil.example"}  # the test client keeps cookies per host: the form is read there too
+    token = support.csrf_token_in(client.get(offer_path, headers=evil).get_data(as_text=True))
+    page = text(client.post(offer_path, data={"answer": "accept", "csrf_token": token}, headers=evil))
+    assert "Votre place est confirmée" in page
+    assert "http://emgav.test/manage/" in page
+    assert "evil.example" not in page
+
+
+@pytest.mark.parametrize("proxy_count", [0, 1])
+def test_the_rate_limit_sees_the_forwarded_client_only_behind_a_trusted_proxy(limited_app, proxy_count):
+    client = limited_app(PROXY_COUNT=proxy_count).test_client()
+    statuses = [ask_for_links(client, "anne@example.org", **{"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+                for i in range(3)]
+    # Behind a proxy, three visitors; without one, the header is anybody's word: one client.
+    assert statuses == ([200, 200, 200] if proxy_count else [200, 200, 429])
+    if proxy_count:
+        again = [ask_for_links(client, "anne@example.org", **{"X-Forwarded-For": "203.0.113.0"}).status_code
+                 for _ in range(2)]
+        assert again == [200, 429]
+
+
 # --- Names need a letter -------------------------------------------------------------------
 
 @pytest.mark.parametrize("field, value", [("first_name", "\u200b"), ("last_name", "\u200b\u200c\u2060"),

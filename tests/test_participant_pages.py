@@ -62,7 +62,7 @@ def test_confirm_takes_a_seat_and_shows_the_manage_link(app, client, make_event)
     assert "Espace Anne de Bretagne" in content
     assert "une place vous est réservée" in content
     assert "invitation pour votre agenda est en route" in content
-    assert "http://localhost/manage/" in content
+    assert "http://emgav.test/manage/" in content  # BASE_URL, whatever the Host header
     assert load(app, reg_id).status == RegistrationStatus.confirmed
     assert outbox_kinds(app) == ["confirm_address", "registration_confirmed"]
 

@@ -65,6 +65,8 @@ def load_config(overrides=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("BASE_URL", "").startswith("https://"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto headers are trusted.
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
         # i18n
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",

@@ -5,6 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import public_post_limit
+from ..links import absolute_url
 from ..models import RegistrationStatus
 from ..services import registrations, seats, tokens
 from ..services.errors import RegistrationError
@@ -36,7 +37,7 @@ def _invalid_link():
 
 
 def _manage_url(registration):
-    return url_for("participant.manage", token=tokens.manage_token(registration), _external=True)
+    return absolute_url("participant.manage", token=tokens.manage_token(registration))
 
 
 def _expired_confirmation(token):
