@@ -273,6 +273,22 @@ def test_the_rate_limit_sees_the_forwarded_client_only_behind_a_trusted_proxy(li
         assert again == [200, 429]
 
 
+# --- Personal pages are never cached -------------------------------------------------------
+
+def test_pages_with_a_personal_token_are_not_stored_by_caches(app, client):
+    second, offer_path = seat_offer(app)
+    third = register(app, "complet", email="corentin@example.org")
+    with app.app_context():
+        confirm_path = f"/confirm/{tokens.confirm_token(db.session.get(Registration, third))}"
+    paths = [confirm_path, manage_path(app, second), manage_path(app, second) + "/cancel", offer_path]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" in response.headers.get("Cache-Control", ""), path
+    with app.app_context():
+        assert db.session.get(Registration, third).status == RegistrationStatus.waiting  # the confirm page ran
+
+
 # --- Names need a letter -------------------------------------------------------------------
 
 @pytest.mark.parametrize("field, value", [("first_name", "\u200b"), ("last_name", "\u200b\u200c\u2060"),
