@@ -273,6 +273,25 @@ def test_the_rate_limit_sees_the_forwarded_client_only_behind_a_trusted_proxy(li
         assert again == [200, 429]
 
 
+# --- Lost-link form: the request only hands the address to a worker -----------------------
+
+def test_lost_link_request_writes_nothing_and_the_worker_mails_registered_addresses_only(
+    request, app, client, smtp_server
+):
+    register(app, create_event(app))
+    before = row_counts(app)
+    assert ask_for_links(client, "anne@example.org").status_code == 200
+    assert ask_for_links(client, "nobody@example.org").status_code == 200
+    assert row_counts(app) == before  # nothing written by the web request, whatever the address
+
+    worker = request.getfixturevalue("worker")
+    [mail] = smtp_server.wait_for("anne@example.org", kind="lost_links")
+    assert "http://emgav.test/manage/" in mail.get_body(("plain",)).get_content()
+    support.wait_until(lambda: len(re.findall(r"emgav\.send_lost_links\[[^]]+\] succeeded", worker.log())) == 2,
+                       message="both lost-link tasks done")
+    assert smtp_server.to("nobody@example.org") == []
+
+
 # --- Personal pages are never cached -------------------------------------------------------
 
 def test_pages_with_a_personal_token_are_not_stored_by_caches(app, client):

@@ -649,13 +649,13 @@ def lost_links_rows(app):
 
 
 def test_lost_link_answers_the_same_for_known_and_unknown_addresses(app, client, make_event):
-    reg_id = confirmed(app, make_event())
+    confirmed(app, make_event())
     known = ask_for_links(client, "Anne@example.org")
     unknown = ask_for_links(client, "nobody@example.org")
     assert known.status_code == unknown.status_code == 200
     assert text(known).replace("Anne@example.org", "") == text(unknown).replace("nobody@example.org", "")
     assert "Consultez votre messagerie" in text(known)
-    assert lost_links_rows(app) == [("anne@example.org", {"registration_ids": [reg_id]})]
+    assert lost_links_rows(app) == []  # a worker looks the address up and mails (test_hardening.py)
 
 
 def test_lost_link_honeypot_answers_the_same_and_sends_nothing(app, client, make_event):
