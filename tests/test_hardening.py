@@ -308,6 +308,29 @@ def test_pages_with_a_personal_token_are_not_stored_by_caches(app, client):
         assert db.session.get(Registration, third).status == RegistrationStatus.waiting  # the confirm page ran
 
 
+# --- Rate limit with its storage down ------------------------------------------------------
+
+def test_with_the_rate_limit_storage_down_the_limit_holds_across_processes(app, base_env):
+    env = dict(base_env, RATELIMIT_ENABLED="1", RATELIMIT_PUBLIC_POST="10 per minute", WEB_CONCURRENCY="4",
+               RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{support.free_port()}/0")  # nothing listens there
+    server, url = support.start_gunicorn(env, workers=4)
+    try:
+        session = requests.Session()
+        token = support.csrf_token_in(session.get(f"{url}/lost-link", timeout=30).text)
+        cookies = session.cookies.get_dict()
+
+        def post(_):
+            return requests.post(f"{url}/lost-link", data={"email": "anne@example.org", "csrf_token": token},
+                                 cookies=cookies, timeout=30).status_code
+
+        with ThreadPoolExecutor(8) as pool:  # concurrent, so that every process gets some
+            statuses = list(pool.map(post, range(60)))
+    finally:
+        server.stop()
+    assert set(statuses) <= {200, 429}, statuses
+    assert 1 <= statuses.count(200) <= 10, statuses
+
+
 # --- Names need a letter -------------------------------------------------------------------
 
 @pytest.mark.parametrize("field, value", [("first_name", "\u200b"), ("last_name", "\u200b\u200c\u2060"),

@@ -67,11 +67,14 @@ def load_config(overrides=None):
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # Reverse proxies in front of the app whose X-Forwarded-For / -Proto headers are trusted.
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # Web server processes (gunicorn reads it too, as its default number of workers).
+        "WEB_CONCURRENCY": _int("WEB_CONCURRENCY", 1),
         # i18n
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "LANGUAGES": ["fr", "en"],
-        # Rate limits on public POSTs, stored in Redis, in memory while Redis is down.
+        # Rate limits on public POSTs, stored in Redis; while Redis is down, in each process's
+        # memory, each process allowing its share of the limit (see extensions.public_post_limit).
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") not in ("0", "false"),
         "RATELIMIT_PUBLIC_POST": os.environ.get("RATELIMIT_PUBLIC_POST", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get(
