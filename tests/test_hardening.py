@@ -361,6 +361,19 @@ def test_names_in_any_script_are_accepted(app, client):
     assert response.status_code == 303
 
 
+# --- The calendar feed publishes cancellations ---------------------------------------------
+
+def test_calendar_feed_shows_cancelled_events_as_cancelled_and_no_draft(app, client):
+    create_event(app, slug="maintenue", title="Maintenue")
+    create_event(app, slug="annulee", title="Annulée", status=EventStatus.cancelled)
+    create_event(app, slug="brouillon", title="Brouillon", status=EventStatus.draft)
+    response = client.get("/events.ics")
+    assert response.status_code == 200
+    statuses = {str(vevent["SUMMARY"]): str(vevent["STATUS"])
+                for vevent in Calendar.from_ical(response.data).walk("VEVENT")}
+    assert statuses == {"Maintenue": "CONFIRMED", "Annulée": "CANCELLED"}
+
+
 # --- Addresses that cannot be mailed are refused -------------------------------------------
 
 @pytest.mark.parametrize("address, message", [

@@ -102,8 +102,11 @@ def event_ics(slug):
 
 @bp.get("/events.ics")
 def events_ics():
+    """Published and cancelled events: a subscriber's calendar shows a cancelled event as such
+    (STATUS:CANCELLED) instead of keeping it as it was."""
     events = db.session.scalars(
-        select(Event).where(Event.status == EventStatus.published).order_by(Event.starts_at, Event.id)
+        select(Event).where(Event.status.in_([EventStatus.published, EventStatus.cancelled]))
+        .order_by(Event.starts_at, Event.id)
     ).all()
     return _calendar_response(events)
 
