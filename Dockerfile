@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    EMGAV_ENV=production
+    EMGAV_ENV=production \
+    WEB_CONCURRENCY=3
 
 WORKDIR /app
 COPY . .
@@ -20,4 +21,5 @@ RUN pip install -e '.[server]' \
 USER emgav
 
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "webapp:create_app()"]
+# Workers: WEB_CONCURRENCY (gunicorn's default; the app reads it too, for its rate limit).
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "webapp:create_app()"]

@@ -47,7 +47,7 @@ def test_confirm_takes_a_seat_and_shows_the_manage_link(app, client, make_event)
     assert "Espace Anne de Bretagne" in content
     assert "une place vous est réservée" in content
     assert "invitation pour votre agenda est en route" in content
-    assert "http://localhost/manage/" in content
+    assert "http://emgav.test/manage/" in content  # BASE_URL, whatever the Host header
     assert load(app, reg_id).status == RegistrationStatus.confirmed
     assert outbox_kinds(app) == ["confirm_address", "registration_confirmed"]
 
@@ -617,13 +617,13 @@ def lost_links_rows(app):
 
 
 def test_lost_link_answers_the_same_for_known_and_unknown_addresses(app, client, make_event):
-    reg_id = person_id(app, make_event())
+    person_id(app, make_event())
     known = ask_for_links(client, "Anne@example.org")
     unknown = ask_for_links(client, "nobody@example.org")
     assert known.status_code == unknown.status_code == 200
     assert page_text(known).replace("Anne@example.org", "") == page_text(unknown).replace("nobody@example.org", "")
     assert "Consultez votre messagerie" in page_text(known)
-    assert lost_links_rows(app) == [("anne@example.org", {"registration_ids": [reg_id]})]
+    assert lost_links_rows(app) == []  # a worker looks the address up and mails (test_hardening.py)
 
 
 def test_lost_link_honeypot_answers_the_same_and_sends_nothing(app, client, make_event):

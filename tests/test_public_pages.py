@@ -181,7 +181,7 @@ def test_healthz_degraded_but_200_when_the_broker_is_down(client, redis_server):
     assert response.status_code == 200
     assert body["status"] == "degraded"
     assert body["database"] == "ok"
-    assert body["broker"].startswith("error: ")
+    assert body["broker"] == "error"
     assert client.get("/healthz").get_json()["broker"] == "ok"
 
 
@@ -192,7 +192,7 @@ def test_healthz_503_when_the_database_is_unreachable(base_env, tmp_path):
     body = response.get_json()
     assert response.status_code == 503
     assert body["status"] == "degraded"
-    assert body["database"].startswith("error: ")
+    assert body["database"] == "error"
     assert body["broker"] == "ok"
 
 

@@ -3,6 +3,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, migrate, select_locale
@@ -40,4 +41,9 @@ def create_app(overrides=None):
     from .cli import register_commands
 
     register_commands(app)
+    if app.config["PROXY_COUNT"]:
+        # Client address and scheme from the headers of that many trusted reverse proxies (the
+        # rate limit counts per client). Links never use the Host header: see links.py.
+        proxies = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     return app

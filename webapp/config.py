@@ -32,6 +32,9 @@ def load_config(overrides=None):
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", f"sqlite:///{instance / 'emgav.sqlite'}"
         ),
+        # A pooled connection is checked before use: one closed by a database restart or
+        # failover is replaced instead of failing the next request or task.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Broker for Celery (and rate-limit storage).
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         # Overrides the broker only (make run uses it for the embedded fallback broker).
@@ -62,11 +65,16 @@ def load_config(overrides=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("BASE_URL", "").startswith("https://"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto headers are trusted.
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # Web server processes (gunicorn reads it too, as its default number of workers).
+        "WEB_CONCURRENCY": _int("WEB_CONCURRENCY", 1),
         # i18n
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "LANGUAGES": ["fr", "en"],
-        # Rate limits on public POSTs, stored in Redis, in memory while Redis is down.
+        # Rate limits on public POSTs, stored in Redis; while Redis is down, in each process's
+        # memory, each process allowing its share of the limit (see extensions.public_post_limit).
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") not in ("0", "false"),
         "RATELIMIT_PUBLIC_POST": os.environ.get("RATELIMIT_PUBLIC_POST", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get(

@@ -6,6 +6,8 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from limits import parse_many
+from limits.storage import MemoryStorage
 from sqlalchemy import MetaData
 
 # Stable constraint names, so that Alembic migrations work the same on SQLite and PostgreSQL.
@@ -47,6 +49,19 @@ babel = Babel()
 
 def public_post_limit():
     """Decorator for views whose POST is public (registration, lost link): rate-limited per IP."""
+    return limiter.limit(_public_post_limit_value, methods=["POST"])
+
+
+def _public_post_limit_value():
+    """RATELIMIT_PUBLIC_POST, counted in Redis for all the web processes together. When the counts
+    are kept in each process's memory instead (Redis unreachable, or `memory://`), each of the
+    WEB_CONCURRENCY processes allows its share (at least one), so that together they allow no more
+    than the limit."""
     from flask import current_app
 
-    return limiter.limit(lambda: current_app.config["RATELIMIT_PUBLIC_POST"], methods=["POST"])
+    value = current_app.config["RATELIMIT_PUBLIC_POST"]
+    processes = current_app.config["WEB_CONCURRENCY"]
+    if processes == 1 or not isinstance(limiter.limiter.storage, MemoryStorage):
+        return value
+    return "; ".join(f"{max(1, item.amount // processes)} per {item.multiples} {item.GRANULARITY.name}"
+                     for item in parse_many(value))

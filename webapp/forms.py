@@ -1,4 +1,5 @@
-"""Participant forms shared by the registration page and the manage page.
+"""The base form of the app, and the participant forms shared by the registration page and the
+manage page.
 
 Messages are French msgids (the default language), translated to English by the catalogue.
 """
@@ -7,12 +8,47 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms import BooleanField, FileField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .models import ACTOR_TYPES
+
+# RFC 5321: the part of an address before the @ has 64 characters at most.
+LOCAL_PART_MAX_LENGTH = 64
+
+
+class Form(FlaskForm):
+    """Base of every form of the app.
+
+    A file part sent for a field that is not a file field (`curl -F 'first_name=@a.txt'`) is
+    invalid input: it is left out of the form's data and that field gets an error, so the page
+    answers like for any other mistake instead of handing a file to validators that expect text.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            text_fields = {field.name for field in form if not isinstance(field, FileField)}
+            form.file_parts_in_text_fields = set()
+            if formdata is None:
+                return None
+            kept = MultiDict()
+            for name, value in formdata.items(multi=True):
+                if isinstance(value, FileStorage) and name in text_fields:
+                    form.file_parts_in_text_fields.add(name)
+                else:
+                    kept.add(name, value)
+            return kept
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            if field.name in self.file_parts_in_text_fields:
+                field.errors.append(_l("Ce champ attend du texte, pas un fichier."))
+        return valid and not self.file_parts_in_text_fields
 
 
 def _forbidden_in_names(ch):
@@ -25,16 +61,34 @@ def _single_line(form, field):
         raise ValidationError(_l("Ce champ ne peut contenir ni retour à la ligne ni les caractères < et >."))
 
 
+def _has_letter(form, field):
+    """At least one letter, in any script: a name made only of invisible characters (U+200B…),
+    punctuation or symbols is not a name."""
+    if field.data and not any(unicodedata.category(ch).startswith("L") for ch in field.data):
+        raise ValidationError(_l("Ce champ doit contenir au moins une lettre."))
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
 def _email_syntax(form, field):
+    """An address our mails can reach: plain ASCII before the @ (no SMTPUTF8), 64 characters
+    at most there (RFC 5321); a domain in another script is kept in its ASCII (IDNA) form."""
+    address = field.data or ""
     try:
-        result = validate_email(field.data or "", check_deliverability=False)
+        result = validate_email(address, check_deliverability=False, allow_smtputf8=False, strict=True)
     except EmailNotValidError:
-        raise ValidationError(_l("Saisissez une adresse électronique valide, par exemple nom@exemple.org.")) from None
-    field.data = result.normalized
+        local_part = address.rpartition("@")[0]
+        if not local_part.isascii():
+            message = _l("Les lettres accentuées et les caractères non latins ne sont pas acceptés avant le @ : "
+                         "nos courriels ne pourraient pas vous parvenir.")
+        elif len(local_part) > LOCAL_PART_MAX_LENGTH:
+            message = _l("La partie avant le @ ne peut pas dépasser 64 caractères.")
+        else:
+            message = _l("Saisissez une adresse électronique valide, par exemple nom@exemple.org.")
+        raise ValidationError(message) from None
+    field.data = result.ascii_email
 
 
 def actor_type_choices():
@@ -47,18 +101,20 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ParticipantDetailsForm(FlaskForm):
+class ParticipantDetailsForm(Form):
     """What a person can give at registration and change later from the manage link."""
 
     first_name = StringField(
         _l("Prénom"),
         filters=[_strip],
-        validators=[DataRequired(_l("Indiquez votre prénom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
+        validators=[DataRequired(_l("Indiquez votre prénom.")), Length(max=100, message=_l("100 caractères au plus.")),
+                    _single_line, _has_letter],
     )
     last_name = StringField(
         _l("Nom"),
         filters=[_strip],
-        validators=[DataRequired(_l("Indiquez votre nom.")), Length(max=100, message=_l("100 caractères au plus.")), _single_line],
+        validators=[DataRequired(_l("Indiquez votre nom.")), Length(max=100, message=_l("100 caractères au plus.")),
+                    _single_line, _has_letter],
     )
     organisation = StringField(
         _l("Structure (facultatif)"),

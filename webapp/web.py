@@ -4,9 +4,10 @@ Error pages are friendly `message.html` pages in the visitor's language (French 
 Dates and labels are written by `webapp.formatting`, shared with mails and calendar files.
 """
 import logging
+from itertools import chain
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -39,11 +40,22 @@ CSRF_PAGE = (
 
 
 def register_web_helpers(app):
+    app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.context_processor(_template_globals)
     app.add_template_filter(paragraphs)
+
+
+def _refuse_nul_bytes():
+    """A NUL byte never reaches a query (PostgreSQL refuses it in text, SQLite would store it):
+    in the path, no such page (404); in the query string or a form, a bad request (400)."""
+    if "\x00" in request.path:
+        abort(404)
+    fields = chain(request.args.items(multi=True), request.form.items(multi=True))
+    if any("\x00" in name or "\x00" in value for name, value in fields):
+        abort(400)
 
 
 def _security_headers(response):

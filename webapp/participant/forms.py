@@ -1,12 +1,11 @@
 """Forms of the participant pages. Pages whose form is only a button (cancel, leave the waiting
 list, answer an offer) need no form class: CSRFProtect checks their `csrf_token()` field."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
-from ..forms import ParticipantDetailsForm, RegistrationForm
+from ..forms import Form, ParticipantDetailsForm, RegistrationForm
 from ..formatting import LANGUAGE_NAMES
 
 
@@ -21,7 +20,7 @@ class ManageForm(ParticipantDetailsForm):
     field_order = ("first_name", "last_name", "organisation", "actor_type", "language", "workshops")
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(Form):
     """"I lost my link": the address, checked like on the registration form, and the same honeypot."""
 
     email = RegistrationForm.email

@@ -5,8 +5,10 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import public_post_limit
+from ..links import absolute_url
 from ..models import RegistrationStatus
 from ..services import registrations, seats, tokens
+from ..services.dispatch import SEND_LOST_LINKS, send_task
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
 from . import bp
@@ -36,7 +38,7 @@ def _invalid_link():
 
 
 def _manage_url(registration):
-    return url_for("participant.manage", token=tokens.manage_token(registration), _external=True)
+    return absolute_url("participant.manage", token=tokens.manage_token(registration))
 
 
 def _expired_confirmation(token):
@@ -279,10 +281,13 @@ def offer(token):
 @bp.route("/lost-link", methods=["GET", "POST"])
 @public_post_limit()
 def lost_link():
-    """Mail a person the links of their registrations; the answer never tells whether any exist."""
+    """Mail a person the links of their registrations; the answer never tells whether any exist.
+
+    The request only hands the address to a worker, which looks it up and mails: a registered
+    address and an unknown one take the same work here, so the answer's timing tells nothing either."""
     form = LostLinkForm()
     if form.validate_on_submit():
         if not form.website.data:
-            registrations.send_lost_links(form.email.data)
+            send_task(SEND_LOST_LINKS, form.email.data)
         return render_template("participant/lost_link_sent.html", email=form.email.data)
     return render_template("participant/lost_link.html", form=form)

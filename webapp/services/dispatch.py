@@ -15,6 +15,7 @@ DELIVER_MAIL = "emgav.deliver_mail"
 SWEEP_OUTBOX = "emgav.sweep_outbox"
 OFFER_FREE_SEATS = "emgav.offer_free_seats"
 EXPIRE_SEAT_OFFERS = "emgav.expire_seat_offers"
+SEND_LOST_LINKS = "emgav.send_lost_links"
 
 _PENDING_KEY = "emgav_tasks_after_commit"
 
