@@ -66,8 +66,8 @@ def test_a_new_event_is_checked_as_a_whole_and_nothing_is_written_when_refused(a
             workshops=[workshop("tard", hours=(8, 9)), workshop("tard", hours=(2, 1))],
         )
     assert refused.value.errors == [
-        "« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
-        "(par exemple journee-ess-2027), pas « Journée 2027 ».",
+        ("« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
+         "(par exemple journee-ess-2027), pas « Journée 2027 »."),
         "« registration_closes_at » de l'événement doit être après « registration_opens_at ».",
         "L'atelier « tard » doit avoir lieu pendant l'événement.",
         "« ends_at » de l'atelier « tard » doit être après « starts_at ».",
@@ -189,7 +189,8 @@ def test_every_problem_of_an_update_is_listed_and_nothing_changes(app_ctx):
         "L'atelier « agro » a des inscriptions : il ne peut pas être retiré.",
     ]
     event = db.session.get(Event, event.id)
-    assert (event.title, event.capacity, [w.key for w in event.workshops]) == ("Rencontre régionale", 5, ["agro", "vide"])
+    assert (event.title, event.capacity, [w.key for w in event.workshops]) == (
+        "Rencontre régionale", 5, ["agro", "vide"])
 
     # The full list of workshops: "vide" (nobody booked it) goes, "autre" comes, "agro" changes.
     events.update_event(event, workshops=[{"key": "agro", "room": "Salle 1"}, workshop("autre", hours=(1, 2))])

@@ -151,7 +151,8 @@ class RegistrationForm(ParticipantDetailsForm):
     email = StringField(
         _l("Adresse électronique"),
         filters=[_strip],
-        validators=[DataRequired(_l("Indiquez votre adresse électronique.")), Length(max=254, message=_l("254 caractères au plus.")), _email_syntax],
+        validators=[DataRequired(_l("Indiquez votre adresse électronique.")),
+                    Length(max=254, message=_l("254 caractères au plus.")), _email_syntax],
     )
     privacy_consent = BooleanField(
         _l("J'accepte que mes données soient utilisées pour gérer mon inscription à cet événement."),

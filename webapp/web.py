@@ -27,11 +27,14 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 # status -> (heading, message) of the friendly error pages.
 ERROR_PAGES = {
     400: (_l("Demande incorrecte"), _l("Votre navigateur a envoyé une demande que nous ne comprenons pas.")),
-    404: (_l("Page introuvable"), _l("Cette page n'existe pas ou n'existe plus. Vérifiez l'adresse, ou repartez de la liste des événements.")),
+    404: (_l("Page introuvable"), _l("Cette page n'existe pas ou n'existe plus. Vérifiez l'adresse, "
+                                     "ou repartez de la liste des événements.")),
     405: (_l("Action impossible"), _l("Cette page ne permet pas cette action.")),
     413: (_l("Envoi trop volumineux"), _l("Les données envoyées sont trop volumineuses.")),
-    429: (_l("Trop de tentatives"), _l("Vous avez envoyé trop de demandes en peu de temps. Patientez une minute, puis réessayez.")),
-    500: (_l("Erreur du service"), _l("Un problème est survenu de notre côté. Réessayez dans quelques instants ; si le problème persiste, écrivez aux personnes qui organisent l'événement.")),
+    429: (_l("Trop de tentatives"), _l("Vous avez envoyé trop de demandes en peu de temps. "
+                                       "Patientez une minute, puis réessayez.")),
+    500: (_l("Erreur du service"), _l("Un problème est survenu de notre côté. Réessayez dans quelques instants ; "
+                                      "si le problème persiste, écrivez aux personnes qui organisent l'événement.")),
 }
 CSRF_PAGE = (
     _l("Le formulaire a expiré"),

@@ -139,7 +139,8 @@ def create_mailbox_app(store):
             for number, part in _other_parts(message)
         ]
         return render_template(
-            "mailcatcher/message.html", message_id=message_id, subject=message["Subject"], received=received_at(message_id),
+            "mailcatcher/message.html", message_id=message_id, subject=message["Subject"],
+            received=received_at(message_id),
             headers=list(message.items()), html=html is not None,
             text=text.get_content() if text is not None else None, parts=parts, sandbox=FRAME_SANDBOX,
         )

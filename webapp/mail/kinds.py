@@ -28,7 +28,7 @@ class MailFamily(enum.Enum):
     bulk = "bulk"
 
 
-class InviteMethod(str, enum.Enum):
+class InviteMethod(enum.StrEnum):
     request = "REQUEST"  # the person holds a seat: add or update the event in their calendar
     cancel = "CANCEL"    # the registration or the event is cancelled: remove it
 

@@ -10,13 +10,13 @@ from ..extensions import db
 from .base import UTCDateTime, utcnow
 
 
-class EventStatus(str, enum.Enum):
+class EventStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
     cancelled = "cancelled"
 
 
-class RegistrationState(str, enum.Enum):
+class RegistrationState(enum.StrEnum):
     """Whether an event takes registrations now; `full` does, onto the waiting list."""
     open = "open"
     full = "full"

@@ -8,7 +8,7 @@ from ..extensions import db
 from .base import UTCDateTime, utcnow
 
 
-class OutboxStatus(str, enum.Enum):
+class OutboxStatus(enum.StrEnum):
     queued = "queued"
     sending = "sending"
     sent = "sent"

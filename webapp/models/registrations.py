@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
+
 def N_(message):
     """Mark a message for extraction (`pybabel extract -k N_`); it is translated where shown."""
     return message
@@ -26,7 +27,7 @@ ACTOR_TYPES = {
 }
 
 
-class RegistrationStatus(str, enum.Enum):
+class RegistrationStatus(enum.StrEnum):
     pending = "pending"      # address not confirmed yet
     confirmed = "confirmed"  # address confirmed and holds a seat
     waiting = "waiting"      # address confirmed, on the event's waiting list
@@ -38,7 +39,7 @@ ACTIVE_STATUSES = (RegistrationStatus.pending, RegistrationStatus.confirmed, Reg
                    RegistrationStatus.offered)
 
 
-class BookingStatus(str, enum.Enum):
+class BookingStatus(enum.StrEnum):
     requested = "requested"  # chosen, processed once the registration holds an event seat
     booked = "booked"
     waiting = "waiting"
@@ -46,7 +47,7 @@ class BookingStatus(str, enum.Enum):
     cancelled = "cancelled"
 
 
-class OfferStatus(str, enum.Enum):
+class OfferStatus(enum.StrEnum):
     open = "open"
     accepted = "accepted"
     declined = "declined"
@@ -150,7 +151,8 @@ class SeatOffer(db.Model):
     __table_args__ = (Index("ix_seat_offers_open", "status", "expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), nullable=False, index=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), nullable=False, index=True)
     workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
     status: Mapped[OfferStatus] = mapped_column(_enum(OfferStatus), default=OfferStatus.open, nullable=False)
     expires_at = mapped_column(UTCDateTime, nullable=False)

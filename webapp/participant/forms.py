@@ -5,8 +5,8 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
-from ..forms import Form, ParticipantDetailsForm, RegistrationForm
 from ..formatting import LANGUAGE_NAMES
+from ..forms import Form, ParticipantDetailsForm, RegistrationForm
 
 
 class ManageForm(ParticipantDetailsForm):

@@ -13,9 +13,9 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress
 
+from ..formatting import venue_line, workshop_line
 from ..models import BookingStatus, EventStatus
 from ..models.base import utcnow
-from ..formatting import venue_line, workshop_line
 
 PRODID = "-//Emgav//Emgav//FR"
 

@@ -3,7 +3,7 @@ services and turned into friendly pages by the views."""
 import enum
 
 
-class RegistrationErrorCode(str, enum.Enum):
+class RegistrationErrorCode(enum.StrEnum):
     closed = "closed"                        # the event takes no registrations (not open, closed, cancelled)
     already_confirmed = "already_confirmed"  # a confirmation link used a second time
     cancelled = "cancelled"                  # the registration is cancelled

@@ -146,7 +146,8 @@ def _email(data, name, errors):
     try:
         return validate_email(str(value), check_deliverability=False).normalized
     except EmailNotValidError:
-        errors.append(_("« %(field)s » n'est pas une adresse électronique valide : %(value)s.", field=name, value=value))
+        errors.append(_("« %(field)s » n'est pas une adresse électronique valide : %(value)s.",
+                        field=name, value=value))
         return ""
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..mail.outbox import queue_mail, queue_registration_mail
 from ..models import (
     BookingStatus,
     Event,
@@ -21,7 +22,6 @@ from ..models.registrations import ACTIVE_STATUSES
 from . import seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
-from ..mail.outbox import queue_mail, queue_registration_mail
 from .state import transition
 
 # A person who submits the form again gets at most one mail per window (anti-flood).

@@ -29,7 +29,9 @@ transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 from flask import current_app
 from sqlalchemy import select, true, update
 
+from ..database import update_where
 from ..extensions import db
+from ..mail.outbox import queue_registration_mail
 from ..models import (
     BookingStatus,
     Event,
@@ -41,13 +43,10 @@ from ..models import (
     WorkshopBooking,
 )
 from ..models.base import utcnow
-from ..database import update_where
-from ..mail.outbox import queue_registration_mail
 from . import tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
 from .state import transition
-
 
 # --- Counters: one conditional UPDATE each. ---
 
