@@ -260,6 +260,15 @@ def test_accepted_offer_page_links_to_base_url_whatever_the_host_header(app, cli
     assert "evil.example" not in page
 
 
+@pytest.mark.parametrize("path", ["/events/journee.ics", "/events.ics"])
+def test_calendar_files_link_to_base_url_whatever_the_host_header(app, client, path):
+    create_event(app)
+    response = client.get(path, headers={"Host": "evil.example"})
+    [vevent] = Calendar.from_ical(response.data).events
+    assert vevent["URL"] == "http://emgav.test/events/journee"
+    assert "evil.example" not in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("proxy_count", [0, 1])
 def test_the_rate_limit_sees_the_forwarded_client_only_behind_a_trusted_proxy(limited_app, proxy_count):
     client = limited_app(PROXY_COUNT=proxy_count).test_client()

@@ -438,7 +438,7 @@ def test_cancelling_the_event_sends_the_cancel_invite_to_seat_holders(app_ctx, m
     events.cancel_event(event)
     db.session.commit()
     (mail,) = mails("event_cancelled", anne)
-    assert mail.payload == {"method": "CANCEL", "sequence": 1, "with_invite": True}
+    assert mail.payload == {"sequence": 1, "with_invite": True}
     assert db.session.get(Event, event.id).status.value == "cancelled"
 
 

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
 from ..formatting import event_when, venue_line
+from ..links import absolute_url
 from ..models import BookingStatus, Registration, SeatOffer
 from ..models.registrations import ACTIVE_STATUSES
 from ..services import tokens
@@ -47,7 +48,7 @@ class MailKind:
 
 
 def _participant_url(endpoint, token):
-    return url_for(endpoint, token=token, _external=True)
+    return absolute_url(endpoint, token=token)
 
 
 def _registration_context(row):
@@ -58,7 +59,7 @@ def _registration_context(row):
     return {
         "registration": registration,
         "event": registration.event,
-        "event_url": url_for("public.event", slug=registration.event.slug, _external=True),
+        "event_url": absolute_url("public.event", slug=registration.event.slug),
         "manage_url": _participant_url("participant.manage", tokens.manage_token(registration)),
     }
 

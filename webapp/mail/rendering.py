@@ -58,8 +58,8 @@ def mail_templates():
 
 @contextmanager
 def rendering_context(language):
-    """What rendering needs outside a web request: `url_for(..., _external=True)` giving
-    BASE_URL links, and gettext in `language`."""
+    """What rendering needs outside a web request: a request context at BASE_URL (for the
+    templates' `url_for`), and gettext in `language`."""
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]), force_locale(language):
         yield
 

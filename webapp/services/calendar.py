@@ -2,18 +2,18 @@
 
 An invite has one VEVENT whose UID is the registration's `uid` at the host of BASE_URL: it
 never changes, so calendar programs update or remove the same entry when SEQUENCE rises.
-Times are written in the event's own zone, with its VTIMEZONE. Links are built with
-`url_for(..., _external=True)`: call these functions inside a request context (the mail
-worker renders inside one whose base URL is BASE_URL).
+Times are written in the event's own zone, with its VTIMEZONE. Links point at BASE_URL
+(`links.absolute_url`), whatever the request's Host header.
 """
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress
 
 from ..formatting import venue_line, workshop_line
+from ..links import absolute_url
 from ..models import BookingStatus, EventStatus
 from ..models.base import utcnow
 
@@ -74,7 +74,7 @@ def _event_component(event, *, uid, sequence, description, status):
         summary=event.title,
         description=description,
         location=location or event.online_url or None,
-        url=url_for("public.event", slug=event.slug, _external=True),
+        url=absolute_url("public.event", slug=event.slug),
         status=status,
     )
 
@@ -101,7 +101,7 @@ def _invite_description(registration, cancelled):
     if booked:
         parts.append(_workshop_list(_("Vos ateliers :"), booked))
     # Calendars are often shared: the public event page, never the personal manage link.
-    parts.append(url_for("public.event", slug=event.slug, _external=True))
+    parts.append(absolute_url("public.event", slug=event.slug))
     return "\n\n".join(parts)
 
 
@@ -109,5 +109,5 @@ def _public_description(event):
     parts = [event.description.strip()] if event.description.strip() else []
     if event.workshops:
         parts.append(_workshop_list(_("Ateliers :"), event.workshops))
-    parts.append(url_for("public.event", slug=event.slug, _external=True))
+    parts.append(absolute_url("public.event", slug=event.slug))
     return "\n\n".join(parts)

@@ -72,7 +72,7 @@ def send_task(task_name, *args):
         current_app.extensions["celery"].send_task(task_name, args=list(args))
         return True
     except Exception as exc:  # broker down: the sweeper will catch up
-        log.warning("could not enqueue %s%r: %s", task_name, args, exc)
+        log.warning("could not enqueue %s: %s", task_name, exc)  # args may hold an address
         return False
 
 

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..mail.outbox import queue_mail
+from ..mail.outbox import queue_registration_mail
 from ..models import Event, EventStatus, Registration, RegistrationStatus, Workshop, WorkshopBooking
 from ..models.registrations import ACTIVE_STATUSES
 from . import seats
@@ -231,11 +231,9 @@ def _cancel(event):
     event = _raise_event_revision(event, status=EventStatus.cancelled)
     seats.withdraw_offers(event)
     for registration in _registrations(event, ACTIVE_STATUSES):
-        queue_mail(
-            "event_cancelled", registration.email, f"event-cancelled:{registration.id}:{event.revision}",
-            language=registration.language, registration=registration,
-            payload={"method": "CANCEL", "sequence": registration.invite_sequence,
-                     "with_invite": registration.status == RegistrationStatus.confirmed},
+        queue_registration_mail(
+            "event_cancelled", registration, f"event-cancelled:{registration.id}:{event.revision}",
+            sequence=registration.invite_sequence, with_invite=registration.status == RegistrationStatus.confirmed,
         )
 
 
