@@ -155,6 +155,24 @@ def live_server(app, base_env):
 
 
 @pytest.fixture
+def limited_app(app):
+    """Build an app whose rate limits are on (counted in memory; `config` overrides its settings).
+    The limiter is one object for the whole process, so its on/off switch is put back afterwards
+    for the other tests."""
+    from webapp import create_app
+    from webapp.extensions import limiter
+
+    was_enabled = limiter.enabled
+
+    def build(**config):
+        return create_app(dict({"TESTING": True, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+                                "RATELIMIT_PUBLIC_POST": "2 per minute"}, **config))
+
+    yield build
+    limiter.enabled = was_enabled
+
+
+@pytest.fixture
 def make_event(app):
     """Create a published event (keyword arguments override the defaults); returns its id."""
     from webapp.extensions import db

@@ -19,11 +19,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
+from argon2 import PasswordHasher
 from icalendar import Calendar
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, OutboxStatus, Registration, WorkshopBooking
+from webapp.models import Event, OutboxMail, OutboxStatus, Registration, User, UserRole, WorkshopBooking
 from webapp.services import registrations, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,9 +187,10 @@ def drop_postgres_database(name):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_emgav(env, *args, check=True, cwd=ROOT):
-    """Run the `emgav` console script with `env` in `cwd`; returns the CompletedProcess."""
-    return subprocess.run([str(VENV_BIN / "emgav"), *args], env=env, cwd=cwd, check=check,
+def run_emgav(env, *args, check=True, cwd=ROOT, input=None):
+    """Run the `emgav` console script with `env` in `cwd` (`input`: its standard input); returns
+    the CompletedProcess."""
+    return subprocess.run([str(VENV_BIN / "emgav"), *args], env=env, cwd=cwd, check=check, input=input,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -391,3 +393,39 @@ def invite_of(message):
     assert parts[0].get_param("method") == method, "the MIME part and the calendar disagree on the method"
     [vevent] = calendar.walk("VEVENT")
     return method, vevent
+
+
+# --- Back office ---
+
+PASSWORD = "un mot de passe assez long"
+_password_hashes = {}
+
+
+def make_user(email, role=UserRole.organiser, *, events=(), password=PASSWORD, active=True):
+    """A back-office account with this password (a real argon2id hash, computed once per password),
+    assigned to the events of these ids; returns its id. Call inside an app context."""
+    if password not in _password_hashes:
+        _password_hashes[password] = PasswordHasher().hash(password)
+    user = User(email=email, role=role, password_hash=_password_hashes[password], active=active)
+    user.events = [db.session.get(Event, event_id) for event_id in events]
+    db.session.add(user)
+    db.session.commit()
+    return user.id
+
+
+def logged_in_as(client, user_id):
+    """Put the account in the client's session, as the login page does (the login itself is
+    tested on its own); returns the client."""
+    user = db.session.get(User, user_id)
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+def log_in(client, email, password=PASSWORD, next_path=None, **environ):
+    """Submit the login form (`environ`: e.g. REMOTE_ADDR); returns the response."""
+    path = "/organiser/login" + (f"?next={next_path}" if next_path else "")
+    token = csrf_token(client, "/organiser/password/forgot")
+    return client.post(path, data={"email": email, "password": password, "csrf_token": token},
+                       environ_base=environ)

@@ -16,7 +16,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from webapp import create_app
-from webapp.extensions import db, limiter
+from webapp.extensions import db
 from webapp.models import Event, EventStatus, OutboxMail, Registration, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
@@ -100,20 +100,6 @@ def row_counts(app):
 def ask_for_links(client, email, **headers):
     token = support.csrf_token(client, "/lost-link")
     return client.post("/lost-link", data={"email": email, "csrf_token": token}, headers=headers)
-
-
-@pytest.fixture
-def limited_app(app):
-    """Build an app whose rate limit is on (counted in memory). The limiter is one object for the
-    whole process, so its on/off switch is put back afterwards for the other tests."""
-    was_enabled = limiter.enabled
-
-    def build(**config):
-        return create_app(dict({"TESTING": True, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                                "RATELIMIT_PUBLIC_POST": "2 per minute"}, **config))
-
-    yield build
-    limiter.enabled = was_enabled
 
 
 # --- NUL bytes: refused before they reach a query, on SQLite and PostgreSQL ----------------

@@ -23,6 +23,9 @@ from .support import person, text_and_html
 INVITE_TREE = ["multipart/mixed", [["multipart/alternative", ["text/plain", "text/html", "text/calendar"]],
                                    "application/ics"]]
 PLAIN_TREE = ["multipart/alternative", ["text/plain", "text/html"]]
+# Mail kinds about a back-office account (no registration, no event).
+ACCOUNT_KINDS = {"password_reset", "account_invitation"}
+ABOUT_NO_REGISTRATION = ACCOUNT_KINDS | {"lost_links"}
 
 
 @pytest.fixture
@@ -267,6 +270,7 @@ def _payloads(registration):
     workshop_offer = SeatOffer(registration=registration, workshop=registration.event.workshops[0], expires_at=expiry)
     db.session.add_all([offer, workshop_offer])
     db.session.commit()
+    account = support.make_user(registration.email)
     return {
         "confirm_address": {},
         "manage_link": {},
@@ -278,6 +282,8 @@ def _payloads(registration):
         "registration_cancelled": {"sequence": 2, "with_invite": True},
         "event_cancelled": {"sequence": 2, "with_invite": False},
         "lost_links": {"registration_ids": [registration.id]},
+        "password_reset": {"user_id": account},
+        "account_invitation": {"user_id": account},
     }
 
 
@@ -292,7 +298,7 @@ def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_ev
 
     for kind, payload in payloads.items():
         row = outbox.queue_mail(kind, registration.email, f"every-kind:{kind}", payload=payload,
-                                 registration=None if kind == "lost_links" else registration)
+                                 registration=None if kind in ABOUT_NO_REGISTRATION else registration)
         db.session.commit()
         assert deliver(row).status == OutboxStatus.sent, (kind, row.last_error)
         [mail] = smtp_server.wait_for("anne@example.org", kind=kind)
@@ -302,6 +308,10 @@ def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_ev
         assert mime_tree(mail) == (INVITE_TREE if with_invite else PLAIN_TREE), kind
         if with_invite:
             assert f"METHOD:{method.value}".encode() in list(mail.iter_parts())[1].get_content()
+        if kind in ACCOUNT_KINDS:  # a back-office account's link to choose its password, no event
+            assert "http://emgav.test/organiser/password/reset/" in text, kind
+            assert "Message automatique d'Emgav, le service d'inscription" in text, kind
+            continue
         if kind not in ("confirm_address", "registration_cancelled", "event_cancelled", "seat_offer"):
             assert "http://emgav.test/manage/" in text, kind
         assert "Journée &lt;régionale&gt; &amp; « solidaire »" in html, kind

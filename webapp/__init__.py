@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, load_config
-from .extensions import babel, csrf, db, limiter, migrate, select_locale
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
 
 def create_app(overrides=None):
@@ -20,6 +20,7 @@ def create_app(overrides=None):
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
     from .database import configure_engine_events
@@ -30,12 +31,14 @@ def create_app(overrides=None):
     celery_init_app(app)
 
     from . import models  # noqa: F401  (register the tables)
+    from .organiser import bp as organiser_bp
     from .participant import bp as participant_bp
     from .public import bp as public_bp
     from .web import register_web_helpers
 
     app.register_blueprint(public_bp)
     app.register_blueprint(participant_bp)
+    app.register_blueprint(organiser_bp, url_prefix="/organiser")
     register_web_helpers(app)
 
     from .cli import register_commands

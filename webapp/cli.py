@@ -1,7 +1,7 @@
 """The `emgav` console script: a Flask CLI group.
 
 Flask gives `emgav run`, `emgav shell` and (through Flask-Migrate) `emgav db upgrade`; this
-module adds `emgav seed-demo`, `emgav events import FILE`, and the development commands of
+module adds `emgav seed-demo`, `emgav events import FILE`, `emgav users …`, and the development commands of
 `webapp.dev`, `emgav dev` and `emgav mailcatcher`, imported only when they are looked up.
 Like every Flask CLI, `emgav` reads a `.env` file (found from the current directory upwards)
 before it builds the app; variables already set in the environment win.
@@ -12,6 +12,9 @@ from pathlib import Path
 import click
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
+from .formatting import user_role_label
+from .services import accounts
+from .services.errors import AccountError, AccountErrorCode
 from .services.event_files import import_event, load_event_file
 from .services.events import EventRuleError
 
@@ -82,7 +85,63 @@ def import_event_command(file):
     _import_event_file(file)
 
 
-COMMANDS = [seed_demo_command, events_group]
+@click.group("users")
+def users_group():
+    """Manage the accounts of the back office (/organiser/)."""
+
+
+def _read_password():
+    """From a prompt (typed twice, not shown) on a terminal; otherwise the first line of stdin."""
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        return click.prompt("Mot de passe", hide_input=True,
+                            confirmation_prompt="Le même mot de passe, une seconde fois")
+    return stdin.readline().rstrip("\r\n")
+
+
+def _account_error(exc):
+    return click.ClickException(accounts.error_message(exc))
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Administration : tous les événements, les comptes et les équipes.")
+@with_appcontext
+def create_user_command(email, admin):
+    """Create an account for EMAIL; the password is asked for (or read from standard input)."""
+    try:
+        accounts.normalise_email(email)  # a wrong address is said before the password is asked for
+        user = accounts.create_user(email, _read_password(), role="admin" if admin else "organiser")
+    except AccountError as exc:
+        raise _account_error(exc) from None
+    click.echo(f"Compte créé : {user.email} ({user_role_label(user.role)})")
+
+
+@users_group.command("list")
+@with_appcontext
+def list_users_command():
+    """List the accounts: address, role, state."""
+    users = accounts.list_users()
+    if not users:
+        click.echo("Aucun compte. Créez le premier : emgav users create VOUS@EXEMPLE.ORG --admin")
+    for user in users:
+        state = "actif" if user.active else "désactivé"
+        click.echo(f"{user.email}\t{user_role_label(user.role)}\t{state}")
+
+
+@users_group.command("disable")
+@click.argument("email")
+@with_appcontext
+def disable_user_command(email):
+    """Disable the account of EMAIL: it can no longer log in, and its sessions end."""
+    user = accounts.user_by_email(email)
+    if user is None:
+        raise _account_error(AccountError(AccountErrorCode.unknown_email))
+    accounts.disable_user(user)
+    click.echo(f"Compte désactivé : {user.email}")
+
+
+COMMANDS = [seed_demo_command, events_group, users_group]
 
 # On the group itself, so that `emgav <command>` is found even when the app cannot be built,
 # and then says why (e.g. SECRET_KEY missing) instead of "No such command".

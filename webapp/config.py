@@ -54,6 +54,9 @@ def load_config(overrides=None):
         # Links and delays.
         "CONFIRM_LINK_MAX_AGE": timedelta(hours=_int("CONFIRM_LINK_HOURS", 72)),
         "SEAT_OFFER_VALIDITY": timedelta(hours=_int("SEAT_OFFER_HOURS", 48)),
+        # Back office: "forgotten password" links, and the link of a new account to choose its password.
+        "PASSWORD_RESET_MAX_AGE": timedelta(minutes=_int("PASSWORD_RESET_MINUTES", 60)),
+        "ACCOUNT_INVITATION_MAX_AGE": timedelta(hours=_int("ACCOUNT_INVITATION_HOURS", 72)),
         # Outbox sweeper: rows left queued/sending longer than this are re-enqueued.
         "OUTBOX_STALE_AFTER": timedelta(seconds=_int("OUTBOX_STALE_SECONDS", 120)),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
@@ -77,6 +80,9 @@ def load_config(overrides=None):
         # memory, each process allowing its share of the limit (see extensions.public_post_limit).
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") not in ("0", "false"),
         "RATELIMIT_PUBLIC_POST": os.environ.get("RATELIMIT_PUBLIC_POST", "10 per minute"),
+        # Failed logins to the back office, per IP address and per account (the address typed).
+        "RATELIMIT_LOGIN_IP": os.environ.get("RATELIMIT_LOGIN_IP", "10 per minute"),
+        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get(
             "RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL", "memory://")
         ),

@@ -3,6 +3,7 @@ from flask import g, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -23,6 +24,8 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+# The back office's accounts; its user loader and login view are set by `webapp.organiser`.
+login_manager = LoginManager()
 
 
 def select_locale():
@@ -49,17 +52,24 @@ babel = Babel()
 
 def public_post_limit():
     """Decorator for views whose POST is public (registration, lost link): rate-limited per IP."""
-    return limiter.limit(_public_post_limit_value, methods=["POST"])
+    return post_limit("RATELIMIT_PUBLIC_POST")
 
 
-def _public_post_limit_value():
-    """RATELIMIT_PUBLIC_POST, counted in Redis for all the web processes together. When the counts
-    are kept in each process's memory instead (Redis unreachable, or `memory://`), each of the
-    WEB_CONCURRENCY processes allows its share (at least one), so that together they allow no more
-    than the limit."""
+def post_limit(setting, key_func=None, deduct_when=None):
+    """Decorator: rate-limit the view's POSTs to the limit in config `setting`, counted per IP
+    address (or per `key_func()`), and only for the responses `deduct_when(response)` accepts."""
+    return limiter.limit(lambda: _limit_value(setting), key_func=key_func, methods=["POST"],
+                         deduct_when=deduct_when)
+
+
+def _limit_value(setting):
+    """The limit in config `setting`, counted in Redis for all the web processes together. When
+    the counts are kept in each process's memory instead (Redis unreachable, or `memory://`), each
+    of the WEB_CONCURRENCY processes allows its share (at least one), so that together they allow
+    no more than the limit."""
     from flask import current_app
 
-    value = current_app.config["RATELIMIT_PUBLIC_POST"]
+    value = current_app.config[setting]
     processes = current_app.config["WEB_CONCURRENCY"]
     if processes == 1 or not isinstance(limiter.limiter.storage, MemoryStorage):
         return value

@@ -9,7 +9,7 @@ from flask_babel import format_date, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .models import ACTOR_TYPES, RegistrationStatus
+from .models import ACTOR_TYPES, EventStatus, JournalAction, RegistrationStatus, UserRole
 
 # Language switch and language choices: each language named in itself.
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -20,6 +20,32 @@ REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.waiting: _l("sur la liste d'attente"),
     RegistrationStatus.offered: _l("une place vous est proposée"),
     RegistrationStatus.cancelled: _l("annulée"),
+}
+
+# Registrations counted by status, as the back office shows them.
+REGISTRATION_COUNT_LABELS = {
+    RegistrationStatus.confirmed: _l("places réservées"),
+    RegistrationStatus.offered: _l("places proposées"),
+    RegistrationStatus.waiting: _l("en liste d'attente"),
+    RegistrationStatus.pending: _l("adresse à confirmer"),
+    RegistrationStatus.cancelled: _l("annulées"),
+}
+
+EVENT_STATUS_LABELS = {
+    EventStatus.draft: _l("brouillon"),
+    EventStatus.published: _l("publié"),
+    EventStatus.cancelled: _l("annulé"),
+}
+
+USER_ROLE_LABELS = {
+    UserRole.admin: _l("administration"),
+    UserRole.organiser: _l("organisation"),
+}
+
+# What each journal entry says; the placeholders come from the entry's details.
+JOURNAL_ACTION_LABELS = {
+    JournalAction.organiser_assigned: _l("Accès à l'événement donné à %(email)s."),
+    JournalAction.organiser_unassigned: _l("Accès à l'événement retiré à %(email)s."),
 }
 
 
@@ -105,3 +131,17 @@ def actor_type_label(key):
 
 def registration_status_label(status):
     return str(REGISTRATION_STATUS_LABELS[status])
+
+
+def event_status_label(status):
+    return str(EVENT_STATUS_LABELS[status])
+
+
+def user_role_label(role):
+    return str(USER_ROLE_LABELS[role])
+
+
+def journal_entry_text(entry):
+    """What a journal entry says, e.g. « Accès à l'événement donné à anne@example.org. »."""
+    label = JOURNAL_ACTION_LABELS.get(entry.action)
+    return label % entry.details if label is not None else entry.action

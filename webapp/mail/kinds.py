@@ -18,9 +18,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..formatting import event_when, venue_line
 from ..links import absolute_url
-from ..models import BookingStatus, Registration, SeatOffer
+from ..models import BookingStatus, Registration, SeatOffer, User
 from ..models.registrations import ACTIVE_STATUSES
-from ..services import tokens
+from ..services import accounts, tokens
 from ..services.registrations import waiting_position
 
 
@@ -140,6 +140,28 @@ def _lost_links_context(row):
     }
 
 
+def _password_link_context(row, purpose, max_age_setting):
+    """A back-office account and its link to choose a password, signed now (at sending time)."""
+    user = db.session.get(User, row.payload.get("user_id"))
+    if user is None or not user.active:
+        raise MailNotDeliverable("the account no longer exists or is disabled")
+    return {
+        "account": user,
+        "password_url": absolute_url("organiser.reset_password", token=accounts.password_token(user, purpose)),
+        "valid_minutes": int(current_app.config[max_age_setting].total_seconds() // 60),
+    }
+
+
+def _password_reset_context(row):
+    return _password_link_context(row, accounts.RESET_LINK, "PASSWORD_RESET_MAX_AGE")
+
+
+def _account_invitation_context(row):
+    context = _password_link_context(row, accounts.INVITATION_LINK, "ACCOUNT_INVITATION_MAX_AGE")
+    context["valid_hours"] = context["valid_minutes"] // 60
+    return context
+
+
 KINDS = {kind.name: kind for kind in [
     MailKind("confirm_address", _confirm_address_context),
     MailKind("manage_link", _registration_context),
@@ -151,4 +173,6 @@ KINDS = {kind.name: kind for kind in [
     MailKind("registration_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("lost_links", _lost_links_context),
+    MailKind("password_reset", _password_reset_context),
+    MailKind("account_invitation", _account_invitation_context),
 ]}

@@ -1,5 +1,7 @@
 """Database models: they hold state; transactions live in `webapp.services`."""
+from .accounts import User, UserRole, event_organisers
 from .events import Event, EventStatus, RegistrationState, Workshop
+from .journal import JournalAction, JournalEntry
 from .outbox import OutboxMail, OutboxStatus
 from .registrations import (
     ACTOR_TYPES,
@@ -16,6 +18,8 @@ __all__ = [
     "BookingStatus",
     "Event",
     "EventStatus",
+    "JournalAction",
+    "JournalEntry",
     "OfferStatus",
     "OutboxMail",
     "OutboxStatus",
@@ -23,6 +27,9 @@ __all__ = [
     "RegistrationState",
     "RegistrationStatus",
     "SeatOffer",
+    "User",
+    "UserRole",
     "Workshop",
     "WorkshopBooking",
+    "event_organisers",
 ]

@@ -74,6 +74,8 @@ class Event(SeatPoolMixin, db.Model):
         "Workshop", back_populates="event", order_by="(Workshop.starts_at, Workshop.id)",
         cascade="all, delete-orphan",
     )
+    # The accounts that run this event (admins see every event without being listed here).
+    organisers = relationship("User", secondary="event_organisers", order_by="User.email", back_populates="events")
 
     @property
     def tz(self):

@@ -16,6 +16,7 @@ SWEEP_OUTBOX = "emgav.sweep_outbox"
 OFFER_FREE_SEATS = "emgav.offer_free_seats"
 EXPIRE_SEAT_OFFERS = "emgav.expire_seat_offers"
 SEND_LOST_LINKS = "emgav.send_lost_links"
+SEND_PASSWORD_RESET = "emgav.send_password_reset"
 
 _PENDING_KEY = "emgav_tasks_after_commit"
 

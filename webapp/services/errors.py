@@ -1,5 +1,5 @@
-"""Why a registration step was refused: one exception and one enum of reasons, raised by the
-services and turned into friendly pages by the views."""
+"""Why a registration step or an account operation was refused: exceptions with an enum of
+reasons, raised by the services and turned into friendly pages or messages by the views."""
 import enum
 
 
@@ -24,4 +24,23 @@ class RegistrationError(Exception):
 
     def __init__(self, code):
         self.code = RegistrationErrorCode(code)
+        super().__init__(self.code.value)
+
+
+class AccountErrorCode(enum.StrEnum):
+    invalid_email = "invalid_email"
+    duplicate_email = "duplicate_email"
+    unknown_email = "unknown_email"
+    password_too_short = "password_too_short"
+    password_too_long = "password_too_long"
+    wrong_password = "wrong_password"    # the current password, when changing it
+    own_account = "own_account"          # an admin disabling their own account
+    account_disabled = "account_disabled"  # assigning a disabled account to an event
+
+
+class AccountError(Exception):
+    """An account operation that cannot be done; `code` (an AccountErrorCode) says why."""
+
+    def __init__(self, code):
+        self.code = AccountErrorCode(code)
         super().__init__(self.code.value)

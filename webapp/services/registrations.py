@@ -4,7 +4,7 @@ and workshops, cancel or leave the waiting list, get lost links again. Seat coun
 import hashlib
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -298,3 +298,16 @@ def send_lost_links(email):
     )
     db.session.commit()
     return row
+
+
+def counts_by_status(event_ids):
+    """{event id: {RegistrationStatus: number of registrations}} for these events (statuses
+    without registrations left out)."""
+    rows = db.session.execute(
+        select(Registration.event_id, Registration.status, func.count())
+        .where(Registration.event_id.in_(event_ids)).group_by(Registration.event_id, Registration.status)
+    )
+    counts = {event_id: {} for event_id in event_ids}
+    for event_id, status, number in rows:
+        counts[event_id][status] = number
+    return counts

@@ -1,0 +1,238 @@
+"""Who may open each back-office page and run each action, route by route: anonymous visitors (sent
+to the login page, then back), disabled accounts (logged out), organisers of another event (404,
+the same page as for an event that does not exist), the event's organisers, admins. A last test
+walks the app's URL map: a back-office route missing from ROUTES fails the suite.
+
+To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
+makes the action succeed when allowed ({event}, {organiser}, {other}, {target} are replaced by ids).
+"""
+import enum
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import JournalEntry, OutboxMail, User, UserRole, event_organisers
+from webapp.organiser import PUBLIC_ENDPOINTS
+from webapp.services import accounts
+
+from . import support
+from .support import logged_in_as, make_user
+
+
+class Access(enum.Enum):
+    public = "public"        # anonymous visitors too
+    account = "account"      # any active account
+    event = "event"          # the event's organisers and admins
+    admin = "admin"          # admins only (404 for the others)
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str
+    path: str
+    access: Access
+    data: dict = field(default_factory=dict)
+
+    def url(self, ids):
+        return self.path.format(**ids)
+
+    def form(self, ids):
+        return {name: value.format(**ids) for name, value in self.data.items()}
+
+
+NEW_PASSWORD = "un autre mot de passe assez long"
+
+ROUTES = [
+    Route("organiser.login", "GET", "/organiser/login", Access.public),
+    Route("organiser.login", "POST", "/organiser/login", Access.public),
+    Route("organiser.forgot_password", "GET", "/organiser/password/forgot", Access.public),
+    Route("organiser.forgot_password", "POST", "/organiser/password/forgot", Access.public),
+    Route("organiser.reset_password", "GET", "/organiser/password/reset/{reset_token}", Access.public),
+    Route("organiser.reset_password", "POST", "/organiser/password/reset/{reset_token}", Access.public),
+    Route("organiser.logout", "POST", "/organiser/logout", Access.account),
+    Route("organiser.dashboard", "GET", "/organiser/", Access.account),
+    Route("organiser.change_password", "GET", "/organiser/account/password", Access.account),
+    Route("organiser.change_password", "POST", "/organiser/account/password", Access.account,
+          {"current_password": support.PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    Route("organiser.event_home", "GET", "/organiser/events/{event}", Access.event),
+    Route("organiser.account_list", "GET", "/organiser/accounts", Access.admin),
+    Route("organiser.new_account", "GET", "/organiser/accounts/new", Access.admin),
+    Route("organiser.new_account", "POST", "/organiser/accounts/new", Access.admin,
+          {"email": "nouvelle@example.org", "role": "organiser"}),
+    Route("organiser.disable_account", "POST", "/organiser/accounts/{target}/disable", Access.admin),
+    Route("organiser.event_team", "GET", "/organiser/events/{event}/team", Access.admin),
+    Route("organiser.event_team", "POST", "/organiser/events/{event}/team", Access.admin, {"user_id": "{other}"}),
+    Route("organiser.remove_organiser", "POST", "/organiser/events/{event}/team/{organiser}/remove", Access.admin),
+]
+PROTECTED = [route for route in ROUTES if route.access != Access.public]
+DASHBOARD = ROUTES[[route.endpoint for route in ROUTES].index("organiser.dashboard")]
+ROLES = ["anonymous", "disabled", "other_organiser", "event_organiser", "admin"]
+
+# What each role gets: "login" (sent to the login page), 404, or "ok".
+OUTCOMES = {
+    Access.account: {"anonymous": "login", "disabled": "login", "other_organiser": "ok", "event_organiser": "ok",
+                     "admin": "ok"},
+    Access.event: {"anonymous": "login", "disabled": "login", "other_organiser": 404, "event_organiser": "ok",
+                   "admin": "ok"},
+    Access.admin: {"anonymous": "login", "disabled": "login", "other_organiser": 404, "event_organiser": 404,
+                   "admin": "ok"},
+}
+
+
+def route_id(route):
+    return f"{route.method} {route.endpoint}"
+
+
+@pytest.fixture
+def world(app, make_event):
+    """Two events; an admin; an organiser of the first event; an organiser of the second only; a
+    disabled organiser of the first (logged in before being disabled); an account to disable."""
+    event = make_event(title="Journée régionale")
+    other_event = make_event(title="Atelier ESS")
+    with app.app_context():
+        ids = {
+            "event": event, "other_event": other_event,
+            "admin": make_user("admin@example.org", UserRole.admin),
+            "organiser": make_user("anne@example.org", events=[event]),
+            "other": make_user("yann@example.org", events=[other_event]),
+            "disabled": make_user("gwen@example.org", events=[event]),
+            "target": make_user("cible@example.org"),
+        }
+        ids["reset_token"] = accounts.password_token(db.session.get(User, ids["organiser"]))
+    return ids
+
+
+def client_as(app, world, role):
+    client = app.test_client()
+    with app.app_context():
+        if role == "disabled":
+            logged_in_as(client, world["disabled"])
+            accounts.disable_user(db.session.get(User, world["disabled"]))
+        elif role != "anonymous":
+            user = {"other_organiser": "other", "event_organiser": "organiser", "admin": "admin"}[role]
+            logged_in_as(client, world[user])
+    return client
+
+
+def send(client, route, world):
+    """Send the route's request as a browser would: forms with their CSRF token."""
+    if route.method == "GET":
+        return client.get(route.url(world))
+    token = support.csrf_token(client, "/organiser/password/forgot")
+    return client.post(route.url(world), data=dict(route.form(world), csrf_token=token))
+
+
+def snapshot(app):
+    """What the back office can change: accounts, who runs which event, journal, outbox."""
+    with app.app_context():
+        users = db.session.execute(select(User.email, User.active, User.password_hash, User.role)).all()
+        return (sorted(users), sorted(db.session.execute(select(event_organisers.c.event_id,
+                                                                event_organisers.c.user_id)).all()),
+                db.session.scalars(select(JournalEntry.id)).all(), db.session.scalars(select(OutboxMail.id)).all())
+
+
+def assert_sent_to_login(response, route, world):
+    assert response.status_code == 302, response.status_code
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/organiser/login"
+    if route.method == "GET":  # then back to the page
+        assert parse_qs(location.query) == {"next": [route.url(world)]}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", PROTECTED, ids=route_id)
+def test_access_route_by_route(app, world, route, role):
+    client = client_as(app, world, role)
+    before = snapshot(app)
+
+    response = send(client, route, world)
+
+    expected = OUTCOMES[route.access][role]
+    if expected == "login":
+        assert_sent_to_login(response, route, world)
+    elif expected == 404:
+        assert response.status_code == 404
+    elif route.method == "GET":
+        assert response.status_code == 200
+    else:  # the action was done, then the browser is sent on
+        assert response.status_code == 302
+        assert not response.headers["Location"].startswith("/organiser/login?next")
+    if expected != "ok":
+        assert snapshot(app) == before, "a refused request changed something"
+    else:
+        assert route.method == "GET" or route.endpoint == "organiser.logout" or snapshot(app) != before
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if route.access == Access.public], ids=route_id)
+def test_public_pages_need_no_account(app, world, route):
+    response = send(app.test_client(), route, world)
+
+    assert response.status_code == 200  # the page, or its form with what is missing
+
+
+def test_every_back_office_route_has_an_access_test(app):
+    tested = {(route.endpoint, route.method) for route in ROUTES}
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("organiser.")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+    assert sorted(routes - tested) == [], "back-office routes without an access test: add them to ROUTES"
+    assert {route.endpoint for route in ROUTES if route.access == Access.public} == PUBLIC_ENDPOINTS
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if route.method == "POST"], ids=route_id)
+def test_every_back_office_form_needs_its_csrf_token(app, world, route):
+    client = client_as(app, world, "admin")
+    before = snapshot(app)
+
+    response = client.post(route.url(world), data=route.form(world))
+
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in support.page_text(response)
+    assert snapshot(app) == before
+
+
+def test_an_event_of_another_organiser_looks_like_no_event_at_all(app, world):
+    client = client_as(app, world, "other_organiser")
+
+    hidden = client.get(f"/organiser/events/{world['event']}")
+    missing = client.get("/organiser/events/999999")
+
+    assert hidden.status_code == missing.status_code == 404
+    # The same page, but for the address in the language switch.
+    assert hidden.get_data(as_text=True).replace(f"/organiser/events/{world['event']}?", "/organiser/events/999999?") \
+        == missing.get_data(as_text=True)
+    assert "Journée régionale" not in support.page_text(client.get("/organiser/"))
+
+
+def test_a_disabled_account_is_logged_out_on_its_next_request(app, world):
+    client = client_as(app, world, "event_organiser")
+    assert client.get("/organiser/").status_code == 200
+    with app.app_context():
+        accounts.disable_user(db.session.get(User, world["organiser"]))
+
+    assert_sent_to_login(client.get("/organiser/"), DASHBOARD, world)
+    with app.app_context():
+        enabled_again = db.session.get(User, world["organiser"])
+        enabled_again.active = True  # even re-enabled, the old session stays ended
+        db.session.commit()
+    assert client.get("/organiser/").status_code == 302
+
+
+@pytest.mark.parametrize("next_path, destination", [
+    ("/organiser/accounts", "/organiser/accounts"),
+    ("/organiser/events/1?x=1", "/organiser/events/1?x=1"),
+    ("https://evil.example/organiser/", "/organiser/"),
+    ("//evil.example/organiser/", "/organiser/"),
+    ("/\\evil.example", "/organiser/"),
+    ("/events/journee", "/organiser/"),
+    ("javascript:alert(1)", "/organiser/"),
+])
+def test_after_login_only_a_back_office_path_is_followed(app, world, next_path, destination):
+    response = support.log_in(app.test_client(), "admin@example.org", next_path=quote(next_path, safe=""))
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == destination

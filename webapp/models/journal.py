@@ -1,0 +1,34 @@
+"""The journal of an event: who did what, and when, in the back office."""
+import enum
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class JournalAction(enum.StrEnum):
+    """Stable keys of journal entries (stored as text: adding one needs no migration). Their
+    wording is in `webapp.formatting.JOURNAL_ACTION_LABELS`."""
+    organiser_assigned = "organiser_assigned"
+    organiser_unassigned = "organiser_unassigned"
+
+
+class JournalEntry(db.Model):
+    __tablename__ = "journal_entries"
+    __table_args__ = (Index("ix_journal_entries_event_created", "event_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False)
+    # None for what the service did by itself.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    # What changed, as the action's label needs it (e.g. {"email": …}).
+    details: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    user = relationship("User")
+
+    def __repr__(self):
+        return f"<JournalEntry {self.id} {self.action}>"
