@@ -365,6 +365,15 @@ def page_text(response):
     return html.unescape(response.get_data(as_text=True))
 
 
+def outbox_message(app, kind):
+    """The mail of the outbox row of `kind`, built as the worker builds it (in the row's language)."""
+    from webapp.mail.message import build_message
+
+    with app.app_context():
+        row = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == kind)).one()
+        return build_message(row)
+
+
 def mail_text(message):
     """The plain-text part of a mail."""
     return message.get_body(preferencelist=("plain",)).get_content()

@@ -9,14 +9,9 @@ import pytest
 from babel.messages.pofile import read_po
 from flask_babel import force_locale, ngettext
 from icalendar import Calendar
-from sqlalchemy import select
-
-from webapp.extensions import db
-from webapp.mail.message import build_message
-from webapp.models import OutboxMail
 
 from . import support
-from .support import page_text
+from .support import outbox_message, page_text
 
 CATALOGUE = support.ROOT / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 # A printf-style placeholder (%(name)s, %(num)d…) or a literal %%.
@@ -189,13 +184,6 @@ def register_through_the_form(client, slug, query=""):
             "workshops": re.findall(r'name="workshops" id="[^"]+" value="(\d+)"', form)}
     assert data["workshops"]
     assert client.post(path, data=data).status_code == 303
-
-
-def outbox_message(app, kind):
-    """The mail of the outbox row of `kind`, built as the worker builds it (in the row's language)."""
-    with app.app_context():
-        row = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == kind)).one()
-        return build_message(row)
 
 
 def text_and_html(message):

@@ -6,6 +6,7 @@ module adds `emgav seed-demo`, `emgav events import FILE`, `emgav users …`, an
 Like every Flask CLI, `emgav` reads a `.env` file (found from the current directory upwards)
 before it builds the app; variables already set in the environment win.
 """
+import sys
 from importlib import import_module
 from pathlib import Path
 
@@ -92,11 +93,10 @@ def users_group():
 
 def _read_password():
     """From a prompt (typed twice, not shown) on a terminal; otherwise the first line of stdin."""
-    stdin = click.get_text_stream("stdin")
-    if stdin.isatty():
+    if sys.stdin.isatty():
         return click.prompt("Mot de passe", hide_input=True,
                             confirmation_prompt="Le même mot de passe, une seconde fois")
-    return stdin.readline().rstrip("\r\n")
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _account_error(exc):
