@@ -77,7 +77,7 @@ def load_config(overrides=None):
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "LANGUAGES": ["fr", "en"],
         # Rate limits on public POSTs, stored in Redis; while Redis is down, in each process's
-        # memory, each process allowing its share of the limit (see extensions.public_post_limit).
+        # memory, each process allowing its share of the limit (see extensions.post_limit).
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") not in ("0", "false"),
         "RATELIMIT_PUBLIC_POST": os.environ.get("RATELIMIT_PUBLIC_POST", "10 per minute"),
         # Failed logins to the back office, per IP address and per account (the address typed).

@@ -24,7 +24,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
-# The back office's accounts; its user loader and login view are set by `webapp.organiser`.
+# The back office's accounts; `webapp.organiser.access` sets its user loader and its answer to anonymous visitors.
 login_manager = LoginManager()
 
 
