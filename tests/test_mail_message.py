@@ -17,11 +17,15 @@ from webapp.models import Event, SeatOffer
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 
+from . import support
 from .support import person
 
 TITLE = ("Rencontre du réseau : coopérations « Nord–Sud » et ESS en Bretagne : "
          "agroécologie, climat et solidarité internationale — édition 2027 : « coopérer » ensemble à Rennes, "
          "avec les collectivités, les universités, les organisations paysannes et les personnes engagées")
+
+
+NOT_ABOUT_A_REGISTRATION = {"lost_links", "password_reset", "account_invitation"}
 
 
 def payloads(registration):
@@ -31,6 +35,7 @@ def payloads(registration):
     workshop_offer = SeatOffer(registration=registration, workshop=registration.event.workshops[0], expires_at=expiry)
     db.session.add_all([offer, workshop_offer])
     db.session.commit()
+    account = support.make_user(registration.email)
     return {
         "seat_offer": {"offer_id": offer.id},
         "offer_expired": {"offer_id": workshop_offer.id},
@@ -39,6 +44,8 @@ def payloads(registration):
         "registration_cancelled": {"sequence": 2, "with_invite": True},
         "event_cancelled": {"sequence": 2, "with_invite": True},
         "lost_links": {"registration_ids": [registration.id]},
+        "password_reset": {"user_id": account},
+        "account_invitation": {"user_id": account},
     }
 
 
@@ -48,7 +55,7 @@ def rows_of_every_kind(registration, tag):
     for kind in KINDS:
         rows.append(outbox.queue_mail(
             kind, registration.email, f"{tag}:{kind}", language=registration.language,
-            registration=None if kind == "lost_links" else registration, payload=extra.get(kind, {}),
+            registration=None if kind in NOT_ABOUT_A_REGISTRATION else registration, payload=extra.get(kind, {}),
         ))
     db.session.commit()
     return rows
