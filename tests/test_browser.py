@@ -44,7 +44,7 @@ def test_register_with_the_keyboard_only(app, page, live_server, event_slug):
     page.keyboard.press("Tab")
     assert focused_id(page) == "actor_type"
     page.keyboard.type("u")  # type-ahead in the list: « université ou recherche »
-    expect(page.get_by_label("Type d'acteur")).to_have_value("recherche")
+    expect(page.get_by_label("À quel titre venez-vous ?")).to_have_value("recherche")
     page.keyboard.press("Tab")
     expect(page.get_by_label("Agroécologie")).to_be_focused()
     page.keyboard.press("Space")
@@ -78,7 +78,7 @@ def test_errors_are_summarised_linked_and_tied_to_their_fields(app, page, live_s
     assert page.title().startswith("Erreur :")
     for label, message in [("Nom", "Indiquez votre nom."),
                            ("Adresse électronique", "Saisissez une adresse électronique valide"),
-                           ("Type d'acteur", "Choisissez le type d'acteur qui vous correspond."),
+                           ("À quel titre venez-vous ?", "Choisissez à quel titre vous venez."),
                            (CONSENT, "Votre accord est nécessaire pour vous inscrire.")]:
         field = page.get_by_label(label, exact=True)
         expect(field).to_have_attribute("aria-invalid", "true")

@@ -79,7 +79,7 @@ def test_registering_when_full_is_accepted_for_the_waiting_list(app, client, mak
 def test_form_is_accessible(client, event_slug):
     page = client.get(f"/events/{event_slug}/register").get_data(as_text=True)
     for name, label in [("first_name", "Prénom"), ("last_name", "Nom"), ("email", "Adresse électronique"),
-                        ("actor_type", "Type d'acteur")]:
+                        ("actor_type", "À quel titre venez-vous ?")]:
         assert f'<label for="{name}">{label}</label>' in page
         assert f'id="{name}"' in page
     # The consent box is unticked; the honeypot is hidden from people and screen readers.
@@ -97,7 +97,7 @@ def test_form_is_accessible(client, event_slug):
     (dict(email=""), "email", "Indiquez votre adresse électronique."),
     (dict(privacy_consent=None), "privacy_consent", "Votre accord est nécessaire pour vous inscrire."),
     (dict(first_name="   "), "first_name", "Indiquez votre prénom."),
-    (dict(actor_type=""), "actor_type", "Choisissez le type d'acteur qui vous correspond."),
+    (dict(actor_type=""), "actor_type", "Choisissez à quel titre vous venez."),
     (dict(first_name="A" * 101), "first_name", "100 caractères au plus."),
     (dict(last_name="B" * 101), "last_name", "100 caractères au plus."),
     (dict(organisation="C" * 201), "organisation", "200 caractères au plus."),

@@ -213,7 +213,7 @@ def test_registration_made_in_english_gets_english_mails_and_pages(app, client, 
     page = page_text(app.test_client().get(confirm_path, headers={"Accept-Language": "fr"}))
     assert "<h1>Thank you, your address is confirmed</h1>" in page
     assert "Your registration is confirmed: a seat is booked for you." in page
-    assert "<dt>Name</dt>" in page and "<dt>Actor type</dt>" in page and "<dd>farmers' organisation</dd>" in page
+    assert "<dt>Name</dt>" in page and "<dt>In what capacity</dt>" in page and "<dd>farmers' organisation</dd>" in page
     assert french_leftovers(page, catalogue) == []
 
     message = outbox_message(app, "registration_confirmed")

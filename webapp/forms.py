@@ -122,8 +122,8 @@ class ParticipantDetailsForm(Form):
         validators=[Length(max=200, message=_l("200 caractères au plus.")), _single_line],
     )
     actor_type = SelectField(
-        _l("Type d'acteur"),
-        validators=[DataRequired(_l("Choisissez le type d'acteur qui vous correspond."))],
+        _l("À quel titre venez-vous ?"),
+        validators=[DataRequired(_l("Choisissez à quel titre vous venez."))],
     )
     workshops = MultiCheckboxField(_l("Ateliers"), coerce=int, validate_choice=True)
 

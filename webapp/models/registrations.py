@@ -14,7 +14,8 @@ def N_(message):
     return message
 
 
-# The network's "collèges": stored key -> label (translated in the pages with gettext).
+# The network's "collèges": stored key -> label (translated in the pages with gettext). The keys
+# are stable; the labels answer « À quel titre venez-vous ? » in neutral words.
 ACTOR_TYPES = {
     "asi": N_("association de solidarité internationale"),
     "ess": N_("structure de l'ESS"),
@@ -22,7 +23,7 @@ ACTOR_TYPES = {
     "recherche": N_("université ou recherche"),
     "paysanne": N_("organisation paysanne"),
     "entreprise": N_("entreprise"),
-    "particulier": N_("particulier"),
+    "particulier": N_("à titre personnel"),
     "autre": N_("autre"),
 }
 
