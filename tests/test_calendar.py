@@ -184,3 +184,16 @@ def test_public_calendar_publishes_events_without_attendees(ctx, make_event, eve
     # Stable UIDs: a calendar that subscribes to the feed updates the same entries.
     again = parse(build_event_calendar([event])).events[0]
     assert again["UID"] == published["UID"] == f"event-{event.id}@emgav.test"
+
+
+def test_descriptions_are_plain_text_without_markup(event):
+    """The description is written in a Markdown subset: calendars get it as clean plain text."""
+    event.description = ("## Programme\n\n**Matin** : plénière, [le site](https://example.org).\n\n"
+                         "- accueil\n- <b>ateliers</b>\n\n<script>alert(1)</script>")
+    db.session.commit()
+    expected = "Programme\n\nMatin : plénière, le site (https://example.org).\n\n- accueil\n- ateliers"
+    invite = parse(build_invite(add_registration(event))).events[0]
+    published = parse(build_event_calendar([event])).events[0]
+    for description in (invite["DESCRIPTION"], published["DESCRIPTION"]):
+        assert description.startswith(expected + "\n\n")
+        assert not any(mark in description for mark in ("**", "##", "<", "[le site]", "alert"))

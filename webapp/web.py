@@ -1,7 +1,8 @@
 """Cross-cutting web concerns: security headers, error pages, template helpers.
 
 Error pages are friendly `message.html` pages in the visitor's language (French by default).
-Dates and labels are written by `webapp.formatting`, shared with mails and calendar files.
+Dates and labels are written by `webapp.formatting`, shared with mails and calendar files;
+organisers' descriptions by `webapp.rich_text` (the `rich_text` filter).
 """
 import logging
 from itertools import chain
@@ -14,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import formatting
+from . import formatting, rich_text
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def register_web_helpers(app):
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.context_processor(_template_globals)
-    app.add_template_filter(paragraphs)
+    app.add_template_filter(rich_text.to_html, "rich_text")
 
 
 def _refuse_nul_bytes():
@@ -103,13 +104,6 @@ def accessible_attributes(field, **attributes):
     if field.errors:
         attributes.update({"aria-invalid": "true", "aria-describedby": f"{field.id}-error"})
     return attributes
-
-
-def paragraphs(text):
-    """Split plain text into paragraphs (at blank lines), each a list of lines; templates
-    join the lines with <br> and escape each one, so user text never becomes markup."""
-    blocks = [block.strip() for block in (text or "").replace("\r\n", "\n").split("\n\n")]
-    return [block.split("\n") for block in blocks if block]
 
 
 def language_switch_url(language):

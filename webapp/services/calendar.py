@@ -2,7 +2,8 @@
 
 An invite has one VEVENT whose UID is the registration's `uid` at the host of BASE_URL: it
 never changes, so calendar programs update or remove the same entry when SEQUENCE rises.
-Times are written in the event's own zone, with its VTIMEZONE. Links point at BASE_URL
+Times are written in the event's own zone, with its VTIMEZONE. Descriptions are plain text
+(`rich_text.to_text`). Links point at BASE_URL
 (`links.absolute_url`), whatever the request's Host header.
 """
 from datetime import date
@@ -16,6 +17,7 @@ from ..formatting import venue_line, workshop_line
 from ..links import absolute_url
 from ..models import BookingStatus, EventStatus
 from ..models.base import utcnow
+from ..rich_text import to_text
 
 PRODID = "-//Emgav//Emgav//FR"
 
@@ -92,9 +94,15 @@ def _workshop_list(heading, workshops):
     return heading + "\n" + "\n".join(f"- {workshop_line(workshop)}" for workshop in workshops)
 
 
+def _description_parts(event):
+    """The event's description as plain text (it is written in a Markdown subset), if any."""
+    text = to_text(event.description)
+    return [text] if text else []
+
+
 def _invite_description(registration, cancelled):
     event = registration.event
-    parts = [event.description.strip()] if event.description.strip() else []
+    parts = _description_parts(event)
     if cancelled:
         return "\n\n".join(parts)
     booked = [b.workshop for b in registration.bookings if b.status == BookingStatus.booked]
@@ -106,7 +114,7 @@ def _invite_description(registration, cancelled):
 
 
 def _public_description(event):
-    parts = [event.description.strip()] if event.description.strip() else []
+    parts = _description_parts(event)
     if event.workshops:
         parts.append(_workshop_list(_("Ateliers :"), event.workshops))
     parts.append(absolute_url("public.event", slug=event.slug))
