@@ -80,6 +80,19 @@ def test_db_upgrade_on_a_fresh_sqlite_file(sqlite_env):
     support.run_emgav(sqlite_env, "db", "upgrade")  # a second time: nothing to do, no error
 
 
+def test_db_upgrade_gives_existing_events_french_texts(sqlite_env):
+    """Events created before they had a language (migration 0003_event_content_language) are French."""
+    support.run_emgav(sqlite_env, "db", "upgrade", "0001")
+    with sqlite3.connect(sqlite_env["DATABASE_URL"].removeprefix("sqlite:///")) as connection:
+        connection.execute(
+            "INSERT INTO events (slug, title, description, timezone, starts_at, ends_at, venue_name, venue_address, "
+            "online_url, contact_email, status, created_at, updated_at) VALUES ('ancienne', 'Ancienne', '', "
+            "'Europe/Paris', '2031-01-01 09:00:00', '2031-01-01 10:00:00', '', '', '', 'contact@example.org', "
+            "'published', '2030-01-01 00:00:00', '2030-01-01 00:00:00')")
+    support.run_emgav(sqlite_env, "db", "upgrade")
+    assert sqlite_rows(sqlite_env, "SELECT slug, content_language FROM events") == [("ancienne", "fr")]
+
+
 def test_db_upgrade_on_postgresql(pg_env):
     # pg_env ran `emgav db upgrade` on a new database; a second run has nothing to do.
     support.run_emgav(pg_env, "db", "upgrade")
@@ -138,6 +151,7 @@ def test_the_demo_event_is_a_future_thursday_open_for_registration(app_ctx):
 def test_seed_demo_on_postgresql(pg_env):
     support.run_emgav(pg_env, "seed-demo")
     support.run_emgav(pg_env, "seed-demo")
+    assert pg_rows(pg_env, "SELECT content_language FROM events") == [("fr",)]
     assert pg_rows(pg_env, "SELECT slug, capacity FROM events") == [(DEMO_SLUG, 150)]
     assert pg_rows(pg_env, "SELECT count(*) FROM workshops") == [(3,)]
 

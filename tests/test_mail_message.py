@@ -2,6 +2,7 @@
 subjects that decode to exactly what was rendered, Content-Language, Reply-To, blank lines."""
 import email
 import email.policy
+import re
 from datetime import timedelta
 from email.header import decode_header, make_header
 
@@ -26,6 +27,7 @@ TITLE = ("Rencontre du réseau : coopérations « Nord–Sud » et ESS en Bretag
 
 
 NOT_ABOUT_A_REGISTRATION = {"lost_links", "password_reset", "account_invitation"}
+NOT_ABOUT_AN_EVENT = {"password_reset", "account_invitation"}
 
 
 def payloads(registration):
@@ -102,6 +104,29 @@ def test_every_mail_says_its_language(app_ctx, make_event):
             _raw, parsed = sent_and_parsed(row)
             assert parsed["Content-Language"] == language, row.kind
             assert f'<html lang="{language}">' in parsed.get_body(("html",)).get_content(), row.kind
+
+
+def test_every_html_mail_marks_the_organisers_words_in_their_language(app_ctx, make_event):
+    """An English mail about a French event: the title (and the workshop of an offer) carry
+    lang="fr" in the HTML part; the text part has no markup. A French mail marks nothing."""
+    start = utcnow() + timedelta(days=30)
+    workshop = dict(key="riaa", title="Réseau RIAA", starts_at=start, ends_at=start + timedelta(hours=1))
+    event_id = make_event(title="Rencontre régionale", workshops=[workshop])
+    for language in ("en", "fr"):
+        registration = person(event_id, email=f"{language}@example.org", language=language, confirm=False)
+        for row in rows_of_every_kind(registration, f"content-language-{language}"):
+            _raw, parsed = sent_and_parsed(row)
+            html = parsed.get_body(("html",)).get_content()
+            text = parsed.get_body(("plain",)).get_content()
+            assert "lang=" not in text and "<span" not in text, row.kind
+            marked = re.findall(r'<(?!html)\w+ lang="fr"[^>]*>(?:<strong>)?([^<]+)<', html)
+            if language == "fr" or row.kind in NOT_ABOUT_AN_EVENT:
+                assert marked == [], row.kind
+                continue
+            assert "Rencontre régionale" in text, row.kind
+            assert "Rencontre régionale" in marked, row.kind
+            if row.kind == "offer_expired":  # the offer was for the workshop
+                assert "Réseau RIAA" in marked
 
 
 def test_lost_links_mail_can_be_answered_to_the_organisers_of_each_event(app_ctx, make_event):

@@ -124,7 +124,7 @@ def test_event_page_in_english_from_the_browser(client, event_slug, catalogue):
     assert "<h2 id=\"registration-heading\">Registration</h2>" in page
     assert "Registration is open." in page
     assert f'<a class="button" href="/events/{event_slug}/register">Register</a>' in page
-    assert "40 seats left" in page and "room: Salle 1" in page
+    assert "40 seats left" in page and 'room: <span lang="fr">Salle 1</span>' in page
     assert "Wednesday, June 12, 2030, from" in page and "(Paris time)" in page
     assert french_leftovers(page, catalogue) == []
 
@@ -221,9 +221,13 @@ def test_registration_made_in_english_gets_english_mails_and_pages(app, client, 
     text, html_part = text_and_html(message)
     for part in (text, html_part):
         assert "Your address is confirmed and your seat is booked:" in part
-        assert "Your workshops:" in part and "Agroécologie (from 2:30" in part and "room: Salle 1" in part
+        assert "Your workshops:" in part
         assert "The attached invitation adds the event to your calendar." in part
         assert french_leftovers(part, catalogue) == []
+    assert "Agroécologie (from 2:30" in text and "room: Salle 1" in text
+    # The HTML part marks the organisers' French words for screen readers.
+    assert '<span lang="fr">Agroécologie</span> (from 2:30' in html_part
+    assert 'room: <span lang="fr">Salle 1</span>' in html_part
     assert ">Manage my registration</a>" in html_part
     invite = next(part for part in message.iter_attachments() if part.get_filename() == "invite.ics")
     [vevent] = Calendar.from_ical(invite.get_content()).events

@@ -3,16 +3,45 @@ calendar files. Dates are always written in the event's own time zone, whatever 
 
 Functions that write words (`format_*`, labels) use the current Flask-Babel locale: pages set
 it from the request, mails from the recipient's language.
+
+Organisers' words (titles, descriptions, places) are in their event's `content_language`; when
+the reader's language differs, pages and HTML mails mark them with `lang` (`lang_attr`,
+`in_language`) so that screen readers pronounce them in the right language.
 """
 from babel.dates import get_timezone_location
 from flask_babel import format_date, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from .models import ACTOR_TYPES, EventStatus, JournalAction, RegistrationStatus, UserRole
 
 # Language switch and language choices: each language named in itself.
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+
+
+def lang_attr(language):
+    """` lang="…"` (Markup) for an element holding text in `language` when the reader's language
+    is another one; nothing otherwise. In a template: `<h1{{ lang_attr(event.content_language) }}>`."""
+    if not language or language == str(get_locale()):
+        return Markup("")
+    return Markup(' lang="%s"') % language
+
+
+def in_language(text, language):
+    """`text` (escaped) for a sentence or a line: in a `<span lang="…">` when `language` is not
+    the reader's. A template's `_()` keeps it as it is; in Python, fill the sentence with `sentence`."""
+    attribute = lang_attr(language)
+    return Markup("<span%s>%s</span>") % (attribute, text) if attribute else escape(text)
+
+
+def sentence(message, **values):
+    """A translated `message` whose placeholders are not filled in yet (`_("… %(title)s …")`
+    without values), as Markup filled in with `values`: plain text is escaped, Markup such as
+    `in_language(…)` is kept."""
+    return escape(message) % values
+
 
 REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.pending: _l("adresse à confirmer"),

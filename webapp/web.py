@@ -123,4 +123,6 @@ def _template_globals():
         "workshop_slot": formatting.workshop_slot,
         "accessible_attributes": accessible_attributes,
         "actor_type_label": formatting.actor_type_label,
+        "lang_attr": formatting.lang_attr,
+        "in_language": formatting.in_language,
     }

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
-from ..formatting import event_when, venue_line
+from ..formatting import event_when, in_language, sentence, venue_line
 from ..links import absolute_url
 from ..models import BookingStatus, Registration, SeatOffer, User
 from ..models.registrations import ACTIVE_STATUSES
@@ -116,11 +116,16 @@ def _offer_context(row):
     context["offer_url"] = _participant_url("participant.offer", tokens.offer_token(offer))
     if offer.workshop is not None:
         context["offer_title"] = offer.workshop.title
-        context["offer_target"] = _("l'atelier « %(workshop)s » de l'événement « %(title)s »",
-                                    workshop=offer.workshop.title, title=event.title)
+        target = _("l'atelier « %(workshop)s » de l'événement « %(title)s »")
+        names = {"workshop": offer.workshop.title, "title": event.title}
     else:
         context["offer_title"] = event.title
-        context["offer_target"] = _("l'événement « %(title)s »", title=event.title)
+        target = _("l'événement « %(title)s »")
+        names = {"title": event.title}
+    context["offer_target"] = target % names
+    # For the HTML part: the names marked with their language.
+    context["offer_target_html"] = sentence(
+        target, **{key: in_language(name, event.content_language) for key, name in names.items()})
     return context
 
 

@@ -50,6 +50,9 @@ def mail_templates():
             format_event_datetime=formatting.format_event_datetime,
             timezone_label=formatting.timezone_label,
             workshop_line=formatting.workshop_line,
+            workshop_slot=formatting.workshop_slot,
+            lang_attr=formatting.lang_attr,
+            in_language=formatting.in_language,
             status_label=lambda registration: formatting.registration_status_label(registration.status),
         )
         current_app.extensions["emgav_mail_templates"] = env

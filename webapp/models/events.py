@@ -53,6 +53,9 @@ class Event(SeatPoolMixin, db.Model):
     slug: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # Language of the organisers' texts (title, description, places, workshops): a code of the
+    # app's LANGUAGES. Pages in another language mark those texts with it (lang="…").
+    content_language: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr", nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris", nullable=False)
     starts_at = mapped_column(UTCDateTime, nullable=False)
     ends_at = mapped_column(UTCDateTime, nullable=False)

@@ -5,6 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import public_post_limit
+from ..formatting import in_language, sentence
 from ..links import absolute_url
 from ..models import RegistrationStatus
 from ..services import registrations, seats, tokens
@@ -27,6 +28,12 @@ def _message(status, heading, message, link_url=None, link_text=None):
     template = "participant/message.html" if status >= 400 else "message.html"
     page = render_template(template, heading=heading, message=message, link_url=link_url, link_text=link_text)
     return page, status
+
+
+def _title(event, text=None):
+    """The event's title (or another of its organisers' texts) for a sentence, marked with the
+    event's language when the page is in another one; fill the sentence with `sentence`."""
+    return in_language(event.title if text is None else text, event.content_language)
 
 
 def _invalid_link():
@@ -53,7 +60,7 @@ def _expired_confirmation(token):
         _speak_language_of(registration)
         if registration.event.accepts_registrations():
             link_url = url_for("public.register", slug=registration.event.slug)
-            link_text = _("S'inscrire à nouveau à « %(title)s »", title=registration.event.title)
+            link_text = sentence(_("S'inscrire à nouveau à « %(title)s »"), title=_title(registration.event))
     return _message(
         410, _("Ce lien de confirmation a expiré"),
         _("Pour des raisons de sécurité, un lien de confirmation n'est valable que quelques jours. "
@@ -116,9 +123,9 @@ def _manage_link_registration(token):
 def _cancelled_page(registration):
     return _message(
         410, _("Inscription annulée"),
-        _("Votre inscription à « %(title)s » est annulée : il n'y a plus rien à modifier. "
-          "Vous pouvez vous inscrire à nouveau depuis la page de l'événement si des places sont disponibles.",
-          title=registration.event.title),
+        sentence(_("Votre inscription à « %(title)s » est annulée : il n'y a plus rien à modifier. "
+                   "Vous pouvez vous inscrire à nouveau depuis la page de l'événement si des places sont "
+                   "disponibles."), title=_title(registration.event)),
         url_for("public.event", slug=registration.event.slug), _("Voir l'événement"),
     )
 
@@ -210,8 +217,8 @@ def leave_waiting_list(token):
         )
     return _message(
         200, _("Vous avez quitté la liste d'attente"),
-        _("Votre inscription à « %(title)s » est terminée : aucune place ne vous sera proposée. "
-          "Un courriel vous le confirme.", title=registration.event.title),
+        sentence(_("Votre inscription à « %(title)s » est terminée : aucune place ne vous sera proposée. "
+                   "Un courriel vous le confirme."), title=_title(registration.event)),
         url_for("public.event", slug=registration.event.slug), _("Voir l'événement"),
     )
 
@@ -263,15 +270,16 @@ def offer(token):
     if answer == "decline" and seat_offer.workshop is None:
         return _message(
             200, _("Offre déclinée"),
-            _("C'est noté : la place est proposée à la personne suivante et votre inscription à « %(title)s » "
-              "prend fin. Un courriel vous le confirme.", title=registration.event.title),
+            sentence(_("C'est noté : la place est proposée à la personne suivante et votre inscription à "
+                       "« %(title)s » prend fin. Un courriel vous le confirme."), title=_title(registration.event)),
             url_for("public.index"), _("Voir les événements"),
         )
     if answer == "decline":
         return _message(
             200, _("Offre déclinée"),
-            _("C'est noté : la place dans l'atelier « %(title)s » est proposée à la personne suivante. "
-              "Votre inscription à l'événement reste valable.", title=seat_offer.workshop.title),
+            sentence(_("C'est noté : la place dans l'atelier « %(title)s » est proposée à la personne suivante. "
+                       "Votre inscription à l'événement reste valable."),
+                     title=_title(registration.event, seat_offer.workshop.title)),
             _manage_url(registration), _("Voir mon inscription"),
         )
     return render_template("participant/offer_accepted.html", offer=seat_offer, registration=registration,

@@ -22,10 +22,11 @@ from . import events
 from .events import EventRuleError
 
 DEFAULT_TIMEZONE = "Europe/Paris"
+DEFAULT_LANGUAGE = "fr"
 
 # Keys of the file: (key, required). Text values are checked against the column's length.
 EVENT_FIELDS = {
-    "slug": True, "title": True, "description": False, "status": False, "timezone": False,
+    "slug": True, "title": True, "language": False, "description": False, "status": False, "timezone": False,
     "starts_at": True, "ends_at": True, "venue_name": False, "venue_address": False,
     "online_url": False, "capacity": False, "registration_opens_at": False,
     "registration_closes_at": False, "contact_email": True, "workshops": False,
@@ -80,6 +81,7 @@ def _clean_event(data, errors):
         "slug": _text(data, "slug", Event, errors),
         "title": _text(data, "title", Event, errors),
         "description": _text(data, "description", Event, errors),
+        "content_language": _language(data, errors),
         "venue_name": _text(data, "venue_name", Event, errors),
         "venue_address": _text(data, "venue_address", Event, errors),
         "online_url": _text(data, "online_url", Event, errors),
@@ -137,6 +139,15 @@ def _text(data, name, model, errors, label=None):
         errors.append(_("« %(field)s » de %(label)s dépasse %(limit)s caractères.",
                         field=name, label=label or _("l'événement"), limit=limit))
     return value
+
+
+def _language(data, errors):
+    """`language`: the language of the event's texts (checked against the app's by the rules)."""
+    value = data.get("language", DEFAULT_LANGUAGE)
+    if not isinstance(value, str):
+        errors.append(_("« %(field)s » doit être un texte entre guillemets.", field="language"))
+        return DEFAULT_LANGUAGE
+    return value.strip().lower()
 
 
 def _email(data, name, errors):

@@ -21,6 +21,7 @@ leaves the commit to its caller.
 """
 import re
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -35,8 +36,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 # Columns the rules change. The slug, the event's address, is only given at creation.
 EVENT_COLUMNS = (
-    "title", "description", "status", "timezone", "starts_at", "ends_at", "venue_name", "venue_address",
-    "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email",
+    "title", "description", "content_language", "status", "timezone", "starts_at", "ends_at", "venue_name",
+    "venue_address", "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email",
 )
 WORKSHOP_COLUMNS = ("key", "title", "description", "starts_at", "ends_at", "room", "capacity")
 # A change of one of these sends an updated invite to the people who hold a seat.
@@ -59,11 +60,16 @@ def workshop_label(key, number=None):
 def event_problems(values, workshops):
     """The rules that need no database, on an event's values and its workshops' (dicts; a
     missing or None value is not checked): slug and keys, times in order, workshops during the
-    event, no two workshops with the same key. Returns the list of problems."""
+    event, no two workshops with the same key, the language of its texts one of the app's.
+    Returns the list of problems."""
     errors = []
     if values.get("slug") and not SLUG_PATTERN.match(values["slug"]):
         errors.append(_("« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
                         "(par exemple journee-ess-2027), pas « %(slug)s ».", slug=values["slug"]))
+    languages = current_app.config["LANGUAGES"]
+    if values.get("content_language") is not None and values["content_language"] not in languages:
+        errors.append(_("La langue des textes de l'événement doit être %(choices)s, pas « %(value)s ».",
+                        choices=", ".join(languages), value=values["content_language"]))
     _check_order(values, "starts_at", "ends_at", _("l'événement"), errors)
     _check_order(values, "registration_opens_at", "registration_closes_at", _("l'événement"), errors)
     keys = set()
