@@ -4,17 +4,19 @@ the same page as for an event that does not exist), the event's organisers, admi
 walks the app's URL map: a back-office route missing from ROUTES fails the suite.
 
 To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
-makes the action succeed when allowed ({event}, {organiser}, {other}, {target} are replaced by ids).
+makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target} are
+replaced by ids; {workshop_start} and {workshop_end} by times within the event).
 """
 import enum
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import JournalEntry, OutboxMail, User, UserRole, event_organisers
+from webapp.models import Event, EventStatus, JournalEntry, OutboxMail, User, UserRole, event_organisers
 from webapp.organiser import PUBLIC_ENDPOINTS
 from webapp.services import accounts
 
@@ -45,6 +47,10 @@ class Route:
 
 
 NEW_PASSWORD = "un autre mot de passe assez long"
+# A valid event form: new events start on this, edits change it.
+EVENT_FORM = {"title": "Rencontre régionale", "slug": "rencontre-regionale", "timezone": "Europe/Paris",
+              "starts_at": "2030-06-12T09:30", "ends_at": "2030-06-12T17:30",
+              "contact_email": "contact@bretagne-solidaire.bzh"}
 
 ROUTES = [
     Route("organiser.login", "GET", "/organiser/login", Access.public),
@@ -59,6 +65,31 @@ ROUTES = [
     Route("organiser.change_password", "POST", "/organiser/account/password", Access.account,
           {"current_password": support.PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
     Route("organiser.event_home", "GET", "/organiser/events/{event}", Access.event),
+    Route("organiser.new_event", "GET", "/organiser/events/new", Access.admin),
+    Route("organiser.new_event", "POST", "/organiser/events/new", Access.admin, EVENT_FORM),
+    Route("organiser.edit_event", "GET", "/organiser/events/{event}/edit", Access.event),
+    Route("organiser.edit_event", "POST", "/organiser/events/{event}/edit", Access.event,
+          dict(EVENT_FORM, title="Nouveau titre")),
+    Route("organiser.publish_event", "POST", "/organiser/events/{draft}/publish", Access.event),
+    Route("organiser.unpublish_event", "POST", "/organiser/events/{event}/unpublish", Access.event),
+    Route("organiser.cancel_event", "GET", "/organiser/events/{event}/cancel", Access.event),
+    Route("organiser.cancel_event", "POST", "/organiser/events/{event}/cancel", Access.event),
+    Route("organiser.copy_event", "GET", "/organiser/events/{event}/copy", Access.event),
+    Route("organiser.copy_event", "POST", "/organiser/events/{event}/copy", Access.event,
+          {"title": "Journée 2031", "slug": "journee-2031", "starts_at": "2031-06-11T09:00",
+           "ends_at": "2031-06-11T17:00"}),
+    Route("organiser.event_workshops", "GET", "/organiser/events/{event}/workshops", Access.event),
+    Route("organiser.new_workshop", "GET", "/organiser/events/{event}/workshops/new", Access.event),
+    Route("organiser.new_workshop", "POST", "/organiser/events/{event}/workshops/new", Access.event,
+          {"key": "nouvel-atelier", "title": "Nouvel atelier", "starts_at": "{workshop_start}",
+           "ends_at": "{workshop_end}"}),
+    Route("organiser.edit_workshop", "GET", "/organiser/events/{event}/workshops/{workshop}/edit", Access.event),
+    Route("organiser.edit_workshop", "POST", "/organiser/events/{event}/workshops/{workshop}/edit", Access.event,
+          {"title": "Atelier renommé", "starts_at": "{workshop_start}", "ends_at": "{workshop_end}"}),
+    Route("organiser.remove_workshop", "GET", "/organiser/events/{event}/workshops/{workshop}/remove",
+          Access.event),
+    Route("organiser.remove_workshop", "POST", "/organiser/events/{event}/workshops/{workshop}/remove",
+          Access.event),
     Route("organiser.account_list", "GET", "/organiser/accounts", Access.admin),
     Route("organiser.new_account", "GET", "/organiser/accounts/new", Access.admin),
     Route("organiser.new_account", "POST", "/organiser/accounts/new", Access.admin,
@@ -89,15 +120,22 @@ def route_id(route):
 
 @pytest.fixture
 def world(app, make_event):
-    """Two events; an admin; an organiser of the first event; an organiser of the second only; a
-    disabled organiser of the first (logged in before being disabled); an account to disable."""
-    event = make_event(title="Journée régionale")
+    """Two events, the first with a workshop, and a draft; an admin; an organiser of the first
+    event and of the draft; an organiser of the second only; a disabled organiser of the first
+    (logged in before being disabled); an account to disable."""
+    event = make_event(title="Journée régionale", starts_at=support.START, ends_at=support.START + timedelta(hours=8),
+                       workshops=[dict(key="agro", title="Agroécologie", starts_at=support.START + timedelta(hours=1),
+                                       ends_at=support.START + timedelta(hours=2))])
     other_event = make_event(title="Atelier ESS")
+    draft = make_event(title="Brouillon", status=EventStatus.draft)
     with app.app_context():
         ids = {
-            "event": event, "other_event": other_event,
+            "event": event, "other_event": other_event, "draft": draft,
+            "workshop": db.session.get(Event, event).workshops[0].id,
+            # The workshop's times as the forms show them (Paris time), within the event.
+            "workshop_start": "2030-06-12T10:30", "workshop_end": "2030-06-12T12:00",
             "admin": make_user("admin@example.org", UserRole.admin),
-            "organiser": make_user("anne@example.org", events=[event]),
+            "organiser": make_user("anne@example.org", events=[event, draft]),
             "other": make_user("yann@example.org", events=[other_event]),
             "disabled": make_user("gwen@example.org", events=[event]),
             "target": make_user("cible@example.org"),
@@ -127,7 +165,8 @@ def send(client, route, world):
 
 
 def snapshot(app):
-    """What the back office can change: accounts, who runs which event, journal, outbox."""
+    """What the back office can change: accounts, who runs which event, journal, outbox (events
+    and workshops change with a journal entry)."""
     with app.app_context():
         users = db.session.execute(select(User.email, User.active, User.password_hash, User.role)).all()
         return (sorted(users), sorted(db.session.execute(select(event_organisers.c.event_id,

@@ -75,6 +75,16 @@ USER_ROLE_LABELS = {
 JOURNAL_ACTION_LABELS = {
     JournalAction.organiser_assigned: _l("Accès à l'événement donné à %(email)s."),
     JournalAction.organiser_unassigned: _l("Accès à l'événement retiré à %(email)s."),
+    JournalAction.event_created: _l("Événement créé (brouillon)."),
+    JournalAction.event_copied: _l("Événement créé (brouillon) en copiant « %(source)s » (%(source_slug)s)."),
+    JournalAction.event_copied_to: _l("Événement copié pour créer « %(copy)s » (%(copy_slug)s)."),
+    JournalAction.event_updated: _l("Informations modifiées : %(fields)s."),
+    JournalAction.event_published: _l("Événement publié."),
+    JournalAction.event_unpublished: _l("Événement repassé en brouillon."),
+    JournalAction.event_cancelled: _l("Événement annulé ; inscriptions prévenues par courriel : %(count)s."),
+    JournalAction.workshop_added: _l("Atelier ajouté : %(key)s."),
+    JournalAction.workshop_updated: _l("Atelier %(key)s modifié : %(fields)s."),
+    JournalAction.workshop_removed: _l("Atelier retiré : %(key)s."),
 }
 
 

@@ -13,6 +13,16 @@ class JournalAction(enum.StrEnum):
     wording is in `webapp.formatting.JOURNAL_ACTION_LABELS`."""
     organiser_assigned = "organiser_assigned"
     organiser_unassigned = "organiser_unassigned"
+    event_created = "event_created"
+    event_copied = "event_copied"  # on the copy
+    event_copied_to = "event_copied_to"  # on the event copied
+    event_updated = "event_updated"
+    event_published = "event_published"
+    event_unpublished = "event_unpublished"
+    event_cancelled = "event_cancelled"
+    workshop_added = "workshop_added"
+    workshop_updated = "workshop_updated"
+    workshop_removed = "workshop_removed"
 
 
 class JournalEntry(db.Model):

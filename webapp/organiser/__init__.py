@@ -4,7 +4,8 @@ Every page needs a logged-in, active account (`_require_login` below), except th
 PUBLIC_ENDPOINTS; event pages also need the right to see the event (`access.with_event`), admin
 pages the admin role (`access.admin_required`). Both answer 404, never a hint that the page exists.
 Views are split per concern: `auth` (log in and out, forgotten password), `account` (one's own
-account), `events` (dashboard, event pages), `admin` (accounts, who runs which event).
+account), `events` (dashboard, event home), `event_admin` (create, edit, publish, copy, cancel an event;
+its workshops), `admin` (accounts, who runs which event).
 """
 from flask import Blueprint, request
 from flask_login import current_user
@@ -32,4 +33,4 @@ def _not_stored_by_caches(response):
     return response
 
 
-from . import access, account, admin, auth, events, navigation  # noqa: E402,F401
+from . import access, account, admin, auth, event_admin, events, navigation  # noqa: E402,F401

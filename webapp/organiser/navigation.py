@@ -27,6 +27,8 @@ MAIN_SECTIONS = [
 # The menu of an event's pages; each endpoint takes `event_id`.
 EVENT_SECTIONS = [
     Section("organiser.event_home", _l("Vue d'ensemble")),
+    Section("organiser.edit_event", _l("Informations")),
+    Section("organiser.event_workshops", _l("Ateliers")),
     Section("organiser.registrations", _l("Inscriptions")),
     Section("organiser.mail_log", _l("Courriels")),
     Section("organiser.reminders", _l("Rappels")),

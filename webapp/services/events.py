@@ -2,10 +2,11 @@
 back office.
 
 Plain functions taking plain values: `create_event`, `update_event` (any columns, and the whole
-list of workshops at once), and the narrower `publish_event`, `move_event`, `change_capacity`
-and `cancel_event`. Each checks every rule before it changes anything and raises EventRuleError
-listing all the problems (French, translatable messages), with nothing changed. Otherwise it
-makes the change and its effects on the people registered:
+list of workshops at once), the narrower `publish_event`, `unpublish_event`, `move_event`,
+`change_capacity` and `cancel_event`, and `copy_event` (next year's edition). Each checks every
+rule before it changes anything and raises EventRuleError listing all the problems (French,
+translatable messages), with nothing changed. Otherwise it makes the change and its effects on
+the people registered:
 
 - a new start, end, venue name or address of an event that is not cancelled raises its
   revision and sends an updated invite to every person holding a seat (`notify_event_changed`);
@@ -23,7 +24,7 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..mail.outbox import queue_registration_mail
@@ -113,8 +114,9 @@ def update_event(event, *, workshops=None, **changes):
     the full list, dicts matched by "key" to the current ones (a listed workshop is added, or
     changed in the columns its dict gives; a workshop not listed is deleted).
 
-    Refused: a capacity below the seats taken, a new status for a cancelled event, deleting a
-    workshop that people booked, and what `event_problems` finds. Commits; returns the event.
+    Refused: a capacity below the seats taken, a new status for a cancelled event, a published
+    event back to a draft while people are registered, deleting a workshop that people booked,
+    and what `event_problems` finds. Commits; returns the event.
     """
     _check_names(changes, EVENT_COLUMNS)
     for fields in workshops or ():
@@ -134,12 +136,18 @@ def update_event(event, *, workshops=None, **changes):
     errors = event_problems(values, resulting)
     if event.status == EventStatus.cancelled and values["status"] != EventStatus.cancelled:
         errors.append(_("L'événement « %(slug)s » est annulé : il ne peut pas changer de statut.", slug=event.slug))
+    if event.status == EventStatus.published and values["status"] == EventStatus.draft:
+        registered = active_registration_count(event)
+        if registered:
+            errors.append(_("L'événement « %(slug)s » a des inscriptions (%(count)s) : il ne peut pas redevenir un "
+                            "brouillon. Annulez-le pour prévenir les personnes inscrites.",
+                            slug=event.slug, count=registered))
     _check_capacity(event, values["capacity"], _("l'événement"), errors)
     for fields in resulting:
         if fields["key"] in current:
             _check_capacity(current[fields["key"]], fields["capacity"], workshop_label(fields["key"]), errors)
     for workshop in removed:
-        if db.session.scalar(select(WorkshopBooking.id).where(WorkshopBooking.workshop_id == workshop.id).limit(1)):
+        if workshop_booking_count(workshop):
             errors.append(_("L'atelier « %(key)s » a des inscriptions : il ne peut pas être retiré.",
                             key=workshop.key))
     if errors:
@@ -178,6 +186,12 @@ def publish_event(event):
     return update_event(event, status=EventStatus.published)
 
 
+def unpublish_event(event):
+    """Back to a draft: the public pages no longer show the event. Only while nobody is
+    registered (people registered are told by a cancellation instead). Commits."""
+    return update_event(event, status=EventStatus.draft)
+
+
 def move_event(event, *, starts_at, ends_at):
     """Give the event a new start and end (its workshops must still take place during it). Commits."""
     return update_event(event, starts_at=starts_at, ends_at=ends_at)
@@ -197,6 +211,40 @@ def cancel_event(event):
     """Cancel the event and tell everyone registered; once cancelled, its status cannot change
     (cancelling it again does nothing). Commits."""
     return update_event(event, status=EventStatus.cancelled)
+
+
+def copy_event(source, *, slug, title, starts_at, ends_at):
+    """A new draft from `source` (next year's edition): its other columns and its workshops,
+    which keep their place in the event's day: workshops and the registration window move with
+    the start, by the same wall-clock time in the event's zone. No registrations, no seats
+    taken. Commits; returns the new event (EventRuleError, as `create_event`)."""
+    tz = source.tz
+    shift = _wall_clock(starts_at, tz) - _wall_clock(source.starts_at, tz)
+
+    def moved(moment):
+        return None if moment is None else (_wall_clock(moment, tz) + shift).replace(tzinfo=tz)
+
+    values = {name: getattr(source, name) for name in EVENT_COLUMNS}
+    values.update(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, status=EventStatus.draft,
+                  registration_opens_at=moved(source.registration_opens_at),
+                  registration_closes_at=moved(source.registration_closes_at))
+    workshops = [_columns(w) | {"starts_at": moved(w.starts_at), "ends_at": moved(w.ends_at)}
+                 for w in source.workshops]
+    return create_event(**values, workshops=workshops)
+
+
+def active_registration_count(event):
+    """How many registrations of the event are active (pending, confirmed, waiting, offered):
+    the people a cancellation mails."""
+    return db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES)))
+
+
+def workshop_booking_count(workshop):
+    """How many bookings the workshop has ever had (cancelled ones too): while it has any, it
+    cannot be deleted."""
+    return db.session.scalar(select(func.count()).select_from(WorkshopBooking).where(
+        WorkshopBooking.workshop_id == workshop.id))
 
 
 # --- Effects on the registrations. ---
@@ -266,6 +314,11 @@ def _check_order(values, first, second, label, errors):
     if values.get(first) and values.get(second) and values[second] <= values[first]:
         errors.append(_("« %(second)s » de %(label)s doit être après « %(first)s ».",
                         first=first, second=second, label=label))
+
+
+def _wall_clock(moment, tz):
+    """`moment` as the time on a clock of zone `tz`, without the zone (for shifts by calendar days)."""
+    return moment.astimezone(tz).replace(tzinfo=None)
 
 
 def _assign(obj, name, value):

@@ -1,0 +1,219 @@
+"""Forms of the event pages of the back office: an event, one of its workshops, a copy of it.
+
+They hold every field of an event file (README, "Event files (TOML)") but the status, which
+buttons change. Date-times are `datetime-local` inputs: times on the event's clock, read in its
+time zone (the zone given in the same form, for the event itself). The forms only check each
+value; the rules of events (`services.events`) check the whole and may still refuse it.
+"""
+import unicodedata
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from wtforms import DateTimeLocalField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from ..forms import Form
+from ..models import Event, Workshop
+from ..services.event_files import DEFAULT_TIMEZONE
+from ..services.events import SLUG_PATTERN
+
+# What a datetime-local input sends: minutes, or seconds too.
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+DESCRIPTION_MAX_LENGTH = 20_000
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _max_length(model, column):
+    limit = model.__table__.c[column].type.length
+    return Length(max=limit, message=_l("%(max)d caractères au plus.", max=limit))
+
+
+def _single_line(form, field):
+    """No line break or other control character: titles and places go into mail subjects and lines."""
+    if field.data and any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in field.data):
+        raise ValidationError(_l("Ce champ ne peut pas contenir de retour à la ligne."))
+
+
+def _web_address(form, field):
+    if field.data and not field.data.startswith(("https://", "http://")):
+        raise ValidationError(_l("Saisissez une adresse web complète, qui commence par https://."))
+
+
+def _email_address(form, field):
+    try:
+        field.data = validate_email(field.data or "", check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValidationError(_l("Saisissez une adresse électronique valide, par exemple nom@exemple.org.")) from None
+
+
+def _time_zone(form, field):
+    try:
+        ZoneInfo(field.data)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_l("Fuseau horaire inconnu : écrivez-le comme Europe/Paris ou America/Cayenne.")) \
+            from None
+
+
+def _after(first_name, message):
+    """Validator: this date-time comes after the one of the form's field `first_name`."""
+    def check(form, field):
+        first = form[first_name].data
+        if field.data and first and field.data <= first:
+            raise ValidationError(message)
+    return check
+
+
+def _date_time(label, required=False, description="", after=None):
+    """A datetime-local input; `after`: (field name, message) of the date-time it must follow."""
+    validators = [InputRequired(_l("Indiquez une date et une heure."))] if required else [Optional()]
+    if after:
+        validators.append(_after(*after))
+    return DateTimeLocalField(label, validators=validators, format=DATETIME_FORMATS, description=description,
+                              invalid_value_message=_l("Saisissez une date et une heure valides."))
+
+
+END_AFTER_START = ("starts_at", _l("La fin doit être après le début."))
+
+
+def _capacity(label):
+    return IntegerField(label, validators=[Optional(), NumberRange(min=0, message=_l("Indiquez 0 ou plus."))],
+                        description=_l("Laissez vide pour ne pas limiter les places."))
+
+
+def _title(model):
+    return StringField(_l("Titre"), filters=[_strip],
+                       validators=[DataRequired(_l("Indiquez un titre.")), _max_length(model, "title"), _single_line])
+
+
+def _description():
+    return TextAreaField(
+        _l("Présentation"), filters=[_strip],
+        validators=[Length(max=DESCRIPTION_MAX_LENGTH,
+                           message=_l("%(max)d caractères au plus.", max=DESCRIPTION_MAX_LENGTH))],
+        description=_l("Une ligne vide sépare deux paragraphes ; « - » en début de ligne fait une liste, "
+                       "**texte** met en gras, [texte](https://…) fait un lien."),
+    )
+
+
+def _slug():
+    return StringField(
+        _l("Adresse de la page (slug)"), filters=[_strip],
+        validators=[DataRequired(_l("Indiquez l'adresse de la page.")), _max_length(Event, "slug"),
+                    Regexp(SLUG_PATTERN, message=_l("Seulement des minuscules sans accent, des chiffres et des "
+                                                    "tirets, par exemple journee-ess-2027."))],
+        description=_l("La fin de l'adresse de la page publique, /events/… ; elle ne change plus ensuite."),
+    )
+
+
+class TimesInZone:
+    """A form whose date-time fields (`datetime_fields`) hold times on the event's clock."""
+
+    datetime_fields = ()
+
+    def values_in(self, tz):
+        """The form's column values, date-times made aware in zone `tz`."""
+        values = {name: field.data for name, field in self._fields.items() if name in self.columns}
+        for name in self.datetime_fields:
+            if values[name] is not None:
+                values[name] = values[name].replace(tzinfo=tz)
+        return values
+
+    @classmethod
+    def data_of(cls, obj, tz):
+        """The form's initial data from a model object: date-times on the clock of zone `tz`."""
+        data = {name: getattr(obj, name) for name in cls.columns}
+        for name in cls.datetime_fields:
+            if data[name] is not None:
+                data[name] = data[name].astimezone(tz).replace(tzinfo=None)
+        return data
+
+
+class EventForm(TimesInZone, Form):
+    """The event's own fields (the slug only at creation: see NewEventForm)."""
+
+    columns = ("title", "description", "timezone", "starts_at", "ends_at", "venue_name", "venue_address",
+               "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email")
+    datetime_fields = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
+
+    title = _title(Event)
+    description = _description()
+    timezone = StringField(_l("Fuseau horaire"), default=DEFAULT_TIMEZONE, filters=[_strip],
+                           validators=[DataRequired(_l("Indiquez un fuseau horaire.")),
+                                       _max_length(Event, "timezone"), _time_zone],
+                           description=_l("Les dates et heures de ce formulaire sont celles de ce fuseau, par "
+                                          "exemple Europe/Paris."))
+    starts_at = _date_time(_l("Début"), required=True)
+    ends_at = _date_time(_l("Fin"), required=True, after=END_AFTER_START)
+    venue_name = StringField(_l("Lieu"), filters=[_strip], validators=[_max_length(Event, "venue_name"), _single_line])
+    venue_address = StringField(_l("Adresse du lieu"), filters=[_strip],
+                                validators=[_max_length(Event, "venue_address"), _single_line])
+    online_url = StringField(_l("Adresse de la réunion en ligne"), filters=[_strip],
+                             validators=[_max_length(Event, "online_url"), _web_address],
+                             description=_l("Pour un événement en ligne ; sinon, laissez vide."))
+    capacity = _capacity(_l("Nombre de places"))
+    registration_opens_at = _date_time(_l("Ouverture des inscriptions"),
+                                       description=_l("Laissez vide pour ouvrir dès la publication."))
+    registration_closes_at = _date_time(
+        _l("Clôture des inscriptions"), description=_l("Laissez vide pour fermer au début de l'événement."),
+        after=("registration_opens_at", _l("La clôture doit être après l'ouverture.")))
+    contact_email = StringField(_l("Adresse de contact"), filters=[_strip],
+                                validators=[DataRequired(_l("Indiquez une adresse de contact.")),
+                                            _max_length(Event, "contact_email"), _email_address],
+                                description=_l("Les réponses aux courriels de l'événement y arrivent."))
+
+    def zone(self):
+        """The time zone the form's date-times are read in (valid once the form is)."""
+        return ZoneInfo(self.timezone.data)
+
+
+class NewEventForm(EventForm):
+    columns = ("slug", *EventForm.columns)
+
+    slug = _slug()
+
+    field_order = ("title", "slug", "description", "timezone", "starts_at", "ends_at", "venue_name", "venue_address",
+                   "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email")
+
+
+class WorkshopForm(TimesInZone, Form):
+    """A workshop of the event (its key only when it is added: see NewWorkshopForm)."""
+
+    columns = ("title", "description", "starts_at", "ends_at", "room", "capacity")
+    datetime_fields = ("starts_at", "ends_at")
+
+    title = _title(Workshop)
+    description = _description()
+    starts_at = _date_time(_l("Début"), required=True)
+    ends_at = _date_time(_l("Fin"), required=True, after=END_AFTER_START)
+    room = StringField(_l("Salle"), filters=[_strip], validators=[_max_length(Workshop, "room"), _single_line])
+    capacity = _capacity(_l("Nombre de places"))
+
+
+class NewWorkshopForm(WorkshopForm):
+    columns = ("key", *WorkshopForm.columns)
+
+    key = StringField(
+        _l("Clé"), filters=[_strip],
+        validators=[DataRequired(_l("Indiquez une clé.")), _max_length(Workshop, "key"),
+                    Regexp(SLUG_PATTERN, message=_l("Seulement des minuscules sans accent, des chiffres et des "
+                                                    "tirets, par exemple atelier-agro."))],
+        description=_l("Identifie l'atelier dans les fichiers d'événement ; elle ne change plus ensuite."),
+    )
+
+    field_order = ("title", "key", "description", "starts_at", "ends_at", "room", "capacity")
+
+
+class CopyEventForm(TimesInZone, Form):
+    """Next year's edition: a new title, address and dates; the rest is copied."""
+
+    columns = ("title", "slug", "starts_at", "ends_at")
+    datetime_fields = ("starts_at", "ends_at")
+
+    title = _title(Event)
+    slug = _slug()
+    starts_at = _date_time(_l("Début"), required=True)
+    ends_at = _date_time(_l("Fin"), required=True, after=END_AFTER_START)
