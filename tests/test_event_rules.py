@@ -102,6 +102,43 @@ def test_publishing_a_draft_opens_registrations(app_ctx):
     assert status(person(event, "Anne")) == "confirmed"
 
 
+def test_an_event_goes_back_to_draft_only_while_nobody_is_registered(app_ctx):
+    event = new_event()
+    events.unpublish_event(event)
+    assert event.status == EventStatus.draft and event.registration_state() == "draft"
+    events.publish_event(event)
+    person(event, "Anne", confirm=False)
+
+    with pytest.raises(EventRuleError) as refused:
+        events.unpublish_event(event)
+    assert refused.value.errors == [
+        ("L'événement « rencontre-regionale » a des inscriptions (1) : il ne peut pas redevenir un brouillon. "
+         "Annulez-le pour prévenir les personnes inscrites.")]
+    with pytest.raises(EventRuleError):  # the same rule for an event file saying status = "draft"
+        events.update_event(event, status=EventStatus.draft, title="Autre titre")
+    event = db.session.get(Event, event.id)
+    assert (event.status, event.title) == (EventStatus.published, "Rencontre régionale")
+
+
+def test_a_copy_is_a_draft_whose_workshops_and_window_move_with_its_start(app_ctx):
+    source = new_event(capacity=10, workshops=[workshop("agro", capacity=5)],
+                       registration_closes_at=START - timedelta(days=1))
+    person(source, "Anne", workshops=source.workshops)
+
+    copy = events.copy_event(source, slug="rencontre-2", title="Rencontre, deuxième édition",
+                             starts_at=START + timedelta(days=365), ends_at=START + timedelta(days=365, hours=8))
+
+    assert (copy.status, copy.capacity, copy.seats_taken, copy.venue_name) == (
+        EventStatus.draft, 10, 0, "Espace Anne de Bretagne")
+    assert copy.registration_closes_at == START + timedelta(days=364)
+    [agro] = copy.workshops
+    assert (agro.key, agro.starts_at, agro.capacity, agro.seats_taken) == (
+        "agro", START + timedelta(days=365, hours=5), 5, 0)
+    with pytest.raises(EventRuleError, match="un autre événement utilise déjà « rencontre-2 »"):
+        events.copy_event(source, slug="rencontre-2", title="Encore", starts_at=START,
+                          ends_at=START + timedelta(hours=8))
+
+
 # --- Moving. ---
 
 def test_moving_the_event_sends_updated_invites_to_the_people_holding_a_seat(app_ctx):
