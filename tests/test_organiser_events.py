@@ -31,12 +31,12 @@ START_LOCAL = "2030-06-12T09:30"
 
 
 class _FormReader(HTMLParser):
-    """The values a browser would send for the page's form (inputs and textareas of the first form
-    with fields to fill in, not the forms of buttons such as "Se déconnecter")."""
+    """The values a browser would send for the page's form (inputs, textareas and selects of the
+    first form with fields to fill in, not the forms of buttons such as "Se déconnecter")."""
 
     def __init__(self):
         super().__init__()
-        self.values, self._in_form, self._textarea, self._done = {}, False, None, False
+        self.values, self._in_form, self._textarea, self._select, self._done = {}, False, None, None, False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -47,6 +47,10 @@ class _FormReader(HTMLParser):
         elif self._in_form and tag == "textarea":
             self._textarea = attrs["name"]
             self.values[self._textarea] = ""
+        elif self._in_form and tag == "select":
+            self._select = attrs["name"]
+        elif self._in_form and tag == "option" and "selected" in attrs:
+            self.values[self._select] = attrs["value"]
 
     def handle_data(self, data):
         if self._textarea:
@@ -74,8 +78,8 @@ def change(client, path, **changes):
 
 
 def new_event_form(**changes):
-    values = {"title": "Rencontre régionale", "slug": "rencontre-regionale", "description": "",
-              "timezone": "Europe/Paris", "starts_at": START_LOCAL, "ends_at": "2030-06-12T17:30",
+    values = {"title": "Rencontre régionale", "slug": "rencontre-regionale", "content_language": "fr",
+              "description": "", "timezone": "Europe/Paris", "starts_at": START_LOCAL, "ends_at": "2030-06-12T17:30",
               "venue_name": "Espace Anne de Bretagne", "venue_address": "15 rue Martenot, 35000 Rennes",
               "online_url": "", "capacity": "40", "registration_opens_at": "", "registration_closes_at": "",
               "contact_email": "contact@bretagne-solidaire.bzh"}
@@ -137,14 +141,14 @@ def test_an_admin_creates_a_draft_event_with_times_on_its_clock(app, admin_clien
     assert "Créer un événement" in page_text(admin_client.get("/organiser/"))
 
     response = support.submit(admin_client, "/organiser/events/new", **new_event_form(
-        description="Une journée d'échanges.", registration_closes_at="2030-06-11T23:59"))
+        description="Une journée d'échanges.", registration_closes_at="2030-06-11T23:59", content_language="en"))
 
     assert response.status_code == 302
     with app.app_context():
         event = db.session.scalars(select(Event)).one()
         assert response.headers["Location"] == f"/organiser/events/{event.id}"
-        assert (event.slug, event.status, event.capacity, event.description) == (
-            "rencontre-regionale", EventStatus.draft, 40, "Une journée d'échanges.")
+        assert (event.slug, event.status, event.capacity, event.description, event.content_language) == (
+            "rencontre-regionale", EventStatus.draft, 40, "Une journée d'échanges.", "en")
         assert event.starts_at == START  # 09:30 in Paris, summer time
         assert event.registration_closes_at == datetime(2030, 6, 11, 21, 59, tzinfo=UTC)
         assert event.organisers == []  # admins see every event: nobody is assigned
@@ -178,6 +182,7 @@ def test_only_admins_are_offered_to_create_an_event(app, make_event):
     ({"contact_email": "contact"}, "Adresse de contact : Saisissez une adresse électronique valide"),
     ({"online_url": "javascript:alert(1)"}, "Adresse de la réunion en ligne : Saisissez une adresse web complète"),
     ({"description": "x" * 20_001}, "Présentation : 20000 caractères au plus."),
+    ({"content_language": "br"}, "Langue des textes :"),
 ])
 def test_invalid_input_is_listed_and_creates_nothing(app, admin_client, changes, message):
     response = support.submit(admin_client, "/organiser/events/new", **new_event_form(**changes))
@@ -215,16 +220,20 @@ def test_nul_bytes_and_files_are_refused_without_an_error_of_ours(app, admin_cli
         assert db.session.scalar(select(func.count()).select_from(Event)) == 0
 
 
-def test_the_preview_shows_the_description_and_saves_nothing(app, admin_client):
+def test_the_preview_shows_the_description_as_the_public_page_will_and_saves_nothing(app, admin_client):
+    description = "Premier paragraphe, **important**.\n\n- un point\n- un autre\n\nFin <script>alert(1)</script>"
+
     response = admin_client.post("/organiser/events/new", data=dict(
-        new_event_form(description="Premier paragraphe.\n\nSecond <script>alert(1)</script>", title=""),
-        preview="1", csrf_token=support.csrf_token(admin_client, "/organiser/events/new")))
+        new_event_form(description=description, title="", content_language="en"), preview="1",
+        csrf_token=support.csrf_token(admin_client, "/organiser/events/new")))
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert 'id="description-preview"' in page
-    assert "<p>Premier paragraphe.</p>" in page
-    assert "<script>alert(1)" not in page  # shown as text, never as markup
+    preview = re.search(r'<section class="preview" id="description-preview".*?</section>', page, re.S).group(0)
+    assert "<p>Premier paragraphe, <strong>important</strong>.</p>" in preview
+    assert "<li>un point</li>" in preview
+    assert '<div lang="en">' in preview  # the text's language, on a French page
+    assert "<script>" not in preview  # dropped, never markup
     assert "error-summary" not in page  # a preview is not a submission
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Event)) == 0
@@ -242,8 +251,8 @@ def test_the_edit_form_shows_the_event_on_its_clock_and_an_unchanged_form_change
     values = form_values(admin_client, f"/organiser/events/{event_id}/edit")
     response = admin_client.post(f"/organiser/events/{event_id}/edit", data=values)
 
-    assert (values["starts_at"], values["ends_at"], values["timezone"]) == (START_LOCAL, "2030-06-12T17:30",
-                                                                             "Europe/Paris")
+    assert (values["starts_at"], values["ends_at"], values["timezone"], values["content_language"]) == (
+        START_LOCAL, "2030-06-12T17:30", "Europe/Paris", "fr")
     assert response.status_code == 302
     assert fetch(app, Event, event_id).starts_at == START + timedelta(seconds=42)
     assert outbox(app) == before

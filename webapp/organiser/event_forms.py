@@ -9,10 +9,13 @@ import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, IntegerField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..formatting import LANGUAGE_NAMES
 from ..forms import Form
 from ..models import Event, Workshop
 from ..services.event_files import DEFAULT_TIMEZONE
@@ -135,11 +138,16 @@ class TimesInZone:
 class EventForm(TimesInZone, Form):
     """The event's own fields (the slug only at creation: see NewEventForm)."""
 
-    columns = ("title", "description", "timezone", "starts_at", "ends_at", "venue_name", "venue_address",
-               "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email")
+    columns = ("title", "content_language", "description", "timezone", "starts_at", "ends_at", "venue_name",
+               "venue_address", "online_url", "capacity", "registration_opens_at", "registration_closes_at",
+               "contact_email")
     datetime_fields = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
 
     title = _title(Event)
+    content_language = SelectField(
+        _l("Langue des textes"), default="fr",
+        description=_l("La langue du titre, de la présentation, des lieux et des ateliers : les pages dans une "
+                       "autre langue l'indiquent, pour les lecteurs d'écran."))
     description = _description()
     timezone = StringField(_l("Fuseau horaire"), default=DEFAULT_TIMEZONE, filters=[_strip],
                            validators=[DataRequired(_l("Indiquez un fuseau horaire.")),
@@ -165,6 +173,11 @@ class EventForm(TimesInZone, Form):
                                             _max_length(Event, "contact_email"), _email_address],
                                 description=_l("Les réponses aux courriels de l'événement y arrivent."))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.content_language.choices = [SelectChoice(code, LANGUAGE_NAMES.get(code, code))
+                                         for code in current_app.config["LANGUAGES"]]
+
     def zone(self):
         """The time zone the form's date-times are read in (valid once the form is)."""
         return ZoneInfo(self.timezone.data)
@@ -175,8 +188,7 @@ class NewEventForm(EventForm):
 
     slug = _slug()
 
-    field_order = ("title", "slug", "description", "timezone", "starts_at", "ends_at", "venue_name", "venue_address",
-                   "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email")
+    field_order = ("title", "slug", *EventForm.columns[1:])  # as on the page
 
 
 class WorkshopForm(TimesInZone, Form):
@@ -204,7 +216,7 @@ class NewWorkshopForm(WorkshopForm):
         description=_l("Identifie l'atelier dans les fichiers d'événement ; elle ne change plus ensuite."),
     )
 
-    field_order = ("title", "key", "description", "starts_at", "ends_at", "room", "capacity")
+    field_order = ("title", "key", *WorkshopForm.columns[1:])  # as on the page
 
 
 class CopyEventForm(TimesInZone, Form):
