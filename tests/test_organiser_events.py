@@ -350,6 +350,7 @@ def test_publish_then_unpublish_shows_then_hides_the_public_page(app, admin_clie
 def test_an_event_with_registrations_cannot_go_back_to_draft(app, admin_client, event_id):
     person_id(app, event_id, "Anne", confirm=False)  # even an address still to confirm
     home = f"/organiser/events/{event_id}"
+    assert "Repasser en brouillon" not in page_text(admin_client.get(home))  # no button, but a POST anyway:
 
     response = admin_client.post(f"{home}/unpublish", data={"csrf_token": support.csrf_token(admin_client, home)})
 
