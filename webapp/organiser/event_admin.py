@@ -10,6 +10,8 @@ Who does what: admins create events (they see every event: nobody is assigned; t
 organisers access on the event's team page). Admins and the event's organisers edit, publish,
 unpublish, copy and cancel it; a copy has the same team as its event.
 """
+from datetime import datetime
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -42,7 +44,7 @@ def _changed(obj, values):
     """The values that differ from `obj`'s. A date-time typed to the minute is the same as the
     stored one with seconds in that minute (an imported 09:00:30 stays, and moves nobody)."""
     def same(old, new):
-        if old is None or new is None or not hasattr(old, "second") or new.second:
+        if not (isinstance(old, datetime) and isinstance(new, datetime)) or new.second:
             return old == new
         return old.replace(second=0, microsecond=0) == new
     return {name: value for name, value in values.items() if not same(getattr(obj, name), value)}
