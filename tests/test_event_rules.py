@@ -281,3 +281,37 @@ def test_moving_a_cancelled_event_sends_no_invite(app_ctx):
 
     assert mails("invite_updated") == []  # a REQUEST after the CANCEL would put it back in calendars
     assert outbox_size() == before
+
+
+def test_two_events_created_at_once_with_one_slug_give_one_event_and_a_clear_refusal(pg_env):
+    """Both pass the slug check before either commits: the unique index decides, and the loser
+    gets the rule's message, not a database error (PostgreSQL, threads with their own sessions)."""
+    import threading
+
+    from webapp import create_app
+
+    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_env["DATABASE_URL"]})
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def create():
+        with pg_app.app_context():
+            barrier.wait()
+            try:
+                new_event()
+                outcomes.append("created")
+            except EventRuleError as refused:
+                outcomes.append(refused.errors)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+        db.engine.dispose()
+    assert sorted(map(str, outcomes)) == sorted(
+        ["created"] + [str(["« slug » : un autre événement utilise déjà « rencontre-regionale »."])] * 7)

@@ -25,6 +25,7 @@ import re
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..mail.outbox import queue_registration_mail
@@ -98,14 +99,19 @@ def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=()
     for fields in workshops:
         _check_names(fields, WORKSHOP_COLUMNS)
     errors = event_problems(values, workshops)
+    slug_taken = _("« slug » : un autre événement utilise déjà « %(slug)s ».", slug=slug)
     if db.session.scalar(select(Event.id).where(Event.slug == slug)):
-        errors.append(_("« slug » : un autre événement utilise déjà « %(slug)s ».", slug=slug))
+        errors.append(slug_taken)
     if errors:
         db.session.rollback()
         raise EventRuleError(errors)
     event = Event(**values, workshops=[Workshop(**fields) for fields in workshops])
     db.session.add(event)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same slug created concurrently: the unique index decides
+        db.session.rollback()
+        raise EventRuleError([slug_taken]) from None
     return event
 
 
