@@ -1,10 +1,12 @@
 """The rules of events called directly, as a back-office form would (no event file): what each
 one refuses, and its effects on the people registered (outbox rows, offers of freed seats)."""
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from webapp import create_app
 from webapp.extensions import db
 from webapp.formatting import event_when
 from webapp.mail.rendering import render_mail, rendering_context
@@ -286,10 +288,6 @@ def test_moving_a_cancelled_event_sends_no_invite(app_ctx):
 def test_two_events_created_at_once_with_one_slug_give_one_event_and_a_clear_refusal(pg_env):
     """Both pass the slug check before either commits: the unique index decides, and the loser
     gets the rule's message, not a database error (PostgreSQL, threads with their own sessions)."""
-    import threading
-
-    from webapp import create_app
-
     pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_env["DATABASE_URL"]})
     barrier = threading.Barrier(8)
     outcomes = []
