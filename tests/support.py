@@ -24,7 +24,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, OutboxStatus, Registration, User, UserRole, WorkshopBooking
+from webapp.models import Event, OutboxMail, OutboxStatus, Registration, SeatOffer, User, UserRole, WorkshopBooking
 from webapp.services import registrations, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,6 +346,20 @@ def person_id(app, event_id, name="Anne", *, workshops=(), confirm=True, **field
         event = db.session.get(Event, event_id)
         chosen = [w for w in event.workshops if w.key in workshops]
         return person(event, name, confirm=confirm, workshops=chosen, **fields).id
+
+
+def personal_link(app, kind, registration_id):
+    """The path of a registration's signed link of `kind` (`confirm` or `manage`)."""
+    with app.test_request_context():
+        registration = db.session.get(Registration, registration_id)
+        return f"/{kind}/{getattr(tokens, f'{kind}_token')(registration)}"
+
+
+def offer_link(app, registration_id):
+    """The path of the link of the seat offer made to a registration."""
+    with app.test_request_context():
+        offer = db.session.scalars(select(SeatOffer).filter_by(registration_id=registration_id)).one()
+        return f"/offers/{tokens.offer_token(offer)}"
 
 
 def wait_until_all_mail_sent(app, timeout=60):

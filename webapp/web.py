@@ -94,6 +94,12 @@ def _http_error(error):
     return response
 
 
+def render_form_page(template, form, **context):
+    """A page whose form may come back with mistakes: every form answers them the same way, with
+    422, a title that starts with « Erreur : » (base.html) and the `error_summary` of _forms.html."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
 # --- Template helpers ---
 
 def accessible_attributes(field, **attributes):

@@ -12,6 +12,7 @@ from ..services import registrations, seats, tokens
 from ..services.dispatch import SEND_LOST_LINKS, send_task
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
+from ..web import render_form_page
 from . import bp
 from .forms import LostLinkForm, ManageForm
 
@@ -157,8 +158,8 @@ def manage(token):
             return _update_refused(registration, token, exc.code)
         flash(_("Vos modifications sont enregistrées."), "success")
         return redirect(url_for("participant.manage", token=token))
-    return render_template(
-        "participant/manage.html", registration=registration, form=form, token=token,
+    return render_form_page(
+        "participant/manage.html", form, registration=registration, token=token,
         workshops_open=workshops_open, position=registrations.waiting_position(registration),
     )
 
@@ -298,4 +299,4 @@ def lost_link():
         if not form.website.data:
             send_task(SEND_LOST_LINKS, form.email.data)
         return render_template("participant/lost_link_sent.html", email=form.email.data)
-    return render_template("participant/lost_link.html", form=form)
+    return render_form_page("participant/lost_link.html", form)

@@ -13,6 +13,7 @@ from ..models.base import utcnow
 from ..services import registrations
 from ..services.calendar import build_event_calendar
 from ..services.errors import RegistrationError
+from ..web import render_form_page
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,7 @@ def register(slug):
         log.info("honeypot filled on %s: submission dropped", request.path)
         return redirect(url_for(".registration_sent", slug=slug), 303)
     if not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        page = render_template("public/register.html", event=event, form=form, state=event.registration_state())
-        return page, status
+        return render_form_page("public/register.html", form, event=event, state=event.registration_state())
     try:
         registrations.register(
             event,
