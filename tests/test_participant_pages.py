@@ -636,3 +636,100 @@ def test_lost_link_with_a_bad_address_shows_the_error(app, client):
     assert "Saisissez une adresse électronique valide" in content
     assert 'aria-invalid="true"' in content
     assert outbox_kinds(app) == []
+
+
+# --- Language of the pages reached through a personal link ------------------------------------
+
+def english_person(app, make_event, **fields):
+    return person_id(app, make_event(), language="en", **fields)
+
+
+def confirmed_twice(app, client, make_event):
+    path = link(app, "confirm", english_person(app, make_event, confirm=False))
+    client.get(path)
+    return client.get(path)
+
+
+def confirm_link_expired(app, client, make_event):
+    path = link(app, "confirm", english_person(app, make_event, confirm=False))
+    with time_machine.travel(utcnow() + app.config["CONFIRM_LINK_MAX_AGE"] + timedelta(minutes=1)):
+        return client.get(path)
+
+
+def confirm_link_of_a_cancelled_registration(app, client, make_event):
+    reg_id = english_person(app, make_event, confirm=False)
+    with app.app_context():
+        registrations.cancel_registration(db.session.get(Registration, reg_id))
+    return client.get(link(app, "confirm", reg_id))
+
+
+def manage_link_of_a_cancelled_registration(app, client, make_event):
+    reg_id = english_person(app, make_event)
+    with app.app_context():
+        registrations.cancel_registration(db.session.get(Registration, reg_id))
+    return client.get(link(app, "manage", reg_id))
+
+
+def manage_form_with_errors(app, client, make_event):
+    return submit(client, link(app, "manage", english_person(app, make_event)), **details(first_name="", language="en"))
+
+
+def manage_form_expired(app, client, make_event):
+    return client.post(link(app, "manage", english_person(app, make_event)), data=details(language="en"))
+
+
+def cancel_replayed(app, client, make_event):
+    path = link(app, "manage", english_person(app, make_event)) + "/cancel"
+    token = support.csrf_token(client, path)
+    client.post(path, data={"csrf_token": token})
+    return client.post(path, data={"csrf_token": token})
+
+
+def english_seat_offer(app, make_event):
+    """`event_seat_offer` with an English person offered the seat."""
+    event_id, reg_id, path = event_seat_offer(app, make_event)
+    with app.app_context():
+        db.session.get(Registration, reg_id).language = "en"
+        db.session.commit()
+    return event_id, reg_id, path
+
+
+def offer_answered_twice(app, client, make_event):
+    path = english_seat_offer(app, make_event)[2]
+    submit(client, path, answer="decline")
+    return client.get(path)
+
+
+def offer_expired(app, client, make_event):
+    path = english_seat_offer(app, make_event)[2]
+    with time_machine.travel(utcnow() + app.config["SEAT_OFFER_VALIDITY"] + timedelta(minutes=1)):
+        return client.get(path)
+
+
+def offer_withdrawn(app, client, make_event):
+    event_id, _reg_id, path = english_seat_offer(app, make_event)
+    with app.app_context():
+        events.cancel_event(db.session.get(Event, event_id))
+        db.session.commit()
+    return client.get(path)
+
+
+@pytest.mark.parametrize("reach, status", [
+    (confirmed_twice, 409), (confirm_link_expired, 410), (confirm_link_of_a_cancelled_registration, 410),
+    (manage_link_of_a_cancelled_registration, 410), (manage_form_with_errors, 422), (manage_form_expired, 400),
+    (cancel_replayed, 410), (offer_answered_twice, 409), (offer_expired, 410), (offer_withdrawn, 410),
+])
+def test_pages_of_a_personal_link_speak_the_person_language_even_in_error(app, client, make_event, reach, status):
+    """Opened from an English participant's mail in a browser that never chose a language (French
+    by default), every page of the link is in English, error pages included."""
+    page = reach(app, client, make_event)
+    assert page.status_code == status
+    assert '<html lang="en">' in page.get_data(as_text=True)
+
+
+def test_the_language_switch_wins_over_the_person_language_on_error_pages(app, client, make_event):
+    path = link(app, "confirm", english_person(app, make_event, confirm=False))
+    client.get(path)
+    again = client.get(path + "?lang=fr")
+    assert again.status_code == 409
+    assert '<html lang="fr">' in again.get_data(as_text=True)

@@ -1,7 +1,7 @@
 """Views of the participant pages. They read the link, call a service, and show the outcome;
 the rules (seats, waiting list, mails) live in `webapp.services`. Dates are written by the
 app-wide template helpers of `webapp.web` (`event_when`, `local_datetime`, `workshop_slot`)."""
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import public_post_limit
@@ -17,10 +17,25 @@ from . import bp
 from .forms import LostLinkForm, ManageForm
 
 
-def _speak_language_of(registration):
-    """Show the page in the participant's language (the one of their mails), unless the visitor
-    chose one with the language switch: `extensions.select_locale` reads this."""
-    g.participant_language = registration.language
+def personal_link(purpose):
+    """Mark a view reached through a personal link of `purpose` ("confirm", "manage", "offer")."""
+    def mark(view):
+        view.link_purpose = purpose
+        return view
+    return mark
+
+
+@bp.url_value_preprocessor
+def _speak_the_language_of_the_link_owner(endpoint, values):
+    """Every page reached through a personal link, error pages included (already used, expired,
+    cancelled, CSRF failure…), is in the language of the person the link belongs to (the one of
+    their mails), unless the visitor chose one with the language switch: `extensions.select_locale`
+    reads `g.participant_language`. This runs before the CSRF check and the view."""
+    purpose = getattr(current_app.view_functions.get(endpoint), "link_purpose", None)
+    if purpose and values and "token" in values:
+        owner = registrations.link_owner(purpose, values["token"])
+        if owner is not None:
+            g.participant_language = owner.language
 
 
 def _message(status, heading, message, link_url=None, link_text=None):
@@ -53,15 +68,10 @@ def _expired_confirmation(token):
     """The confirmation link is too old: say how to get a new one (register again, same address)."""
     link_url = url_for("public.index")
     link_text = _("Voir les événements")
-    try:  # the signature is still genuine: point at the right event's form
-        registration = registrations.registration_from_token("confirm", token)
-    except tokens.InvalidLink:
-        registration = None
-    if registration is not None:
-        _speak_language_of(registration)
-        if registration.event.accepts_registrations():
-            link_url = url_for("public.register", slug=registration.event.slug)
-            link_text = sentence(_("S'inscrire à nouveau à « %(title)s »"), title=_title(registration.event))
+    registration = registrations.link_owner("confirm", token)  # a genuine link: point at its event's form
+    if registration is not None and registration.event.accepts_registrations():
+        link_url = url_for("public.register", slug=registration.event.slug)
+        link_text = sentence(_("S'inscrire à nouveau à « %(title)s »"), title=_title(registration.event))
     return _message(
         410, _("Ce lien de confirmation a expiré"),
         _("Pour des raisons de sécurité, un lien de confirmation n'est valable que quelques jours. "
@@ -96,6 +106,7 @@ def _confirmation_refused(code):
 
 
 @bp.get("/confirm/<token>")
+@personal_link("confirm")
 def confirm(token):
     """Confirm the address behind the link, then show the registration and its manage link."""
     try:
@@ -104,7 +115,6 @@ def confirm(token):
         return _expired_confirmation(token) if exc.reason == "expired" else _invalid_link()
     except RegistrationError as exc:
         return _confirmation_refused(exc.code)
-    _speak_language_of(registration)
     return render_template(
         "participant/confirmed.html", registration=registration,
         position=registrations.waiting_position(registration), manage_url=_manage_url(registration),
@@ -114,11 +124,9 @@ def confirm(token):
 def _manage_link_registration(token):
     """The registration behind a manage link, or None when the link is forged or revoked."""
     try:
-        registration = registrations.registration_from_token("manage", token)
+        return registrations.registration_from_token("manage", token)
     except tokens.InvalidLink:
         return None
-    _speak_language_of(registration)
-    return registration
 
 
 def _cancelled_page(registration):
@@ -132,6 +140,7 @@ def _cancelled_page(registration):
 
 
 @bp.route("/manage/<token>", methods=["GET", "POST"])
+@personal_link("manage")
 def manage(token):
     """See one's registration; change details, language and workshops."""
     registration = _manage_link_registration(token)
@@ -181,6 +190,7 @@ def _update_refused(registration, token, code):
 
 
 @bp.route("/manage/<token>/cancel", methods=["GET", "POST"])
+@personal_link("manage")
 def cancel(token):
     """GET asks to confirm; POST cancels (the service frees the seats and sends the CANCEL invite)."""
     registration = _manage_link_registration(token)
@@ -199,6 +209,7 @@ def cancel(token):
 
 
 @bp.post("/manage/<token>/leave-waiting-list")
+@personal_link("manage")
 def leave_waiting_list(token):
     registration = _manage_link_registration(token)
     if registration is None:
@@ -246,6 +257,7 @@ def _offer_refused(code):
 
 
 @bp.route("/offers/<token>", methods=["GET", "POST"])
+@personal_link("offer")
 def offer(token):
     """A seat offered from the waiting list: GET shows it, POST accepts or declines it."""
     try:
@@ -254,7 +266,6 @@ def offer(token):
         return _invalid_link()
     except RegistrationError as exc:
         return _offer_refused(exc.code)
-    _speak_language_of(seat_offer.registration)
     if request.method == "GET":
         return render_template("participant/offer.html", offer=seat_offer, token=token)
     answer = request.form.get("answer")

@@ -15,6 +15,7 @@ from ..models import (
     EventStatus,
     Registration,
     RegistrationStatus,
+    SeatOffer,
     WorkshopBooking,
 )
 from ..models.base import utcnow
@@ -102,6 +103,23 @@ def registration_from_token(purpose, token, max_age=None):
     registration = db.session.get(Registration, reg_id)
     if registration is None or registration.token_version != version:
         raise tokens.InvalidLink("invalid")
+    return registration
+
+
+def link_owner(purpose, token):
+    """The registration a genuine link of `purpose` ("confirm", "manage" or "offer") belongs to,
+    however old the link and whatever became of the registration; None for a forged or revoked link."""
+    try:
+        object_id, version = tokens.read_token(purpose, token)[:2]
+    except tokens.InvalidLink:
+        return None
+    if purpose == "offer":
+        offer = db.session.get(SeatOffer, object_id)
+        registration = offer and offer.registration
+    else:
+        registration = db.session.get(Registration, object_id)
+    if registration is None or registration.token_version != version:
+        return None
     return registration
 
 
