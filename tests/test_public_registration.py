@@ -212,17 +212,20 @@ def test_registering_twice_sends_the_link_again_and_reveals_nothing(app, client,
 
 # --- Registration not possible ---
 
-@pytest.mark.parametrize("fields, heading", [
-    (dict(registration_opens_at=utcnow() + timedelta(days=3)), "Les inscriptions ne sont pas encore ouvertes"),
-    (dict(registration_closes_at=utcnow() - timedelta(minutes=1)), "Les inscriptions sont closes"),
-    (dict(status=EventStatus.cancelled), "Cet événement est annulé"),
+@pytest.mark.parametrize("fields, heading, title", [
+    (dict(registration_opens_at=utcnow() + timedelta(days=3)), "Les inscriptions ne sont pas encore ouvertes",
+     "Inscriptions pas encore ouvertes : Rencontre"),
+    (dict(registration_closes_at=utcnow() - timedelta(minutes=1)), "Les inscriptions sont closes",
+     "Inscriptions closes : Rencontre"),
+    (dict(status=EventStatus.cancelled), "Cet événement est annulé", "Événement annulé : Rencontre"),
 ])
-def test_no_form_when_registration_is_not_open(app, client, make_event, fields, heading):
-    make_event(slug="ferme", **fields)
+def test_no_form_when_registration_is_not_open(app, client, make_event, fields, heading, title):
+    make_event(slug="ferme", title="Rencontre", **fields)
 
     page = client.get("/events/ferme/register")
     assert page.status_code == 200
     assert f"<h1>{heading}</h1>" in page_text(page)
+    assert f"<title>{title} · Emgav</title>" in page_text(page)  # the title says what the heading says
     assert 'name="first_name"' not in page.get_data(as_text=True)
 
     # A form kept open in a tab from before: the POST is refused with the same clear page.

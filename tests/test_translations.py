@@ -216,6 +216,10 @@ def test_registration_made_in_english_gets_english_mails_and_pages(app, client, 
     assert "<dt>Name</dt>" in page and "<dt>In what capacity</dt>" in page and "<dd>farmers' organisation</dd>" in page
     assert french_leftovers(page, catalogue) == []
 
+    # A workshop and its state, with English punctuation.
+    assert ('<strong lang="fr">Agroécologie</strong> (from 2:30\u202fPM to 4:00\u202fPM, '
+            '<span lang="fr">Salle 1</span>): seat booked</li>') in page
+
     message = outbox_message(app, "registration_confirmed")
     assert message["Subject"] == "Registration confirmed: Journée régionale : ESS et solidarité internationale"
     text, html_part = text_and_html(message)
