@@ -1,6 +1,7 @@
 """Public pages: event list, event page, calendar files, health check, security headers,
 error pages and the language switch."""
 import re
+import struct
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -221,6 +222,26 @@ def test_pages_load_nothing_from_other_hosts(client, make_event):
         assert 'href="/static/emgav.css"' in page
         for attribute in ('src="http', 'href="//', 'src="//', "@import"):
             assert attribute not in page, (path, attribute)
+
+
+def test_the_site_has_an_icon(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/favicon.ico" sizes="16x16 32x32 48x48">' in page
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+
+    ico = client.get("/favicon.ico")  # asked for by browsers even without the link
+    assert ico.status_code == 200
+    assert ico.content_type in ("image/vnd.microsoft.icon", "image/x-icon")
+    reserved, kind, count = struct.unpack("<HHH", ico.data[:6])
+    assert (reserved, kind) == (0, 1)
+    sizes = [struct.unpack("<B", ico.data[6 + 16 * i:7 + 16 * i])[0] for i in range(count)]
+    assert sizes == [16, 32, 48]
+    assert_security_headers(ico)
+
+    svg = client.get("/static/favicon.svg")
+    assert svg.status_code == 200
+    assert svg.content_type.startswith("image/svg+xml")
+    assert "<script" not in svg.get_data(as_text=True)
 
 
 def test_404_page_is_friendly_and_french(client, app):

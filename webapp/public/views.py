@@ -91,6 +91,12 @@ def privacy():
     return render_template("public/privacy.html")
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico by themselves: the site's icon (pages link the SVG one too)."""
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.get("/events/<slug>.ics")
 def event_ics(slug):
     event = _visible_event_or_404(slug)
