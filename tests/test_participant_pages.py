@@ -202,7 +202,7 @@ def test_manage_page_marks_full_workshops_as_waiting_list(app, client, make_even
     reg_id = person_id(app, event_id, email="second@example.org")
     content = page_text(client.get(link(app, "manage", reg_id)))
     assert content.count("complet : liste d'attente") == 1
-    xylm_label = re.search(r"<label[^>]*>[^<]*Xylm–STADD[^<]*</label>", content).group(0)
+    xylm_label = re.search(r"<label[^>]*>[^<]*Xylm–STADD.*?</label>", content, re.S).group(0)
     assert "complet : liste d'attente" in xylm_label
 
 
