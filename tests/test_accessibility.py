@@ -1,0 +1,657 @@
+"""Every public and participant page state, in French and in English, in Chromium against the app
+under gunicorn, with its data made through the services:
+
+- axe-core (tests/vendor/axe.min.js) finds no violation of WCAG 2.0 and 2.1, levels A and AA;
+- reflow (WCAG 1.4.10): at 320 CSS px nothing scrolls sideways;
+- text resized to 200 % (WCAG 1.4.4): at 1280 px nothing scrolls sideways either.
+
+Each state is a function below, registered with `@state(name, status)`: it makes its data, then
+brings the browser tab to the page (a link, or a form filled in and sent) and the test checks the
+HTTP status of that page. A new page or page state gets its entry here.
+
+With EMGAV_SCREENSHOT_DIR set, a full-page PNG of each state at 1280 and 390 px is saved there.
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Event, EventStatus, Registration, SeatOffer
+from webapp.models.base import utcnow
+from webapp.services import events, registrations, seats
+
+from . import support
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+LANGUAGES = {"fr": "fr-FR", "en": "en-GB"}
+DESKTOP = {"width": 1280, "height": 800}
+NARROW = 320
+SCREENSHOT_WIDTHS = (1280, 390)
+
+# Long words that do not break by themselves: addresses and links as people type them.
+CONTACT = "inscriptions-rencontres@reseau-bretagne-solidaire.bzh"
+PARTICIPANT = "anne-le-goff.coordination@reseau-bretagne-solidaire.bzh"
+ONLINE_URL = "https://visio.reseau-bretagne-solidaire.bzh/rencontres/2030/ess-et-solidarite-internationale"
+DESCRIPTION = ("Une journée d'échanges entre les structures de l'économie sociale et solidaire et les actrices "
+               "et acteurs de la solidarité internationale.\n\nAu programme : tables rondes, ateliers, "
+               "et un temps convivial.\nDéjeuner sur place.")
+MARKDOWN = ("## Programme\n\nA day of **exchanges** between the network's members:\n\n- round tables;\n"
+            "- workshops, see [the programme](https://reseau-bretagne-solidaire.bzh/programme-de-la-journee-2030);\n"
+            "- lunch on site.\n\n### Getting there\n\n1. Train to Rennes\n2. Bus C4, stop *Martenot*")
+WORKSHOPS = (  # two at the same time, one later
+    dict(key="xylm", title="Bretagne – Togo : coopérer entre ESS bretonne et togolaise", room="Salle Bréhat",
+         hours=(5, 6.5), description="Retour d'expérience d'une coopération de dix ans."),
+    dict(key="outaouais", title="Ille-et-Vilaine – Outaouais", room="Salle Ouessant", hours=(5, 6.5),
+         description=""),
+    dict(key="riaa", title="Réseau RIAA : agroécologie paysanne", room="", hours=(7, 8),
+         description="Avec les organisations paysannes du réseau."),
+)
+
+STATES = {}
+
+
+def state(name, status=200):
+    """Register a page state: `function(visit)` brings `visit.page` to it; `status` is the HTTP
+    status its page must have."""
+    def register(function):
+        assert name not in STATES, name
+        STATES[name] = (function, status)
+        return function
+    return register
+
+
+class Visit:
+    """One page state being reached: the data helpers and the browser tab, in one language."""
+
+    def __init__(self, app, base_url, page, language, make_event, request):
+        self.app, self.base_url, self.page, self.language = app, base_url, page, language
+        self.make_event, self.request = make_event, request
+
+    # Data, made through the services in this process (the app under gunicorn shares the database).
+
+    def event(self, workshops=(), capacities=(), **fields):
+        """A published event on support.START (09:30-17:30 in Paris) with a description, a long
+        contact address and the `workshops` (keys of WORKSHOPS) of those `capacities`; returns its id."""
+        chosen = [w for w in WORKSHOPS if w["key"] in workshops]
+        capacities = list(capacities) or [None] * len(chosen)
+        start = support.START
+        values = dict(starts_at=start, ends_at=start + timedelta(hours=8), description=DESCRIPTION,
+                      contact_email=CONTACT, capacity=100)
+        values.update(fields)
+        return self.make_event(
+            workshops=[dict(key=w["key"], title=w["title"], room=w["room"], description=w["description"],
+                            capacity=capacity, starts_at=start + timedelta(hours=w["hours"][0]),
+                            ends_at=start + timedelta(hours=w["hours"][1]))
+                       for w, capacity in zip(chosen, capacities, strict=True)],
+            **values)
+
+    def person(self, event_id, name="Anne", confirm=True, **fields):
+        """A registration in the visit's language; returns its id."""
+        fields.setdefault("email", f"{name.lower()}@example.org")
+        return support.person_id(self.app, event_id, name, confirm=confirm, language=self.language, **fields)
+
+    def change(self, model, object_id, **fields):
+        with self.app.app_context():
+            row = db.session.get(model, object_id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            db.session.commit()
+
+    def link(self, kind, registration_id):
+        return support.personal_link(self.app, kind, registration_id)
+
+    def seat_offer(self, workshop=False):
+        """A seat freed and offered to a second person waiting, for the event or for a workshop;
+        returns (event id, that person's registration id, the offer link)."""
+        if workshop:
+            event_id = self.event(workshops=("xylm",), capacities=(1,))
+            holder = self.person(event_id, "Yann", workshops=("xylm",))
+            waiting = self.person(event_id, "Bleuenn", workshops=("xylm",))
+            with self.app.app_context():
+                registration = db.session.get(Registration, holder)
+                registrations.update_registration(
+                    registration, first_name="Yann", last_name="Le Goff", organisation="", actor_type="asi",
+                    language=self.language, workshops=[])
+        else:
+            event_id = self.event(capacity=1)
+            holder = self.person(event_id, "Yann")
+            waiting = self.person(event_id, "Bleuenn")
+            with self.app.app_context():
+                registrations.cancel_registration(db.session.get(Registration, holder))
+        with self.app.app_context():
+            seats.offer_free_seats(event_id)
+        return event_id, waiting, support.offer_link(self.app, waiting)
+
+    # The browser tab.
+
+    def goto(self, path):
+        self.page.goto(self.base_url + path)
+
+    def send(self, button="main form button[type=submit]"):
+        """Send the page's form with its submit `button` (a CSS selector), as a click does."""
+        with self.page.expect_navigation():
+            self.page.locator(button).click()
+
+    def fill(self, **values):
+        for name, value in values.items():
+            field = self.page.locator(f'main form [name="{name}"]')
+            if name == "actor_type":
+                field.select_option(value)
+            else:
+                field.fill(value)
+
+    def fill_registration(self):
+        self.fill(first_name="Anne", last_name="Le Goff", email=PARTICIPANT, organisation="Xylm",
+                  actor_type="ess")
+        self.page.locator('main form [name="privacy_consent"]').check()
+
+
+# --- Public pages ---------------------------------------------------------------------------------
+
+@state("events: none")
+def _(v):
+    v.goto("/")
+
+
+@state("events: several")
+def _(v):
+    v.event(title="Journée régionale : ESS et solidarité internationale", workshops=("xylm",))
+    v.event(title="Webinaire : financer un projet de coopération", capacity=1, seats_taken=1, venue_name="",
+            venue_address="", online_url=ONLINE_URL, starts_at=support.START + timedelta(days=3),
+            ends_at=support.START + timedelta(days=3, hours=2))
+    v.event(title="Assemblée du réseau", registration_opens_at=utcnow() + timedelta(days=10),
+            starts_at=support.START + timedelta(days=5), ends_at=support.START + timedelta(days=6))
+    v.event(title="Forum de l'ESS", registration_closes_at=utcnow() - timedelta(hours=1))
+    v.goto("/")
+
+
+@state("event: open, with workshops")
+def _(v):
+    v.event(slug="journee", workshops=("xylm", "outaouais", "riaa"), capacities=(25, None, 10))
+    v.goto("/events/journee")
+
+
+@state("event: full, a workshop full")
+def _(v):
+    event_id = v.event(slug="journee", capacity=1, workshops=("xylm", "riaa"), capacities=(1, 10))
+    v.person(event_id, "Yann", workshops=("xylm",))
+    v.goto("/events/journee")
+
+
+@state("event: registration not open yet")
+def _(v):
+    v.event(slug="journee", registration_opens_at=utcnow() + timedelta(days=10))
+    v.goto("/events/journee")
+
+
+@state("event: registration closed")
+def _(v):
+    v.event(slug="journee", registration_closes_at=utcnow() - timedelta(hours=1))
+    v.goto("/events/journee")
+
+
+@state("event: cancelled")
+def _(v):
+    v.event(slug="journee", status=EventStatus.cancelled, workshops=("riaa",))
+    v.goto("/events/journee")
+
+
+@state("event: online, no seat limit, no description")
+def _(v):
+    v.event(slug="journee", venue_name="", venue_address="", online_url=ONLINE_URL, capacity=None, description="")
+    v.goto("/events/journee")
+
+
+@state("event: Markdown description, texts in English")
+def _(v):
+    v.event(slug="journee", content_language="en", title="Regional day: SSE and international solidarity",
+            venue_name="Anne de Bretagne hall", workshops=("riaa",), description=MARKDOWN)
+    v.goto("/events/journee")
+
+
+@state("form")
+def _(v):
+    v.event(slug="journee", workshops=("xylm", "outaouais", "riaa"), capacities=(25, None, 10))
+    v.goto("/events/journee/register")
+
+
+@state("form: event full, waiting list")
+def _(v):
+    v.event(slug="journee", capacity=1, seats_taken=1)
+    v.goto("/events/journee/register")
+
+
+@state("form: every field wrong", 422)
+def _(v):
+    v.event(slug="journee", workshops=("xylm", "outaouais"))
+    v.goto("/events/journee/register")
+    v.fill(email="anne@")
+    v.send()
+
+
+@state("form: workshops at the same time", 422)
+def _(v):
+    v.event(slug="journee", workshops=("xylm", "outaouais", "riaa"))
+    v.goto("/events/journee/register")
+    v.fill_registration()
+    v.page.locator("#workshops-0").check()
+    v.page.locator("#workshops-1").check()
+    v.send()
+
+
+@state("registration sent")
+def _(v):
+    v.event(slug="journee")
+    v.goto("/events/journee/register")
+    v.fill_registration()
+    v.send()
+
+
+@state("registration unavailable: not open yet")
+def _(v):
+    v.event(slug="journee", registration_opens_at=utcnow() + timedelta(days=10))
+    v.goto("/events/journee/register")
+
+
+@state("registration unavailable: closed")
+def _(v):
+    v.event(slug="journee", registration_closes_at=utcnow() - timedelta(hours=1))
+    v.goto("/events/journee/register")
+
+
+@state("registration unavailable: event cancelled")
+def _(v):
+    v.event(slug="journee", status=EventStatus.cancelled)
+    v.goto("/events/journee/register")
+
+
+@state("registration unavailable: closed while filling in", 409)
+def _(v):
+    event_id = v.event(slug="journee")
+    v.goto("/events/journee/register")
+    v.fill_registration()
+    v.change(Event, event_id, registration_closes_at=utcnow() - timedelta(minutes=1))
+    v.send()
+
+
+@state("privacy")
+def _(v):
+    v.goto("/privacy")
+
+
+# --- Confirmation link ----------------------------------------------------------------------------
+
+@state("confirmed: seat and workshops")
+def _(v):
+    event_id = v.event(workshops=("xylm", "riaa"), capacities=(1, None))
+    v.person(event_id, "Yann", workshops=("xylm",))
+    v.goto(v.link("confirm", v.person(event_id, confirm=False, email=PARTICIPANT, organisation="Xylm",
+                                      workshops=("xylm", "riaa"))))
+
+
+@state("confirmed: waiting list")
+def _(v):
+    event_id = v.event(capacity=1)
+    v.person(event_id, "Yann")
+    v.goto(v.link("confirm", v.person(event_id, confirm=False)))
+
+
+@state("confirm link expired", 410)
+def _(v):
+    registration_id = v.person(v.event(), confirm=False)
+    with time_machine.travel(utcnow() - timedelta(days=4)):
+        path = v.link("confirm", registration_id)
+    v.goto(path)
+
+
+@state("confirm link invalid", 404)
+def _(v):
+    v.goto("/confirm/not-a-valid-link")
+
+
+@state("address already confirmed", 409)
+def _(v):
+    v.goto(v.link("confirm", v.person(v.event())))
+
+
+@state("confirm link: registration cancelled", 410)
+def _(v):
+    registration_id = v.person(v.event(), confirm=False)
+    with v.app.app_context():
+        registrations.cancel_registration(db.session.get(Registration, registration_id))
+    v.goto(v.link("confirm", registration_id))
+
+
+@state("confirm link: registrations closed", 410)
+def _(v):
+    event_id = v.event()
+    registration_id = v.person(event_id, confirm=False)
+    v.change(Event, event_id, registration_closes_at=utcnow() - timedelta(minutes=1))
+    v.goto(v.link("confirm", registration_id))
+
+
+# --- Manage link ----------------------------------------------------------------------------------
+
+@state("manage: seat and workshops")
+def _(v):
+    event_id = v.event(workshops=("xylm", "outaouais", "riaa"), capacities=(1, None, 10))
+    v.person(event_id, "Yann", workshops=("xylm",))
+    v.goto(v.link("manage", v.person(event_id, email=PARTICIPANT, organisation="Xylm", workshops=("xylm", "riaa"))))
+
+
+@state("manage: waiting list")
+def _(v):
+    event_id = v.event(capacity=1, workshops=("riaa",))
+    v.person(event_id, "Yann")
+    v.goto(v.link("manage", v.person(event_id, workshops=("riaa",))))
+
+
+@state("manage: seat offered")
+def _(v):
+    _event_id, registration_id, _offer = v.seat_offer()
+    v.goto(v.link("manage", registration_id))
+
+
+@state("manage: registrations closed")
+def _(v):
+    event_id = v.event(workshops=("xylm", "riaa"))
+    registration_id = v.person(event_id, workshops=("riaa",))
+    v.change(Event, event_id, registration_closes_at=utcnow() - timedelta(minutes=1))
+    v.goto(v.link("manage", registration_id))
+
+
+@state("manage: event cancelled")
+def _(v):
+    event_id = v.event()
+    registration_id = v.person(event_id)
+    with v.app.app_context():
+        events.cancel_event(db.session.get(Event, event_id))
+        db.session.commit()
+    v.goto(v.link("manage", registration_id))
+
+
+@state("manage: changes with errors", 422)
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(workshops=("xylm", "outaouais")))))
+    v.fill(first_name="", last_name="")
+    v.page.locator("#workshops-0").check()
+    v.page.locator("#workshops-1").check()
+    v.send("#change-form button[type=submit]")
+
+
+@state("manage: changes saved")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(workshops=("riaa",)))))
+    v.fill(organisation="Réseau RIAA")
+    v.send("#change-form button[type=submit]")
+
+
+@state("manage: registration cancelled", 410)
+def _(v):
+    registration_id = v.person(v.event())
+    with v.app.app_context():
+        registrations.cancel_registration(db.session.get(Registration, registration_id))
+    v.goto(v.link("manage", registration_id))
+
+
+@state("manage link invalid", 404)
+def _(v):
+    v.goto("/manage/not-a-valid-link")
+
+
+@state("cancel: question")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event())) + "/cancel")
+
+
+@state("cancel: done")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event())) + "/cancel")
+    v.send()
+
+
+@state("left the waiting list")
+def _(v):
+    event_id = v.event(capacity=1)
+    v.person(event_id, "Yann")
+    v.goto(v.link("manage", v.person(event_id)))
+    v.send("#leave-waiting-list button")
+
+
+@state("leave the waiting list: no longer waiting", 409)
+def _(v):
+    event_id = v.event(capacity=1)
+    holder = v.person(event_id, "Yann")
+    registration_id = v.person(event_id)
+    v.goto(v.link("manage", registration_id))
+    with v.app.app_context():  # meanwhile a seat is freed, offered and accepted
+        registrations.cancel_registration(db.session.get(Registration, holder))
+        seats.offer_free_seats(event_id)
+        seats.accept_offer(db.session.scalars(select(SeatOffer)).one())
+    v.send("#leave-waiting-list button")
+
+
+# --- Seat offers ----------------------------------------------------------------------------------
+
+@state("offer: event seat")
+def _(v):
+    v.goto(v.seat_offer()[2])
+
+
+@state("offer: workshop seat")
+def _(v):
+    v.goto(v.seat_offer(workshop=True)[2])
+
+
+@state("offer expired", 410)
+def _(v):
+    _event_id, registration_id, path = v.seat_offer()
+    with v.app.app_context():
+        offer = db.session.scalars(select(SeatOffer).filter_by(registration_id=registration_id)).one()
+        offer.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    v.goto(path)
+
+
+@state("offer already answered", 409)
+def _(v):
+    _event_id, _registration_id, path = v.seat_offer()
+    v.goto(path)
+    v.send("button[value=accept]")
+    v.goto(path)
+
+
+@state("offer withdrawn: event cancelled", 410)
+def _(v):
+    event_id, _registration_id, path = v.seat_offer()
+    with v.app.app_context():
+        events.cancel_event(db.session.get(Event, event_id))
+        db.session.commit()
+    v.goto(path)
+
+
+@state("offer accepted: event seat")
+def _(v):
+    v.goto(v.seat_offer()[2])
+    v.send("button[value=accept]")
+
+
+@state("offer accepted: workshop seat")
+def _(v):
+    v.goto(v.seat_offer(workshop=True)[2])
+    v.send("button[value=accept]")
+
+
+@state("offer declined: event seat")
+def _(v):
+    v.goto(v.seat_offer()[2])
+    v.send("button[value=decline]")
+
+
+@state("offer declined: workshop seat")
+def _(v):
+    v.goto(v.seat_offer(workshop=True)[2])
+    v.send("button[value=decline]")
+
+
+# --- Lost link ------------------------------------------------------------------------------------
+
+@state("lost link")
+def _(v):
+    v.goto("/lost-link")
+
+
+@state("lost link: wrong address", 422)
+def _(v):
+    v.goto("/lost-link")
+    v.fill(email="anne@example")
+    v.send()
+
+
+@state("lost link: sent")
+def _(v):
+    v.goto("/lost-link")
+    v.fill(email=PARTICIPANT)
+    v.send()
+
+
+# --- Errors ---------------------------------------------------------------------------------------
+
+@state("not found", 404)
+def _(v):
+    v.goto("/events/nulle-part")
+
+
+@state("method not allowed", 405)
+def _(v):
+    v.goto(v.link("manage", v.person(v.event())) + "/leave-waiting-list")
+
+
+@state("form expired (CSRF)", 400)
+def _(v):
+    v.event(slug="journee")
+    v.goto("/events/journee/register")
+    v.fill_registration()
+    v.page.locator('main form [name="csrf_token"]').evaluate("input => input.value = 'expired'")
+    v.send()
+
+
+@state("bad request", 400)
+def _(v):
+    v.goto(v.seat_offer()[2])
+    v.page.locator("button[value=accept]").evaluate("button => button.value = 'maybe'")
+    v.send("button[name=answer] >> nth=0")
+
+
+@state("request too large", 413)
+def _(v):
+    v.goto("/lost-link")
+    v.page.locator('main form [name="email"]').evaluate("input => input.value = 'x'.repeat(2 * 1024 * 1024)")
+    v.send()
+
+
+@state("too many requests", 429)
+def _(v):
+    limited = v.request.getfixturevalue("rate_limited_server")
+    for _attempt in range(2):  # the limit is one per minute
+        v.page.goto(limited + "/lost-link")
+        v.fill(email=PARTICIPANT)
+        v.send()
+
+
+# --- The checks -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rate_limited_server(app, base_env):
+    """The app under gunicorn with the rate limit of public forms on: one submission a minute."""
+    env = dict(base_env, RATELIMIT_ENABLED="1", RATELIMIT_PUBLIC_POST="1 per minute")
+    proc, url = support.start_gunicorn(env, workers=1)
+    yield url
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def tabs(browser):
+    """One tab per language, reused by every state: a browser whose language is French or English.
+    The tab ignores the Content-Security-Policy only so that axe-core can be injected."""
+    tabs = {}
+    for language, locale in LANGUAGES.items():
+        context = browser.new_context(locale=locale, viewport=DESKTOP, bypass_csp=True)
+        page = context.new_page()
+        page.statuses, page.failed = [], []
+        page.on("response", lambda response, page=page: record(page, response))
+        tabs[language] = page
+    yield tabs
+    for page in tabs.values():
+        page.context.close()
+
+
+def record(page, response):
+    """The status of each page the tab opens, and the files of a page that failed to load."""
+    if response.request.is_navigation_request() and response.frame == page.main_frame:
+        page.statuses.append(response.status)
+    elif response.status >= 400:
+        page.failed.append(f"{response.status} {response.url}")
+
+
+def axe_violations(page):
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+                           " resultTypes: ['violations']})", AXE_TAGS)
+    return [f"{v['id']} ({v['help']}): {[node['target'] for node in v['nodes']]}" for v in result["violations"]]
+
+
+WIDER_THAN_VIEWPORT = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > width + 0.5);
+  return {scrollWidth: document.documentElement.scrollWidth,
+          culprits: wide.slice(-5).map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")
+                                            + " " + Math.round(e.getBoundingClientRect().right) + "px")};
+}"""
+
+
+def horizontal_overflow(page, width):
+    """None when nothing is wider than `width`; otherwise the page width and its widest elements."""
+    found = page.evaluate(WIDER_THAN_VIEWPORT)
+    return None if found["scrollWidth"] <= width else found
+
+
+def save_screenshots(page, folder, name):
+    folder.mkdir(parents=True, exist_ok=True)
+    for width in SCREENSHOT_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", STATES)
+def test_page_state_is_accessible(app, live_server, tabs, make_event, request, name, language):
+    reach, status = STATES[name]
+    page = tabs[language]
+    page.set_viewport_size(DESKTOP)
+    page.statuses.clear()
+    page.failed.clear()
+    reach(Visit(app, live_server, page, language, make_event, request))
+
+    assert page.statuses and page.statuses[-1] == status, f"{name}: HTTP {page.statuses} instead of {status}"
+    assert page.evaluate("document.documentElement.lang") == language
+    problems = {"files that failed to load": page.failed} if page.failed else {}
+    if violations := axe_violations(page):
+        problems["axe-core"] = violations
+    page.set_viewport_size({"width": NARROW, "height": 640})
+    if overflow := horizontal_overflow(page, NARROW):
+        problems[f"scrolls sideways at {NARROW} px"] = overflow
+    page.set_viewport_size(DESKTOP)
+    style = page.add_style_tag(content="html { font-size: 200% !important; }")
+    if overflow := horizontal_overflow(page, DESKTOP["width"]):
+        problems["scrolls sideways at 1280 px with the text at 200 %"] = overflow
+    style.evaluate("element => element.remove()")
+    if folder := os.environ.get("EMGAV_SCREENSHOT_DIR"):
+        save_screenshots(page, Path(folder), f"{language}-{name}".replace(" ", "-").replace(":", "").replace(",", ""))
+    assert problems == {}
