@@ -102,7 +102,7 @@ def test_login_says_the_same_whether_the_account_exists_or_not(app, case):
     refused = log_in(app.test_client(), email, password)
     unknown = log_in(app.test_client(), "personne@example.org", password)
 
-    assert refused.status_code == unknown.status_code == 200
+    assert refused.status_code == unknown.status_code == 422
     assert "L'adresse électronique ou le mot de passe est incorrect." in page_text(refused)
     assert without_tokens(refused).replace(email, "X") == without_tokens(unknown).replace("personne@example.org", "X")
 
@@ -144,7 +144,7 @@ def test_changing_ones_password_ends_the_other_sessions_only(app, client):
     assert changed.headers["Location"] == "/organiser/"
     assert client.get("/organiser/").status_code == 200
     assert elsewhere.get("/organiser/").status_code == 302
-    assert log_in(app.test_client(), "anne@example.org", PASSWORD).status_code == 200  # refused
+    assert log_in(app.test_client(), "anne@example.org", PASSWORD).status_code == 422  # refused
     assert log_in(app.test_client(), "anne@example.org", NEW_PASSWORD).status_code == 302
 
 
@@ -158,10 +158,10 @@ def test_failed_logins_are_limited_per_account(app, limited_app):
 
     statuses = [log_in(client, "anne@example.org", "pas le bon", REMOTE_ADDR=f"203.0.113.{i}").status_code
                 for i in range(3)]
-    assert statuses == [200, 200, 200]
+    assert statuses == [422, 422, 422]
     # Now even the right password is refused for this account, from any address; not for another.
     assert log_in(client, "Anne@example.org", REMOTE_ADDR="198.51.100.7").status_code == 429
-    assert log_in(client, "personne@example.org", "x", REMOTE_ADDR="198.51.100.7").status_code == 200
+    assert log_in(client, "personne@example.org", "x", REMOTE_ADDR="198.51.100.7").status_code == 422
 
 
 def test_failed_logins_are_limited_per_address(app, limited_app):
@@ -173,7 +173,7 @@ def test_failed_logins_are_limited_per_address(app, limited_app):
     statuses = [log_in(client, f"personne{i}@example.org", "x", REMOTE_ADDR="203.0.113.9").status_code
                 for i in range(4)]
 
-    assert statuses == [200, 200, 200, 429]
+    assert statuses == [422, 422, 422, 429]
     assert log_in(client, "anne@example.org", REMOTE_ADDR="203.0.113.9").status_code == 429
     assert log_in(client, "anne@example.org", REMOTE_ADDR="203.0.113.10").status_code == 302
 
@@ -204,7 +204,7 @@ def test_a_reset_link_sets_a_new_password_once(app, client):
 
     assert done.headers["Location"] == "/organiser/login"
     assert log_in(app.test_client(), "anne@example.org", NEW_PASSWORD).status_code == 302
-    assert log_in(app.test_client(), "anne@example.org", PASSWORD).status_code == 200
+    assert log_in(app.test_client(), "anne@example.org", PASSWORD).status_code == 422
     # Used once: refused the second time, and nothing changes.
     hash_after = user(app, "anne@example.org").password_hash
     again = client.get(path)
@@ -342,7 +342,7 @@ def test_an_admin_creates_an_account_and_the_person_chooses_a_password(app, admi
     invitation = outbox_message(app, "account_invitation")
     assert invitation["To"] == "nolwenn@example.org"
     assert "Ce lien est valable 72 heures." in support.mail_text(invitation)
-    assert log_in(app.test_client(), "nolwenn@example.org", "").status_code == 200  # no password yet
+    assert log_in(app.test_client(), "nolwenn@example.org", "").status_code == 422  # no password yet
     path = support.link_in(invitation, RESET_PATH)
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=71)):  # valid longer than a reset link
         assert choose_password(app.test_client(), path).status_code == 302
@@ -355,7 +355,7 @@ def test_an_address_that_has_an_account_cannot_get_a_second_one(app, admin_clien
 
     response = support.submit(admin_client, "/organiser/accounts/new", email="ANNE@example.org", role="admin")
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Un compte existe déjà avec cette adresse électronique." in page_text(response)
     with app.app_context():
         assert len(accounts.list_users()) == 2
@@ -373,7 +373,7 @@ def test_a_disabled_account_loses_its_session_and_cannot_log_in(app, admin_clien
     assert response.headers["Location"] == "/organiser/accounts"
     assert "désactivé" in page_text(admin_client.get("/organiser/accounts"))
     assert client.get("/organiser/").status_code == 302
-    assert log_in(app.test_client(), "anne@example.org").status_code == 200  # refused
+    assert log_in(app.test_client(), "anne@example.org").status_code == 422  # refused
 
 
 def test_an_admin_cannot_disable_their_own_account(app, admin_client):
@@ -478,7 +478,7 @@ def test_users_commands_create_list_and_disable(app):
     assert "Compte désactivé : anne@example.org" in disabled.output
     assert runner.invoke(args=["users", "list"]).output.splitlines()[1] == "anne@example.org\torganisation\tdésactivé"
     assert log_in(app.test_client(), "admin@example.org").status_code == 302
-    assert log_in(app.test_client(), "anne@example.org").status_code == 200
+    assert log_in(app.test_client(), "anne@example.org").status_code == 422
 
 
 DUPLICATE = "Un compte existe déjà avec cette adresse électronique."

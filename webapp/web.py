@@ -94,10 +94,14 @@ def _http_error(error):
     return response
 
 
-def render_form_page(template, form, **context):
-    """A page whose form may come back with mistakes: every form answers them the same way, with
-    422, a title that starts with « Erreur : » (base.html) and the `error_summary` of _forms.html."""
-    return render_template(template, form=form, **context), 422 if form.errors else 200
+def render_form_page(template, form, refused=False, **context):
+    """A page with a form: the one way every form of the site answers. When the form comes back with
+    mistakes, or what it asked was `refused` (a wrong password), the answer is 422 and the page
+    title starts with « Erreur : » (base.html); the page lists the errors (`error_summary` in
+    _forms.html)."""
+    with_errors = bool(form.errors) or refused
+    page = render_template(template, form=form, page_with_errors=with_errors, **context)
+    return page, 422 if with_errors else 200
 
 
 # --- Template helpers ---

@@ -1,10 +1,11 @@
 """One's own account: change the password."""
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..services import accounts
 from ..services.errors import AccountError
+from ..web import render_form_page
 from . import bp
 from .auth import start_session
 from .forms import ChangePasswordForm
@@ -24,4 +25,4 @@ def change_password():
             start_session(user)
             flash(_("Votre mot de passe est changé. Vos autres sessions ont été fermées."), "success")
             return redirect(url_for("organiser.dashboard"))
-    return render_template("organiser/change_password.html", form=form)
+    return render_form_page("organiser/change_password.html", form)

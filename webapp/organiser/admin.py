@@ -8,6 +8,7 @@ from ..extensions import db
 from ..models import User, UserRole
 from ..services import accounts
 from ..services.errors import AccountError
+from ..web import render_form_page
 from . import bp
 from .access import admin_required, with_event
 from .forms import AssignOrganiserForm, NewAccountForm
@@ -40,7 +41,7 @@ def new_account():
             flash(_("Le compte %(email)s est créé : un courriel invite la personne à choisir son mot de passe.",
                     email=user.email), "success")
             return redirect(url_for("organiser.account_list"))
-    return render_template("organiser/account_new.html", form=form)
+    return render_form_page("organiser/account_new.html", form)
 
 
 @bp.post("/accounts/<int:user_id>/disable")
@@ -74,7 +75,7 @@ def event_team(event):
         accounts.assign_organiser(event, user, by=current_user)
         flash(_("%(email)s a maintenant accès à cet événement.", email=user.email), "success")
         return redirect(url_for("organiser.event_team", event_id=event.id))
-    return render_template("organiser/event_team.html", event=event, form=form)
+    return render_form_page("organiser/event_team.html", form, event=event)
 
 
 @bp.post("/events/<int:event_id>/team/<int:user_id>/remove")

@@ -13,6 +13,7 @@ from flask_login import current_user, login_user, logout_user
 from ..extensions import post_limit, public_post_limit
 from ..services import accounts, tokens
 from ..services.dispatch import SEND_PASSWORD_RESET, send_task
+from ..web import render_form_page
 from . import bp
 from .access import safe_next
 from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm
@@ -56,7 +57,7 @@ def login():
             start_session(user)
             return redirect(next_path or url_for("organiser.dashboard"))
         failed = True
-    return render_template("organiser/login.html", form=form, failed=failed, next_path=next_path)
+    return render_form_page("organiser/login.html", form, refused=failed, failed=failed, next_path=next_path)
 
 
 @bp.post("/logout")
@@ -78,7 +79,7 @@ def forgot_password():
     if form.validate_on_submit():
         send_task(SEND_PASSWORD_RESET, form.email.data, str(get_locale()))
         return render_template("organiser/forgot_password_sent.html", email=form.email.data)
-    return render_template("organiser/forgot_password.html", form=form)
+    return render_form_page("organiser/forgot_password.html", form)
 
 
 def _link_refused(reason):
@@ -109,4 +110,4 @@ def reset_password(token):
             return _link_refused(exc.reason)
         flash(_("Votre mot de passe est enregistré : vous pouvez vous connecter."), "success")
         return redirect(url_for("organiser.login"))
-    return render_template("organiser/reset_password.html", form=form, token=token, account=user)
+    return render_form_page("organiser/reset_password.html", form, token=token, account=user)
