@@ -76,8 +76,20 @@ def event_team_form(app, client, make_event):
     return f"/organiser/events/{event_id}/team", {"user_id": "999"}
 
 
+def new_event_form(app, client, make_event):
+    admin(app, client)
+    return "/organiser/events/new", {"title": "", "slug": "Pas un slug !"}
+
+
+def event_edit_form(app, client, make_event):
+    event_id = make_event()
+    admin(app, client)
+    return f"/organiser/events/{event_id}/edit", {"title": "", "contact_email": "contact@"}
+
+
 FORMS = [registration_form, manage_form, lost_link_form, login_form, login_refused, forgot_password_form,
-         reset_password_form, change_password_form, new_account_form, event_team_form]
+         reset_password_form, change_password_form, new_account_form, event_team_form, new_event_form,
+         event_edit_form]
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])

@@ -20,15 +20,16 @@ from ..extensions import db
 from ..models import EventStatus, JournalAction, RegistrationStatus
 from ..services import accounts, events, journal, registrations
 from ..services.events import EventRuleError
+from ..web import render_form_page
 from . import bp
 from .access import admin_required, with_event
 from .event_forms import CopyEventForm, EventForm, NewEventForm, NewWorkshopForm, WorkshopForm
 
 
 def _form_page(template, form, **context):
-    """The form's page: 422 when it comes back with mistakes. `preview` shows its description."""
+    """The form's page, answered like every form (`render_form_page`); `preview` shows its description."""
     preview = form.is_submitted() and "preview" in request.form
-    return render_template(template, form=form, preview=preview, **context), 422 if form.errors else 200
+    return render_form_page(template, form, preview=preview, **context)
 
 
 def _to_save(form):
