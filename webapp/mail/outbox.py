@@ -4,6 +4,7 @@
                          │ temporary failure (4xx, connection, timeout)
                          ├──▶ retrying ──(backoff; picked up by the sweeper)──▶ sending …
                          └──▶ failed (permanent failure, or too many attempts)
+                                 └──(an organiser sends it again: requeue_failed)──▶ queued
 
 `queue_mail` writes a row (once per de-duplication key) and enqueues its delivery after
 commit. The claim is one conditional UPDATE, so only one worker can send a row. `sweep_outbox`
@@ -112,6 +113,22 @@ def retry_later(claimed, error):
     delay = retry_delay(attempts)
     log.warning("outbox mail %s: %s; next attempt in %s", outbox_id, error, delay)
     record_outcome(claimed, OutboxStatus.retrying, error, next_attempt_at=utcnow() + delay)
+
+
+def requeue_failed(row_ids):
+    """Give failed rows among `row_ids` a new start: back to `queued` with a full set of attempts
+    (one conditional UPDATE: a row that is no longer failed is left alone), their delivery enqueued
+    after commit. Not committed. Returns the ids of the rows requeued."""
+    requeued = db.session.scalars(
+        update(OutboxMail)
+        .where(OutboxMail.id.in_(list(row_ids)), OutboxMail.status == OutboxStatus.failed)
+        .values(status=OutboxStatus.queued, attempts=0, next_attempt_at=utcnow(), claimed_at=None)
+        .returning(OutboxMail.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for outbox_id in sorted(requeued):
+        enqueue_after_commit(db.session, DELIVER_MAIL, outbox_id)
+    return sorted(requeued)
 
 
 def sweep_outbox():

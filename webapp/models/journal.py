@@ -23,6 +23,12 @@ class JournalAction(enum.StrEnum):
     workshop_added = "workshop_added"
     workshop_updated = "workshop_updated"
     workshop_removed = "workshop_removed"
+    registration_added = "registration_added"
+    registration_updated = "registration_updated"
+    registration_cancelled = "registration_cancelled"
+    waiting_priority_given = "waiting_priority_given"
+    registrations_exported = "registrations_exported"
+    mails_requeued = "mails_requeued"
 
 
 class JournalEntry(db.Model):

@@ -19,7 +19,10 @@ class OutboxStatus(enum.StrEnum):
 
 class OutboxMail(db.Model):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_outbox_event_status_kind", "event_id", "status", "kind"),  # an event's mail log
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # e.g. "confirm-address:12:2900140", "registration-confirmed:12"; a second queue_mail with

@@ -2,7 +2,7 @@
 import enum
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -69,6 +69,10 @@ class Registration(db.Model):
             sqlite_where=text("status != 'cancelled'"), postgresql_where=text("status != 'cancelled'"),
         ),
         Index("ix_registrations_waiting", "event_id", "status", "waiting_since"),
+        # The back office's list, sorted by name or by date.
+        Index("ix_registrations_event_name", "event_id", func.lower(text("last_name")),
+              func.lower(text("first_name"))),
+        Index("ix_registrations_event_created", "event_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +89,9 @@ class Registration(db.Model):
         _enum(RegistrationStatus), default=RegistrationStatus.pending, nullable=False
     )
     waiting_since = mapped_column(UTCDateTime)
+    # Set when an organiser puts the person at the front of the waiting list (`seats.give_priority`):
+    # they come before everyone else waiting, in the order priority was given.
+    priority_at = mapped_column(UTCDateTime)
     # Raised on every change that shows in the invite; invite SEQUENCE = event.revision + revision.
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     # Part of every signed participant link: raising it revokes all links of this registration.
@@ -128,6 +135,7 @@ class WorkshopBooking(db.Model):
             sqlite_where=text("status != 'cancelled'"), postgresql_where=text("status != 'cancelled'"),
         ),
         Index("ix_workshop_bookings_waiting", "workshop_id", "status", "waiting_since"),
+        Index("ix_workshop_bookings_registration_id", "registration_id"),  # a page of registrations' bookings
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

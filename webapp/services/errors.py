@@ -9,6 +9,8 @@ class RegistrationErrorCode(enum.StrEnum):
     cancelled = "cancelled"                  # the registration is cancelled
     already_cancelled = "already_cancelled"  # cancelling (or leaving the list) a second time
     not_waiting = "not_waiting"              # leaving a waiting list the person is no longer on
+    already_prioritised = "already_prioritised"  # put at the front of the waiting list a second time
+    already_registered = "already_registered"    # an organiser adds an address that has an active registration
     event_cancelled = "event_cancelled"
     unknown_workshop = "unknown_workshop"    # a workshop of another event
     workshops_overlap = "workshops_overlap"

@@ -13,6 +13,7 @@ from ..models import (
     BookingStatus,
     Event,
     EventStatus,
+    JournalAction,
     Registration,
     RegistrationStatus,
     SeatOffer,
@@ -20,7 +21,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
-from . import seats, tokens
+from . import journal, seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
 from .state import transition
@@ -42,6 +43,23 @@ def _resend_bucket():
     return int(utcnow().timestamp()) // RESEND_WINDOW_SECONDS
 
 
+def _new_registration(event, *, first_name, last_name, email, organisation, actor_type, language, workshops):
+    """A pending registration with its workshop requests (not added to the session yet)."""
+    registration = Registration(
+        event=event,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip().lower(),
+        organisation=(organisation or "").strip(),
+        actor_type=actor_type,
+        language=language,
+        status=RegistrationStatus.pending,
+        privacy_consent_at=utcnow(),
+    )
+    registration.bookings = [WorkshopBooking(workshop=w, status=BookingStatus.requested) for w in workshops]
+    return registration
+
+
 def register(event, *, first_name, last_name, email, organisation, actor_type, language,
              workshops=()):
     """Create a pending registration and queue the "confirm your address" mail.
@@ -55,24 +73,14 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
         raise RegistrationError(RegistrationErrorCode.closed)
     workshops = list(workshops)
     _check_workshops(event, workshops)
-    email = email.strip().lower()
-    registration = Registration(
-        event=event,
-        first_name=first_name.strip(),
-        last_name=last_name.strip(),
-        email=email,
-        organisation=(organisation or "").strip(),
-        actor_type=actor_type,
-        language=language,
-        status=RegistrationStatus.pending,
-        privacy_consent_at=utcnow(),
-    )
-    registration.bookings = [WorkshopBooking(workshop=w, status=BookingStatus.requested) for w in workshops]
+    registration = _new_registration(
+        event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
+        actor_type=actor_type, language=language, workshops=workshops)
     try:
         with db.session.begin_nested():
             db.session.add(registration)
     except IntegrityError:  # an active registration exists for this address (maybe concurrently)
-        existing = find_active_registration(event, email)
+        existing = find_active_registration(event, registration.email)
         if existing is None:
             raise
         resend_links(existing)
@@ -80,6 +88,40 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
         return existing
     db.session.flush()
     queue_confirm_address(registration)
+    db.session.commit()
+    return registration
+
+
+def add_by_organiser(event, *, by, confirmed, first_name, last_name, email, organisation, actor_type, language,
+                     workshops=()):
+    """An organiser (`by`) registers a person by hand, journalled. Pending: the person gets the usual
+    "confirm your address" mail. `confirmed`: the address counts as confirmed at once, with the same
+    rules and mails as a confirmation by link (a seat when one is free and nobody waits, else the
+    waiting list). Commits; returns the registration.
+
+    Raises RegistrationError('closed'), 'already_registered' (the address has an active
+    registration), 'unknown_workshop' or 'workshops_overlap'.
+    """
+    if not event.accepts_registrations():
+        raise RegistrationError(RegistrationErrorCode.closed)
+    workshops = list(workshops)
+    _check_workshops(event, workshops)
+    registration = _new_registration(
+        event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
+        actor_type=actor_type, language=language, workshops=workshops)
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+    except IntegrityError:
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.already_registered) from None
+    db.session.flush()
+    journal.record(event, by, JournalAction.registration_added, registration_id=registration.id,
+                   name=registration.full_name, email=registration.email, confirmed=confirmed)
+    if confirmed:
+        _take_seat_or_wait(registration)
+    else:
+        queue_confirm_address(registration)
     db.session.commit()
     return registration
 
@@ -136,9 +178,18 @@ def confirm_address(token):
         raise RegistrationError(RegistrationErrorCode.cancelled)
     if registration.status != RegistrationStatus.pending:
         raise RegistrationError(RegistrationErrorCode.already_confirmed)
-    event = registration.event
-    if not event.accepts_registrations():
+    if not registration.event.accepts_registrations():
         raise RegistrationError(RegistrationErrorCode.closed)
+    _take_seat_or_wait(registration)
+    db.session.commit()
+    return registration
+
+
+def _take_seat_or_wait(registration):
+    """A pending registration whose address is confirmed: it takes a seat, or joins the waiting
+    list, and its mails are queued. Not committed; on RegistrationError('already_confirmed' or
+    'closed') the transaction is rolled back."""
+    event = registration.event
     now = utcnow()
     # The seat check and take is one conditional UPDATE of the event row; that first write also
     # locks the row until commit (see the locking note in seats.py).
@@ -165,20 +216,25 @@ def confirm_address(token):
         # A seat freed between our failed take and joining the list must still be offered.
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
         queue_registration_mail("waiting_list", registration, f"waiting-list:{registration.id}")
-    db.session.commit()
-    return registration
 
 
 def waiting_position(registration):
     """1-based place on the event's waiting list, or None when not waiting."""
     if registration.status != RegistrationStatus.waiting:
         return None
+    # The order of seats.waiting_order: priority first, then by waiting_since and id.
+    earlier = ((Registration.waiting_since < registration.waiting_since)
+               | ((Registration.waiting_since == registration.waiting_since) & (Registration.id < registration.id)))
+    if registration.priority_at is None:
+        before = Registration.priority_at.is_not(None) | earlier
+    else:
+        before = ((Registration.priority_at < registration.priority_at)
+                  | ((Registration.priority_at == registration.priority_at) & earlier))
     ahead = db.session.scalar(
         select(db.func.count()).select_from(Registration).where(
             Registration.event_id == registration.event_id,
             Registration.status == RegistrationStatus.waiting,
-            (Registration.waiting_since < registration.waiting_since)
-            | ((Registration.waiting_since == registration.waiting_since) & (Registration.id < registration.id)),
+            before,
         )
     )
     return ahead + 1
@@ -199,9 +255,11 @@ def _booked_workshop_ids(registration):
     return {b.workshop_id for b in registration.bookings if b.status == BookingStatus.booked}
 
 
-def update_registration(registration, *, first_name, last_name, organisation, actor_type, language, workshops):
+def update_registration(registration, *, first_name, last_name, organisation, actor_type, language, workshops,
+                        by=None):
     """Change a person's details and workshops (capacity rules apply); sends an updated
     invite when something that shows in it changed (name, booked workshops). Commits.
+    `by`: the organiser's account, when done from the back office (journalled).
 
     Raises RegistrationError('cancelled') for a cancelled registration, and, when the workshops
     change, 'event_cancelled', 'closed', 'unknown_workshop' or 'workshops_overlap'.
@@ -242,11 +300,14 @@ def update_registration(registration, *, first_name, last_name, organisation, ac
     if invite_changed and registration.status == RegistrationStatus.confirmed:
         seats.raise_revision(registration)
         seats.queue_invite_updated(registration)
+    if by is not None:
+        journal.record(event, by, JournalAction.registration_updated, registration_id=registration.id,
+                       name=registration.full_name, email=registration.email)
     db.session.commit()
     return registration
 
 
-def _end_registration(registration, allowed, mail_kind):
+def _end_registration(registration, allowed, mail_kind, by=None):
     """End a registration that is in one of `allowed` statuses: free its seats and places at
     once, and queue `mail_kind` (CANCEL, with the invite only if the person had one). Commits.
 
@@ -264,6 +325,9 @@ def _end_registration(registration, allowed, mail_kind):
     seats.give_up_place(event, held, registration)
     for booking in registration.active_bookings():
         seats.cancel_booking(booking)
+    if by is not None:
+        journal.record(event, by, JournalAction.registration_cancelled, registration_id=registration.id,
+                       name=registration.full_name, email=registration.email)
     queue_registration_mail(
         mail_kind, registration, f"registration-cancelled:{registration.id}",
         sequence=registration.invite_sequence, with_invite=held == RegistrationStatus.confirmed,
@@ -272,12 +336,13 @@ def _end_registration(registration, allowed, mail_kind):
     return registration
 
 
-def cancel_registration(registration):
+def cancel_registration(registration, by=None):
     """Cancel: free the seats at once, queue the CANCEL invite, trigger waiting-list offers. Commits.
+    `by`: the organiser's account, when done from the back office (journalled).
 
     Raises RegistrationError('already_cancelled') when it is cancelled already.
     """
-    return _end_registration(registration, ACTIVE_STATUSES, "registration_cancelled")
+    return _end_registration(registration, ACTIVE_STATUSES, "registration_cancelled", by=by)
 
 
 def leave_waiting_list(registration):

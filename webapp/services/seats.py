@@ -7,7 +7,8 @@ Invariant: `seats_taken` counts the holders (confirmed or offered registrations 
 booked or offered bookings of a workshop) and `waiting_count` the people waiting.
 
 Waiting list. A newcomer cannot take a seat while people wait (`waiting_count = 0` in the
-guard): they join the list behind them. A freed seat is given back (`release_seat`), then the
+guard): they join the list behind them. An organiser may move a person to the front of the
+event's list (`give_priority`). A freed seat is given back (`release_seat`), then the
 worker task `offer_free_seats` holds it *for* the first person waiting (by `waiting_since`,
 then id) with one conditional UPDATE and mails them a `SeatOffer`. While the offer is open the
 seat stays counted, so nobody can jump the queue. Accepting makes the seat theirs; declining or
@@ -36,6 +37,7 @@ from ..models import (
     BookingStatus,
     Event,
     EventStatus,
+    JournalAction,
     OfferStatus,
     Registration,
     RegistrationStatus,
@@ -43,7 +45,7 @@ from ..models import (
     WorkshopBooking,
 )
 from ..models.base import utcnow
-from . import tokens
+from . import journal, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
 from .state import transition
@@ -215,12 +217,46 @@ def offer_free_seats(event_id):
     db.session.commit()
 
 
+def waiting_order(model):
+    """The order of a waiting list (of Registration or WorkshopBooking rows): the oldest first, then
+    the lowest id; on the event's list, the people given priority come before all others."""
+    if model is Registration:
+        return (Registration.priority_at.is_(None), Registration.priority_at, Registration.waiting_since,
+                Registration.id)
+    return (model.waiting_since, model.id)
+
+
 def _first_waiting(model, pool_column, pool_id, waiting):
-    """The first row (a Registration or a WorkshopBooking) waiting for a pool: the oldest, then the lowest id."""
+    """The first row (a Registration or a WorkshopBooking) waiting for a pool (`waiting_order`)."""
     return db.session.scalars(
         select(model).where(pool_column == pool_id, model.status == waiting)
-        .order_by(model.waiting_since, model.id).limit(1)
+        .order_by(*waiting_order(model)).limit(1)
     ).one()
+
+
+def give_priority(registration, by):
+    """An organiser's choice: a person waiting for an event seat goes to the front of the waiting
+    list (behind those given priority before them), so the next free seat is offered to them; when
+    a seat is free now, it is offered at once. Nobody loses a seat or an open offer, and the seat
+    guard still decides: the person gets an offer, never a seat beyond the capacity. Journalled as
+    done by `by`. Commits.
+
+    Raises RegistrationError('not_waiting') when the person is not (any more) waiting, or
+    'already_prioritised'.
+    """
+    event = lock_event(registration.event_id)
+    if registration.status != RegistrationStatus.waiting:
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.not_waiting)
+    if not update_where(Registration, Registration.id == registration.id, Registration.priority_at.is_(None),
+                        priority_at=utcnow()):
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.already_prioritised)
+    db.session.expire(registration)
+    journal.record(event, by, JournalAction.waiting_priority_given, registration_id=registration.id,
+                   name=registration.full_name, email=registration.email)
+    _offer_free_seats_of(event, event)
+    db.session.commit()
 
 
 def _offer_to_first_waiting(event, pool):
