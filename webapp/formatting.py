@@ -9,12 +9,21 @@ the reader's language differs, pages and HTML mails mark them with `lang` (`lang
 `in_language`) so that screen readers pronounce them in the right language.
 """
 from babel.dates import get_timezone_location
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from .models import ACTOR_TYPES, EventStatus, JournalAction, RegistrationStatus, UserRole
+from .models import (
+    ACTOR_TYPES,
+    BookingStatus,
+    EventStatus,
+    JournalAction,
+    OfferStatus,
+    OutboxStatus,
+    RegistrationStatus,
+    UserRole,
+)
 
 # Language switch and language choices: each language named in itself.
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -60,6 +69,56 @@ REGISTRATION_COUNT_LABELS = {
     RegistrationStatus.cancelled: _l("annulées"),
 }
 
+# A registration's status as the back office writes it (in lists, on a person's page, in exports).
+BACK_OFFICE_STATUS_LABELS = {
+    RegistrationStatus.confirmed: _l("place réservée"),
+    RegistrationStatus.offered: _l("place proposée"),
+    RegistrationStatus.waiting: _l("liste d'attente"),
+    RegistrationStatus.pending: _l("adresse à confirmer"),
+    RegistrationStatus.cancelled: _l("annulée"),
+}
+
+BOOKING_STATUS_LABELS = {
+    BookingStatus.requested: _l("demandé"),
+    BookingStatus.booked: _l("place réservée"),
+    BookingStatus.waiting: _l("liste d'attente"),
+    BookingStatus.offered: _l("place proposée"),
+    BookingStatus.cancelled: _l("annulé"),
+}
+
+OFFER_STATUS_LABELS = {
+    OfferStatus.open: _l("en attente de réponse"),
+    OfferStatus.accepted: _l("acceptée"),
+    OfferStatus.declined: _l("déclinée"),
+    OfferStatus.expired: _l("expirée"),
+    OfferStatus.withdrawn: _l("retirée"),
+}
+
+OUTBOX_STATUS_LABELS = {
+    OutboxStatus.queued: _l("en file d'envoi"),
+    OutboxStatus.sending: _l("en cours d'envoi"),
+    OutboxStatus.sent: _l("envoyé"),
+    OutboxStatus.retrying: _l("nouvel essai prévu"),
+    OutboxStatus.failed: _l("échec"),
+    OutboxStatus.cancelled: _l("annulé"),
+}
+
+# The kinds of mail (webapp/mail/kinds.py) as organisers know them; a kind missing here shows its key.
+MAIL_KIND_LABELS = {
+    "confirm_address": _l("Confirmation de l'adresse"),
+    "manage_link": _l("Lien de l'inscription"),
+    "registration_confirmed": _l("Place réservée (avec l'invitation)"),
+    "waiting_list": _l("Inscription sur la liste d'attente"),
+    "seat_offer": _l("Place proposée"),
+    "offer_expired": _l("Offre de place expirée"),
+    "invite_updated": _l("Invitation mise à jour"),
+    "registration_cancelled": _l("Inscription annulée"),
+    "event_cancelled": _l("Événement annulé"),
+    "lost_links": _l("Liens d'inscription perdus"),
+    "password_reset": _l("Nouveau mot de passe"),
+    "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
+}
+
 EVENT_STATUS_LABELS = {
     EventStatus.draft: _l("brouillon"),
     EventStatus.published: _l("publié"),
@@ -85,6 +144,12 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.workshop_added: _l("Atelier ajouté : %(key)s."),
     JournalAction.workshop_updated: _l("Atelier %(key)s modifié : %(fields)s."),
     JournalAction.workshop_removed: _l("Atelier retiré : %(key)s."),
+    JournalAction.registration_added: _l("Inscription ajoutée à la main : %(name)s (%(email)s)."),
+    JournalAction.registration_updated: _l("Inscription modifiée : %(name)s (%(email)s)."),
+    JournalAction.registration_cancelled: _l("Inscription annulée : %(name)s (%(email)s)."),
+    JournalAction.waiting_priority_given: _l("Passage en tête de la liste d'attente : %(name)s (%(email)s)."),
+    JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s, %(count)s lignes)."),
+    JournalAction.mails_requeued: _l("Courriels en échec renvoyés : %(count)s."),
 }
 
 
@@ -119,6 +184,11 @@ def format_event_span(starts_at, ends_at, event, with_date=True):
     if not with_date:
         return hours
     return _("%(date)s, %(hours)s", date=format_event_date(starts_at, event), hours=hours)
+
+
+def short_datetime(event, moment):
+    """A moment in the event's zone, short, for tables: « 12/06/2030 09:30 »."""
+    return format_datetime(event_local(moment, event), "short", rebase=False)
 
 
 def timezone_label(event):
@@ -170,6 +240,32 @@ def actor_type_label(key):
 
 def registration_status_label(status):
     return str(REGISTRATION_STATUS_LABELS[status])
+
+
+def back_office_status_label(status):
+    return str(BACK_OFFICE_STATUS_LABELS[status])
+
+
+def mail_kind_label(kind):
+    label = MAIL_KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind
+
+
+def waiting_for(title):
+    """A workshop one waits for: « Agroécologie (liste d'attente) »."""
+    return _("%(title)s (liste d'attente)", title=title)
+
+
+def booking_status_label(status):
+    return str(BOOKING_STATUS_LABELS[status])
+
+
+def offer_status_label(status):
+    return str(OFFER_STATUS_LABELS[status])
+
+
+def outbox_status_label(status):
+    return str(OUTBOX_STATUS_LABELS[status])
 
 
 def event_status_label(status):

@@ -1,0 +1,132 @@
+"""Exports of an event's registration list: CSV and Excel (.xlsx) files.
+
+CSV: UTF-8 with a byte order mark, so that spreadsheets read accents right, and `;` between
+fields, because French-locale spreadsheets use the comma as the decimal separator and expect
+`;` in a CSV file; lines end with CRLF (RFC 4180).
+
+Formula injection: a text cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return
+could be run as a formula by a spreadsheet. Such a cell gets a leading apostrophe, so that it is
+shown as the text it is (OWASP's advice); in the .xlsx file it is then a plain text cell too.
+
+The columns are a list of `Column`s (a header and the value of one registration): more columns
+(the answers to an event's own questions) can be added to it.
+"""
+import csv
+import enum
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from .. import formatting
+from ..extensions import db
+from ..models import BookingStatus, JournalAction
+from . import journal, registration_list
+
+
+class ExportFormat(enum.StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+CSV_SEPARATOR = ";"
+XLSX_DATE_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet could read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    # registration -> a text, a datetime (aware; written in the event's zone) or None
+    value: Callable
+
+
+def _workshops(registration):
+    parts = []
+    for booking in registration.bookings:
+        if booking.status in (BookingStatus.booked, BookingStatus.requested):
+            parts.append(booking.workshop.title)
+        elif booking.status in (BookingStatus.waiting, BookingStatus.offered):
+            parts.append(formatting.waiting_for(booking.workshop.title))
+    return " ; ".join(parts)
+
+
+COLUMNS = [
+    Column(_l("Nom"), lambda r: r.last_name),
+    Column(_l("Prénom"), lambda r: r.first_name),
+    Column(_l("Adresse électronique"), lambda r: r.email),
+    Column(_l("Structure"), lambda r: r.organisation),
+    Column(_l("Type d'acteur"), lambda r: formatting.actor_type_label(r.actor_type)),
+    Column(_l("Statut"), lambda r: formatting.back_office_status_label(r.status)),
+    Column(_l("Ateliers"), _workshops),
+    Column(_l("Inscription"), lambda r: r.created_at),
+    Column(_l("Confirmation"), lambda r: r.confirmed_at),
+    Column(_l("Annulation"), lambda r: r.cancelled_at),
+    Column(_l("Langue"), lambda r: formatting.LANGUAGE_NAMES.get(r.language, r.language)),
+]
+
+
+def _rows(event, registrations, columns, date_value):
+    yield [str(column.header) for column in columns]
+    for registration in registrations:
+        row = []
+        for column in columns:
+            value = column.value(registration)
+            if hasattr(value, "astimezone"):
+                value = date_value(value.astimezone(event.tz))
+            row.append(neutralise(value if value is not None else ""))
+        yield row
+
+
+def to_csv(event, registrations, columns=COLUMNS):
+    """The CSV file (bytes) of these registrations."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
+    writer.writerows(_rows(event, registrations, columns, lambda local: local.strftime("%Y-%m-%d %H:%M")))
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(event, registrations, columns=COLUMNS):
+    """The Excel workbook (bytes) of these registrations: one sheet, dates as dates."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(str(_l("Inscriptions")))
+    bold = Font(bold=True)
+
+    def cell(value):
+        cell = WriteOnlyCell(sheet, value=value)
+        if hasattr(value, "hour"):
+            cell.number_format = XLSX_DATE_FORMAT
+        return cell
+
+    for index, row in enumerate(_rows(event, registrations, columns, lambda local: local.replace(tzinfo=None))):
+        cells = [cell(value) for value in row]
+        if index == 0:
+            for header in cells:
+                header.font = bold
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def export(event, by, filters, order, file_format):
+    """The registrations matching `filters`, in `order`, as a file of `file_format` (bytes);
+    journalled as done by `by`. Commits."""
+    matching = registration_list.all_matching(event, filters, order)
+    write = to_csv if file_format == ExportFormat.csv else to_xlsx
+    content = write(event, matching)
+    journal.record(event, by, JournalAction.registrations_exported, format=file_format.value.upper(),
+                   count=len(matching))
+    db.session.commit()
+    return content
