@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TRANSLATIONS := webapp/translations
 
-.PHONY: run test test-fast lint venv translations translations-update clean
+.PHONY: run test test-fast bench lint venv translations translations-update clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -25,6 +25,10 @@ test: venv translations
 # The tests not marked slow (see tests/conftest.py): no worker, gunicorn, browser or PostgreSQL.
 test-fast:
 	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
+
+# The registration list with 5,000 registrations: render time and SQL statements per page, printed.
+bench: venv translations
+	$(BIN)/pytest -q -s tests/test_organiser_registrations.py -k 5000_registrations $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -4,8 +4,9 @@ the same page as for an event that does not exist), the event's organisers, admi
 walks the app's URL map: a back-office route missing from ROUTES fails the suite.
 
 To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
-makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target} are
-replaced by ids; {workshop_start} and {workshop_end} by times within the event).
+makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target},
+{people_event}, {seated}, {waiting}, {failed_mail} are replaced by ids; {workshop_start} and
+{workshop_end} by times within the event).
 """
 import enum
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, JournalEntry, OutboxMail, User, UserRole, event_organisers
+from webapp.models import Event, EventStatus, JournalEntry, OutboxMail, OutboxStatus, User, UserRole, event_organisers
 from webapp.organiser import PUBLIC_ENDPOINTS
 from webapp.services import accounts
 
@@ -38,6 +39,7 @@ class Route:
     path: str
     access: Access
     data: dict = field(default_factory=dict)
+    download: bool = False  # a POST that answers with a file (an export) instead of sending the browser on
 
     def url(self, ids):
         return self.path.format(**ids)
@@ -98,6 +100,27 @@ ROUTES = [
     Route("organiser.event_team", "GET", "/organiser/events/{event}/team", Access.admin),
     Route("organiser.event_team", "POST", "/organiser/events/{event}/team", Access.admin, {"user_id": "{other}"}),
     Route("organiser.remove_organiser", "POST", "/organiser/events/{event}/team/{organiser}/remove", Access.admin),
+    Route("organiser.registrations", "GET", "/organiser/events/{people_event}/registrations", Access.event),
+    Route("organiser.export_registrations", "POST", "/organiser/events/{people_event}/registrations/export.csv",
+          Access.event, download=True),
+    Route("organiser.export_registrations", "POST", "/organiser/events/{people_event}/registrations/export.xlsx",
+          Access.event, {"status": "confirmed"}, download=True),
+    Route("organiser.add_registration", "GET", "/organiser/events/{people_event}/registrations/new", Access.event),
+    Route("organiser.add_registration", "POST", "/organiser/events/{people_event}/registrations/new", Access.event,
+          {"first_name": "Nolwenn", "last_name": "Riou", "email": "nolwenn@example.org", "actor_type": "ess",
+           "language": "fr", "confirmed": "yes", "privacy_consent": "y"}),
+    Route("organiser.registration", "GET", "/organiser/events/{people_event}/registrations/{seated}", Access.event),
+    Route("organiser.edit_registration", "GET", "/organiser/events/{people_event}/registrations/{seated}/edit",
+          Access.event),
+    Route("organiser.edit_registration", "POST", "/organiser/events/{people_event}/registrations/{seated}/edit",
+          Access.event, {"first_name": "Maëlle", "last_name": "Kerjean", "actor_type": "asi", "language": "en"}),
+    Route("organiser.cancel_registration", "POST", "/organiser/events/{people_event}/registrations/{seated}/cancel",
+          Access.event),
+    Route("organiser.give_priority", "POST", "/organiser/events/{people_event}/registrations/{waiting}/priority",
+          Access.event),
+    Route("organiser.mail_log", "GET", "/organiser/events/{people_event}/mails", Access.event),
+    Route("organiser.retry_failed_mails", "POST", "/organiser/events/{people_event}/mails/retry", Access.event),
+    Route("organiser.retry_mail", "POST", "/organiser/events/{people_event}/mails/{failed_mail}/retry", Access.event),
 ]
 PROTECTED = [route for route in ROUTES if route.access != Access.public]
 DASHBOARD = ROUTES[[route.endpoint for route in ROUTES].index("organiser.dashboard")]
@@ -122,25 +145,34 @@ def route_id(route):
 def world(app, make_event):
     """Two events, the first with a workshop, and a draft; an admin; an organiser of the first
     event and of the draft; an organiser of the second only; a disabled organiser of the first
-    (logged in before being disabled); an account to disable."""
+    (logged in before being disabled); an account to disable. A third event of the first organiser
+    (one seat) has people: one with the seat, whose confirmation mail failed, and one waiting."""
     event = make_event(title="Journée régionale", starts_at=support.START, ends_at=support.START + timedelta(hours=8),
                        workshops=[dict(key="agro", title="Agroécologie", starts_at=support.START + timedelta(hours=1),
                                        ends_at=support.START + timedelta(hours=2))])
     other_event = make_event(title="Atelier ESS")
     draft = make_event(title="Brouillon", status=EventStatus.draft)
+    people_event = make_event(title="Journée avec inscriptions", capacity=1)
     with app.app_context():
         ids = {
-            "event": event, "other_event": other_event, "draft": draft,
+            "event": event, "other_event": other_event, "draft": draft, "people_event": people_event,
             "workshop": db.session.get(Event, event).workshops[0].id,
             # The workshop's times as the forms show them (Paris time), within the event.
             "workshop_start": "2030-06-12T10:30", "workshop_end": "2030-06-12T12:00",
             "admin": make_user("admin@example.org", UserRole.admin),
-            "organiser": make_user("anne@example.org", events=[event, draft]),
+            "organiser": make_user("anne@example.org", events=[event, draft, people_event]),
             "other": make_user("yann@example.org", events=[other_event]),
             "disabled": make_user("gwen@example.org", events=[event]),
             "target": make_user("cible@example.org"),
         }
         ids["reset_token"] = accounts.password_token(db.session.get(User, ids["organiser"]))
+    ids["seated"] = support.person_id(app, people_event, "Maela")
+    ids["waiting"] = support.person_id(app, people_event, "Loeiz")
+    with app.app_context():
+        failed = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "registration_confirmed")).one()
+        failed.status, failed.last_error = OutboxStatus.failed, "550 5.1.1 mailbox unknown"
+        db.session.commit()
+        ids["failed_mail"] = failed.id
     return ids
 
 
@@ -197,6 +229,9 @@ def test_access_route_by_route(app, world, route, role):
         assert response.status_code == 404
     elif route.method == "GET":
         assert response.status_code == 200
+    elif route.download:
+        assert response.status_code == 200
+        assert response.headers["Content-Disposition"].startswith("attachment;")
     else:  # the action was done, then the browser is sent on
         assert response.status_code == 302
         assert not response.headers["Location"].startswith("/organiser/login?next")

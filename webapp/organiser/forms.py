@@ -1,13 +1,15 @@
 """Forms of the back office."""
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from ..forms import Form, RegistrationForm
-from ..models import UserRole
+from ..formatting import BACK_OFFICE_STATUS_LABELS, LANGUAGE_NAMES
+from ..forms import Form, ParticipantDetailsForm, RegistrationForm
+from ..models import ACTOR_TYPES, UserRole
 from ..services import accounts
 from ..services.errors import AccountError
+from ..services.registration_list import ACTIVE, DEFAULT_PER_PAGE, PER_PAGE_CHOICES, Filters, SortOrder
 
 
 def _strip(value):
@@ -71,3 +73,84 @@ class AssignOrganiserForm(Form):
     def __init__(self, *args, candidates=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.user_id.choices = [SelectChoice(user.id, user.email) for user in candidates]
+
+
+class RegistrationFilterForm(Form):
+    """Search, filters and order of an event's registration list (a GET form: no CSRF token). The
+    export buttons post the same fields."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Rechercher (nom, adresse électronique, structure)"), filters=[_strip],
+                    validators=[Length(max=200, message=_l("200 caractères au plus."))])
+    status = SelectField(_l("Statut"), default="")
+    actor_type = SelectField(_l("Type d'acteur"), default="")
+    workshop = SelectField(_l("Atelier"), default="")
+    sort = SelectField(_l("Trier par"), default=SortOrder.name.value, choices=[
+        SelectChoice(SortOrder.name.value, _l("nom")),
+        SelectChoice(SortOrder.newest.value, _l("date d'inscription, la plus récente d'abord")),
+        SelectChoice(SortOrder.oldest.value, _l("date d'inscription, la plus ancienne d'abord")),
+        SelectChoice(SortOrder.status.value, _l("statut")),
+    ])
+    per_page = SelectField(_l("Par page"), default=str(DEFAULT_PER_PAGE),
+                           choices=[SelectChoice(str(n), str(n)) for n in PER_PAGE_CHOICES])
+
+    def __init__(self, *args, workshops=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = [SelectChoice("", _l("tous")), SelectChoice(ACTIVE, _l("toutes sauf les annulées"))] + [
+            SelectChoice(status.value, label) for status, label in BACK_OFFICE_STATUS_LABELS.items()]
+        self.actor_type.choices = [SelectChoice("", _l("tous"))] + [
+            SelectChoice(key, _l(label)) for key, label in ACTOR_TYPES.items()]
+        self.workshop.choices = [SelectChoice("", _l("tous"))] + [
+            SelectChoice(str(workshop.id), workshop.title) for workshop in workshops]
+
+    def filters(self):
+        return Filters(search=self.q.data or "", status=self.status.data or None,
+                       actor_type=self.actor_type.data or None,
+                       workshop_id=int(self.workshop.data) if self.workshop.data else None)
+
+    def order(self):
+        return SortOrder(self.sort.data)
+
+    def page_size(self):
+        return int(self.per_page.data)
+
+    def arguments(self):
+        """The fields that differ from their default, as query arguments."""
+        return {field.name: field.data for field in self if field.data and field.data != field.default}
+
+
+class RegistrationDetailsForm(ParticipantDetailsForm):
+    """A person's details and workshops, as an organiser changes them."""
+
+    language = RadioField(
+        _l("Langue des courriels"), default="fr",
+        choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
+        validators=[DataRequired(_l("Choisissez une langue."))],
+    )
+
+    field_order = ("first_name", "last_name", "organisation", "actor_type", "language", "workshops")
+
+
+class AddRegistrationForm(RegistrationDetailsForm):
+    """A person registered by hand: their address, and whether it still needs confirming."""
+
+    email = RegistrationForm.email
+    confirmed = RadioField(
+        _l("Confirmation de l'adresse"), default="no",
+        choices=[
+            SelectChoice("no", _l("À confirmer : la personne reçoit le courriel habituel avec le lien "
+                                  "de confirmation")),
+            SelectChoice("yes", _l("Confirmée directement : une place si une est libre et que personne n'attend, "
+                                   "sinon la liste d'attente ; la personne reçoit le courriel habituel")),
+        ],
+        validators=[DataRequired(_l("Choisissez une option."))],
+    )
+    privacy_consent = BooleanField(
+        _l("La personne a accepté que ses données servent à gérer son inscription à cet événement."),
+        validators=[DataRequired(_l("Cet accord est nécessaire pour inscrire la personne."))],
+    )
+
+    field_order = ("first_name", "last_name", "email", "organisation", "actor_type", "language", "workshops",
+                   "confirmed", "privacy_consent")

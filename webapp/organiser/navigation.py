@@ -55,4 +55,10 @@ def _back_office_helpers():
         "user_role_label": formatting.user_role_label,
         "journal_entry_text": formatting.journal_entry_text,
         "registration_count_labels": formatting.REGISTRATION_COUNT_LABELS,
+        "status_label": formatting.back_office_status_label,
+        "booking_status_label": formatting.booking_status_label,
+        "offer_status_label": formatting.offer_status_label,
+        "outbox_status_label": formatting.outbox_status_label,
+        "mail_kind_label": formatting.mail_kind_label,
+        "short_datetime": formatting.short_datetime,
     }

@@ -1,0 +1,188 @@
+"""An event's registrations: the list (search, filters, sort, pages), exports, one person's page
+and what organisers do for a person (add, edit, cancel, priority on the waiting list)."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..formatting import back_office_status_label
+from ..services import exports, mail_log, registration_list, registrations, seats
+from ..services.errors import RegistrationError
+from ..services.errors import RegistrationErrorCode as Code
+from ..services.exports import ExportFormat
+from . import bp
+from .access import with_event
+from .forms import AddRegistrationForm, RegistrationDetailsForm, RegistrationFilterForm
+
+# Why an organiser's action was refused, as the page says it.
+REFUSALS = {
+    Code.closed: _l("Les inscriptions à cet événement sont closes (ou l'événement n'est pas publié) : "
+                   "les places et les ateliers ne peuvent plus changer."),
+    Code.event_cancelled: _l("L'événement est annulé."),
+    Code.cancelled: _l("Cette inscription est annulée."),
+    Code.already_cancelled: _l("Cette inscription est déjà annulée."),
+    Code.not_waiting: _l("Cette personne n'est pas (ou plus) sur la liste d'attente."),
+    Code.already_prioritised: _l("Cette personne est déjà en tête de la liste d'attente."),
+    Code.already_registered: _l("Cette adresse électronique a déjà une inscription en cours pour cet événement."),
+    Code.unknown_workshop: _l("Ce choix d'ateliers n'est pas possible."),
+    Code.workshops_overlap: _l("Ce choix d'ateliers n'est pas possible."),
+}
+
+CONTENT_TYPES = {
+    ExportFormat.csv: "text/csv; charset=utf-8",
+    ExportFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _refusal(code):
+    return str(REFUSALS.get(code, _("Cette action n'est pas possible.")))
+
+
+def _registration_or_404(event, registration_id):
+    registration = registration_list.registration_of(event, registration_id)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+def _person_url(registration):
+    return url_for("organiser.registration", event_id=registration.event_id, registration_id=registration.id)
+
+
+@bp.get("/events/<int:event_id>/registrations", endpoint="registrations")
+@with_event
+def registration_list_page(event):
+    """The list: search, filters, sort and pages, with the counts by status at the top."""
+    form = RegistrationFilterForm(request.args, workshops=event.workshops)
+    valid = form.validate()
+    if valid:
+        filters, order, page_size = form.filters(), form.order(), form.page_size()
+    else:  # the list as it is, with what was wrong said at the top
+        filters, order, page_size = (registration_list.Filters(), registration_list.SortOrder.name,
+                                     registration_list.DEFAULT_PER_PAGE)
+    page = registration_list.page_of(event, filters, order, request.args.get("page", 1, type=int), page_size)
+    arguments = form.arguments() if valid else {}
+
+    def page_url(number):
+        return url_for("organiser.registrations", event_id=event.id, **arguments, page=number)
+
+    return render_template(
+        "organiser/registrations.html", event=event, form=form, page=page, page_url=page_url,
+        arguments=arguments, counts=registrations.counts_by_status([event.id])[event.id],
+    ), 200 if valid else 422
+
+
+@bp.post("/events/<int:event_id>/registrations/export.<any(csv, xlsx):file_format>")
+@with_event
+def export_registrations(event, file_format):
+    """The list (with the filters of the page) as a CSV or Excel file; journalled."""
+    form = RegistrationFilterForm(request.form, workshops=event.workshops)
+    if not form.validate():
+        abort(400)
+    file_format = ExportFormat(file_format)
+    content = exports.export(event, current_user, form.filters(), form.order(), file_format)
+    filename = f"inscriptions-{event.slug}.{file_format}"
+    return content, 200, {
+        "Content-Type": CONTENT_TYPES[file_format],
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    }
+
+
+@bp.get("/events/<int:event_id>/registrations/<int:registration_id>")
+@with_event
+def registration(event, registration_id):
+    """One person: details, workshops, history and every mail sent to them."""
+    registration = _registration_or_404(event, registration_id)
+    return render_template(
+        "organiser/registration.html", event=event, registration=registration,
+        history=registration_list.history(registration), mails=mail_log.registration_mails(registration),
+        position=registrations.waiting_position(registration),
+    )
+
+
+@bp.route("/events/<int:event_id>/registrations/new", methods=["GET", "POST"])
+@with_event
+def add_registration(event):
+    """Register a person by hand: address to confirm, or confirmed at once."""
+    form = AddRegistrationForm(workshops=event.workshops)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            registration = registrations.add_by_organiser(
+                event, by=current_user, confirmed=form.confirmed.data == "yes",
+                first_name=form.first_name.data, last_name=form.last_name.data, email=form.email.data,
+                organisation=form.organisation.data, actor_type=form.actor_type.data,
+                language=form.language.data, workshops=form.chosen_workshops(),
+            )
+        except RegistrationError as exc:
+            status = 409
+            if exc.code != Code.already_registered:
+                flash(_refusal(exc.code), "error")
+            else:
+                form.email.errors.append(_refusal(exc.code))
+        else:
+            flash(_("L'inscription de %(name)s est enregistrée : %(status)s.", name=registration.full_name,
+                    status=back_office_status_label(registration.status)), "success")
+            return redirect(_person_url(registration))
+    return render_template("organiser/registration_form.html", event=event, form=form, registration=None), \
+        422 if form.errors and status == 200 else status
+
+
+@bp.route("/events/<int:event_id>/registrations/<int:registration_id>/edit", methods=["GET", "POST"])
+@with_event
+def edit_registration(event, registration_id):
+    """Change a person's details, language and workshops (moving them between workshops)."""
+    registration = _registration_or_404(event, registration_id)
+    if not registration.is_active:
+        flash(_refusal(Code.cancelled), "error")
+        return redirect(_person_url(registration))
+    current_workshops = [booking.workshop for booking in registration.active_bookings()]
+    form = RegistrationDetailsForm(obj=registration, workshops=event.workshops)
+    if not form.is_submitted():
+        form.workshops.data = [workshop.id for workshop in current_workshops]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            registrations.update_registration(
+                registration, first_name=form.first_name.data, last_name=form.last_name.data,
+                organisation=form.organisation.data, actor_type=form.actor_type.data, language=form.language.data,
+                workshops=form.chosen_workshops(), by=current_user,
+            )
+        except RegistrationError as exc:
+            status = 409
+            flash(_refusal(exc.code) + " " + _("Rien n'a été modifié."), "error")
+        else:
+            flash(_("Les modifications sont enregistrées."), "success")
+            return redirect(_person_url(registration))
+    return render_template("organiser/registration_form.html", event=event, form=form,
+                           registration=registration), 422 if form.errors else status
+
+
+@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/cancel")
+@with_event
+def cancel_registration(event, registration_id):
+    """Cancel: the seat goes to the waiting list, the person gets the cancellation (and CANCEL invite)."""
+    registration = _registration_or_404(event, registration_id)
+    try:
+        registrations.cancel_registration(registration, by=current_user)
+    except RegistrationError as exc:
+        flash(_refusal(exc.code), "error")
+    else:
+        flash(_("L'inscription de %(name)s est annulée ; la personne en est informée par courriel.",
+                name=registration.full_name), "success")
+    return redirect(_person_url(registration))
+
+
+@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/priority")
+@with_event
+def give_priority(event, registration_id):
+    """Put a person at the front of the waiting list: the next free seat is offered to them."""
+    registration = _registration_or_404(event, registration_id)
+    try:
+        seats.give_priority(registration, by=current_user)
+    except RegistrationError as exc:
+        flash(_refusal(exc.code), "error")
+    else:
+        flash(_("%(name)s passe en tête de la liste d'attente : la prochaine place libre lui sera proposée.",
+                name=registration.full_name), "success")
+    return redirect(_person_url(registration))
