@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
 
@@ -29,6 +30,7 @@ from webapp.services import registrations, seats
 
 from . import support
 from .support import assert_counters_match_rows, invite_of, logged_in_as, make_user, page_text, person_id, submit
+from .test_accessibility import AXE, AXE_TAGS
 
 START = support.START
 ROW_NAME = re.compile(r'<th scope="row"><a href="/organiser/events/\d+/registrations/\d+">([^<]*)</a></th>')
@@ -534,7 +536,7 @@ def test_adding_an_address_already_registered_is_refused_on_the_form(app, ids, o
 
     response = submit(organiser, url, **new_person())
 
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert "Cette adresse électronique a déjà une inscription en cours pour cet événement." in page_text(response)
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(Registration)) == 1
@@ -635,7 +637,7 @@ def test_a_refused_change_says_why_and_changes_nothing(app, ids, organiser):
     response = submit(organiser, url, first_name="Anna", last_name="Le Goff", actor_type="asi", language="fr",
                       workshops=str(ids["togo"]))
 
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert "Les inscriptions à cet événement sont closes" in page_text(response)
     assert "Rien n'a été modifié." in page_text(response)
     with app.app_context():
@@ -646,3 +648,67 @@ def test_a_refused_change_says_why_and_changes_nothing(app, ids, organiser):
     # Details alone may still change once registrations are closed.
     assert submit(organiser, url, first_name="Anna", last_name="Le Goff", actor_type="asi", language="fr",
                   workshops=str(ids["agro"])).status_code == 302
+
+
+# --- In a browser: keyboard only, and axe-core finds nothing ---
+
+def assert_no_axe_violations(page):
+    """axe-core (the copy of tests/vendor/) run in the page, without lifting its Content-Security-Policy."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+                           " resultTypes: ['violations']})", AXE_TAGS)
+    assert result["violations"] == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
+def test_registration_pages_with_the_keyboard_only_and_no_axe_violation(app, page, live_server, make_event):
+    event = make_event(slug="journee-clavier", capacity=1, workshops=[
+        dict(key="agro", title="Agroécologie", starts_at=utcnow() + timedelta(days=30, hours=1),
+             ends_at=utcnow() + timedelta(days=30, hours=2))])
+    anne = person_id(app, event, "Anne", organisation="Xylm", workshops=["agro"])
+    person_id(app, event, "Bleuenn", last_name="Kerjean")
+    fail(app, anne, "registration_confirmed")
+    with app.app_context():
+        make_user("anne.organisation@example.org", events=[event])
+    page.goto(f"{live_server}/organiser/login")
+    page.get_by_label("Adresse électronique").fill("anne.organisation@example.org")
+    page.get_by_label("Mot de passe").fill(support.PASSWORD)
+    page.get_by_label("Mot de passe").press("Enter")
+    page.goto(f"{live_server}/organiser/events/{event}/registrations")
+    assert_no_axe_violations(page)
+
+    # Search, then open the person found, with the keyboard.
+    page.get_by_label("Rechercher (nom, adresse électronique, structure)").focus()
+    page.keyboard.type("xylm")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("1 inscription trouvée")
+    page.get_by_role("link", name="Le Goff Anne").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1 .subtitle")).to_have_text("Anne Le Goff")
+    expect(page.get_by_role("cell", name="550 5.1.1")).to_be_visible()
+    assert_no_axe_violations(page)
+
+    # Cancelling asks first (a script served by the site); saying no changes nothing.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Annuler cette inscription").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    with app.app_context():
+        assert db.session.get(Registration, anne).status == RegistrationStatus.confirmed
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").first).to_contain_text("est annulée")
+    with app.app_context():
+        assert db.session.get(Registration, anne).status == RegistrationStatus.cancelled
+
+    page.goto(f"{live_server}/organiser/events/{event}/mails")
+    expect(page.get_by_role("heading", name="Courriels en échec")).to_be_visible()
+    assert_no_axe_violations(page)
+    page.goto(f"{live_server}/organiser/events/{event}/registrations/new")
+    page.get_by_role("button", name="Inscrire", exact=True).focus()
+    page.keyboard.press("Enter")  # nothing filled in: the errors are summarised and linked
+    expect(page.get_by_role("alert")).to_be_focused()
+    assert_no_axe_violations(page)
+    page.goto(f"{live_server}/organiser/events/{event}/registrations?lang=en")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Registrations")
+    assert_no_axe_violations(page)
+    assert all(url.startswith(live_server) for url in page.requested)
