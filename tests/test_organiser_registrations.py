@@ -394,7 +394,7 @@ def test_the_csv_export_opens_in_a_french_spreadsheet_with_formulas_neutralised(
     content = response.get_data()
     assert content.startswith(b"\xef\xbb\xbf")  # UTF-8 byte order mark
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:7] == ["Nom", "Prénom", "Adresse électronique", "Structure", "Type d'acteur", "Statut",
+    assert rows[0][:7] == ["Nom", "Prénom", "Adresse électronique", "Structure", "À quel titre", "Statut",
                            "Ateliers"]
     by_first_name = {row[1]: row for row in rows[1:]}
     assert set(by_first_name) == {"Maëlle", "Gwénola", "Éric"}

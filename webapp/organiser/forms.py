@@ -85,7 +85,7 @@ class RegistrationFilterForm(Form):
     q = StringField(_l("Rechercher (nom, adresse électronique, structure)"), filters=[_strip],
                     validators=[Length(max=200, message=_l("200 caractères au plus."))])
     status = SelectField(_l("Statut"), default="")
-    actor_type = SelectField(_l("Type d'acteur"), default="")
+    actor_type = SelectField(_l("À quel titre"), default="")
     workshop = SelectField(_l("Atelier"), default="")
     sort = SelectField(_l("Trier par"), default=SortOrder.name.value, choices=[
         SelectChoice(SortOrder.name.value, _l("nom")),

@@ -67,7 +67,7 @@ COLUMNS = [
     Column(_l("Prénom"), lambda r: r.first_name),
     Column(_l("Adresse électronique"), lambda r: r.email),
     Column(_l("Structure"), lambda r: r.organisation),
-    Column(_l("Type d'acteur"), lambda r: formatting.actor_type_label(r.actor_type)),
+    Column(_l("À quel titre"), lambda r: formatting.actor_type_label(r.actor_type)),
     Column(_l("Statut"), lambda r: formatting.back_office_status_label(r.status)),
     Column(_l("Ateliers"), _workshops),
     Column(_l("Inscription"), lambda r: r.created_at),
