@@ -10,6 +10,7 @@ from ..services import exports, mail_log, registration_list, registrations, seat
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
 from ..services.exports import ExportFormat
+from ..web import render_form_page
 from . import bp
 from .access import with_event
 from .forms import AddRegistrationForm, RegistrationDetailsForm, RegistrationFilterForm
@@ -66,10 +67,10 @@ def registration_list_page(event):
     def page_url(number):
         return url_for("organiser.registrations", event_id=event.id, **arguments, page=number)
 
-    return render_template(
-        "organiser/registrations.html", event=event, form=form, page=page, page_url=page_url,
+    return render_form_page(
+        "organiser/registrations.html", form, event=event, page=page, page_url=page_url,
         arguments=arguments, counts=registrations.counts_by_status([event.id])[event.id],
-    ), 200 if valid else 422
+    )
 
 
 @bp.post("/events/<int:event_id>/registrations/export.<any(csv, xlsx):file_format>")
@@ -105,7 +106,7 @@ def registration(event, registration_id):
 def add_registration(event):
     """Register a person by hand: address to confirm, or confirmed at once."""
     form = AddRegistrationForm(workshops=event.workshops)
-    status = 200
+    refused = False
     if form.validate_on_submit():
         try:
             registration = registrations.add_by_organiser(
@@ -115,7 +116,7 @@ def add_registration(event):
                 language=form.language.data, workshops=form.chosen_workshops(),
             )
         except RegistrationError as exc:
-            status = 409
+            refused = True
             if exc.code != Code.already_registered:
                 flash(_refusal(exc.code), "error")
             else:
@@ -124,8 +125,7 @@ def add_registration(event):
             flash(_("L'inscription de %(name)s est enregistrée : %(status)s.", name=registration.full_name,
                     status=back_office_status_label(registration.status)), "success")
             return redirect(_person_url(registration))
-    return render_template("organiser/registration_form.html", event=event, form=form, registration=None), \
-        422 if form.errors and status == 200 else status
+    return render_form_page("organiser/registration_form.html", form, refused, event=event, registration=None)
 
 
 @bp.route("/events/<int:event_id>/registrations/<int:registration_id>/edit", methods=["GET", "POST"])
@@ -140,7 +140,7 @@ def edit_registration(event, registration_id):
     form = RegistrationDetailsForm(obj=registration, workshops=event.workshops)
     if not form.is_submitted():
         form.workshops.data = [workshop.id for workshop in current_workshops]
-    status = 200
+    refused = False
     if form.validate_on_submit():
         try:
             registrations.update_registration(
@@ -149,13 +149,13 @@ def edit_registration(event, registration_id):
                 workshops=form.chosen_workshops(), by=current_user,
             )
         except RegistrationError as exc:
-            status = 409
+            refused = True
             flash(_refusal(exc.code) + " " + _("Rien n'a été modifié."), "error")
         else:
             flash(_("Les modifications sont enregistrées."), "success")
             return redirect(_person_url(registration))
-    return render_template("organiser/registration_form.html", event=event, form=form,
-                           registration=registration), 422 if form.errors else status
+    return render_form_page("organiser/registration_form.html", form, refused, event=event,
+                            registration=registration)
 
 
 @bp.post("/events/<int:event_id>/registrations/<int:registration_id>/cancel")
