@@ -242,6 +242,16 @@ def test_the_development_commands_are_listed_and_documented(base_env):
     assert "--http-port" in support.run_emgav(base_env, "mailcatcher", "--help").stdout
 
 
+def test_without_the_development_packages_emgav_dev_says_what_to_install(base_env, tmp_path):
+    # A server install (the Dockerfile's `[server]` extra) has no honcho: hide it from the command.
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['honcho'] = None\n")
+    env = dict(base_env, PYTHONPATH=str(tmp_path))
+    result = support.run_emgav(env, "dev", check=False)
+    assert result.returncode == 1
+    assert "needs the development packages (honcho is missing)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_port_in_use_is_a_clear_error(dev_env):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -48,7 +48,12 @@ class EmgavGroup(FlaskGroup):
     def get_command(self, ctx, name):
         if name in DEV_COMMANDS:
             module, _, command = DEV_COMMANDS[name].partition(":")
-            return getattr(import_module(module), command)
+            try:
+                return getattr(import_module(module), command)
+            except ModuleNotFoundError as missing:  # a server install without the dev extras
+                raise click.ClickException(
+                    f"`emgav {name}` needs the development packages ({missing.name.split('.')[0]} is missing): "
+                    "pip install -e '.[dev]' (make run does it)") from None
         return super().get_command(ctx, name)
 
 
