@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from playwright.sync_api import sync_playwright
 
 from . import support
@@ -50,6 +51,16 @@ def _compiled_translations():
              if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime]
     if stale:
         subprocess.run([str(support.VENV_BIN / "pybabel"), "-q", "compile", "-d", str(translations)], check=True)
+
+
+@pytest.fixture(scope="session")
+def extracted(tmp_path_factory):
+    """Every wrapped string of the sources (a babel Catalog), extracted as `make translations-update` does."""
+    pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
+    subprocess.run([str(support.VENV_BIN / "pybabel"), "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_",
+                    "-o", str(pot), "."], cwd=support.ROOT, check=True)
+    with pot.open("rb") as f:
+        return read_po(f)
 
 
 @pytest.fixture(scope="session")

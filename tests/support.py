@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +24,19 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Event, OutboxMail, OutboxStatus, Registration, SeatOffer, User, UserRole, WorkshopBooking
+from webapp.mail import outbox
+from webapp.mail.kinds import KINDS
+from webapp.models import (
+    Event,
+    OutboxMail,
+    OutboxStatus,
+    Registration,
+    SeatOffer,
+    User,
+    UserRole,
+    WorkshopBooking,
+)
+from webapp.models.base import utcnow
 from webapp.services import registrations, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -371,7 +383,51 @@ def wait_until_all_mail_sent(app, timeout=60):
     wait_until(all_sent, timeout=timeout, message="every mail to be sent")
 
 
+# --- Mails of every kind ---
+
+NOT_ABOUT_A_REGISTRATION = {"lost_links", "password_reset", "account_invitation"}
+
+
+def mail_payloads(registration):
+    """What each mail kind needs in its payload (a seat offer for the event, another for a workshop,
+    a back-office account at the registration's address). Call inside a request context."""
+    expiry = utcnow() + timedelta(hours=48)
+    offer = SeatOffer(registration=registration, expires_at=expiry)
+    workshop_offer = SeatOffer(registration=registration, workshop=registration.event.workshops[0], expires_at=expiry)
+    db.session.add_all([offer, workshop_offer])
+    db.session.commit()
+    account = make_user(registration.email)
+    return {
+        "seat_offer": {"offer_id": offer.id},
+        "offer_expired": {"offer_id": workshop_offer.id},
+        "invite_updated": {"sequence": 1},
+        "registration_confirmed": {"sequence": 0},
+        "registration_cancelled": {"sequence": 2, "with_invite": True},
+        "event_cancelled": {"sequence": 2, "with_invite": True},
+        "lost_links": {"registration_ids": [registration.id]},
+        "password_reset": {"user_id": account},
+        "account_invitation": {"user_id": account},
+    }
+
+
+def rows_of_every_kind(registration, tag):
+    """One outbox row of each mail kind for `registration` (whose event has a workshop), in its
+    language, de-duplicated by `tag`; returns the rows."""
+    extra = mail_payloads(registration)
+    rows = []
+    for kind in KINDS:
+        rows.append(outbox.queue_mail(
+            kind, registration.email, f"{tag}:{kind}", language=registration.language,
+            registration=None if kind in NOT_ABOUT_A_REGISTRATION else registration, payload=extra.get(kind, {}),
+        ))
+    db.session.commit()
+    return rows
+
+
 # --- Reading pages and mails ---
+
+# A printf-style placeholder (%(name)s, %(num)d…) or a literal %%.
+PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 
 def page_text(response):
     """The page's HTML with its entities decoded, to look for sentences in it (French typography

@@ -11,56 +11,21 @@ import pytest
 from webapp.extensions import db
 from webapp.formatting import event_when
 from webapp.mail import outbox
-from webapp.mail.kinds import KINDS
 from webapp.mail.message import build_message
 from webapp.mail.rendering import render_mail, rendering_context
-from webapp.models import Event, SeatOffer
+from webapp.models import Event
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 
 from . import support
-from .support import person
+from .support import person, rows_of_every_kind
 
 TITLE = ("Rencontre du réseau : coopérations « Nord–Sud » et ESS en Bretagne : "
          "agroécologie, climat et solidarité internationale — édition 2027 : « coopérer » ensemble à Rennes, "
          "avec les collectivités, les universités, les organisations paysannes et les personnes engagées")
 
 
-NOT_ABOUT_A_REGISTRATION = {"lost_links", "password_reset", "account_invitation"}
 NOT_ABOUT_AN_EVENT = {"password_reset", "account_invitation"}
-
-
-def payloads(registration):
-    """What each kind needs in its payload (a seat offer for the event, another for a workshop)."""
-    expiry = utcnow() + timedelta(hours=48)
-    offer = SeatOffer(registration=registration, expires_at=expiry)
-    workshop_offer = SeatOffer(registration=registration, workshop=registration.event.workshops[0], expires_at=expiry)
-    db.session.add_all([offer, workshop_offer])
-    db.session.commit()
-    account = support.make_user(registration.email)
-    return {
-        "seat_offer": {"offer_id": offer.id},
-        "offer_expired": {"offer_id": workshop_offer.id},
-        "invite_updated": {"sequence": 1},
-        "registration_confirmed": {"sequence": 0},
-        "registration_cancelled": {"sequence": 2, "with_invite": True},
-        "event_cancelled": {"sequence": 2, "with_invite": True},
-        "lost_links": {"registration_ids": [registration.id]},
-        "password_reset": {"user_id": account},
-        "account_invitation": {"user_id": account},
-    }
-
-
-def rows_of_every_kind(registration, tag):
-    extra = payloads(registration)
-    rows = []
-    for kind in KINDS:
-        rows.append(outbox.queue_mail(
-            kind, registration.email, f"{tag}:{kind}", language=registration.language,
-            registration=None if kind in NOT_ABOUT_A_REGISTRATION else registration, payload=extra.get(kind, {}),
-        ))
-    db.session.commit()
-    return rows
 
 
 def sent_and_parsed(row):
@@ -149,7 +114,7 @@ def test_plain_text_keeps_its_paragraphs(app_ctx, make_event, kind):
                             payload={"sequence": 0})
     db.session.commit()
     _raw, parsed = sent_and_parsed(row)
-    text = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    text = support.mail_text(parsed).replace("\r\n", "\n")
     paragraphs = [block.strip() for block in text.split("\n\n")]
     intro = {"registration_confirmed": "Votre adresse est confirmée et votre place est réservée :",
              "invite_updated": "Votre inscription a changé. Voici ce qui est désormais prévu pour vous :"}[kind]

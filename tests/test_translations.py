@@ -3,7 +3,6 @@ really used: pages and mails come out in English when asked (browser, `?lang=en`
 participant's stored language), in French by default."""
 import html
 import re
-import subprocess
 
 import pytest
 from babel.messages.pofile import read_po
@@ -11,25 +10,13 @@ from flask_babel import force_locale, ngettext
 from icalendar import Calendar
 
 from . import support
-from .support import outbox_message, page_text
+from .support import PLACEHOLDER, outbox_message, page_text
 
 CATALOGUE = support.ROOT / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
-# A printf-style placeholder (%(name)s, %(num)d…) or a literal %%.
-PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 # A gettext call or a {% trans %} block in a template.
 TEMPLATE_GETTEXT = re.compile(r"(?<![\w.])(?:_|gettext|ngettext|pgettext|npgettext)\(|\{%-?\s*trans\b")
 
 ENGLISH_BROWSER = {"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}
-
-
-@pytest.fixture(scope="module")
-def extracted(tmp_path_factory):
-    """Every wrapped string of the sources, extracted as `make translations-update` does."""
-    pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
-    subprocess.run([str(support.VENV_BIN / "pybabel"), "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_",
-                    "-o", str(pot), "."], cwd=support.ROOT, check=True)
-    with pot.open("rb") as f:
-        return read_po(f)
 
 
 @pytest.fixture(scope="module")
