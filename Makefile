@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 # Written after a successful install: re-install when pyproject.toml is newer.
 INSTALLED := $(VENV)/.installed
 TRANSLATIONS := webapp/translations
+FRENCH := $(TRANSLATIONS)/fr/LC_MESSAGES/messages.po
+# Extracts every wrapped string of the sources (babel.cfg) into the .pot file named after it.
+EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --project=Emgav -o
 
-.PHONY: run test test-fast bench lint venv translations translations-update clean
+.PHONY: run test test-fast bench lint venv translations translations-update translations-fr clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -54,11 +57,22 @@ translations: venv
 	fi
 
 # After adding or changing wrapped strings: extract them all (babel.cfg) and update the catalogues;
-# new strings come in untranslated (tests/test_translations.py fails until they are translated).
+# new strings come in untranslated in English (tests/test_translations.py fails until they are
+# translated), and the French catalogue is generated again (as by translations-fr).
 translations-update: venv
 	@pot=$$(mktemp --suffix=.pot) && \
-	  $(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --project=Emgav -o $$pot . && \
-	  $(BIN)/pybabel update -i $$pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete; \
+	  $(EXTRACT) $$pot . && \
+	  $(BIN)/pybabel update -i $$pot -d $(TRANSLATIONS) -l en --no-fuzzy-matching --ignore-obsolete && \
+	  $(BIN)/python -m webapp.typography $$pot $(FRENCH); \
+	  status=$$?; rm -f $$pot; exit $$status
+
+# Only the French catalogue, GENERATED from the sources: each message is its msgid with French
+# typography (no-break spaces, typographic apostrophe; webapp/typography.py). Run it after adding
+# or changing wrapped strings (tests/test_typography.py fails until then).
+translations-fr: venv
+	@pot=$$(mktemp --suffix=.pot) && \
+	  $(EXTRACT) $$pot . && \
+	  $(BIN)/python -m webapp.typography $$pot $(FRENCH); \
 	  status=$$?; rm -f $$pot; exit $$status
 
 # Removes what the commands above generate; instance/ (local database, mails) is kept.

@@ -14,10 +14,12 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from icalendar import Calendar
@@ -428,11 +430,32 @@ def rows_of_every_kind(registration, tag):
 
 # A printf-style placeholder (%(name)s, %(num)d…) or a literal %%.
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
+# French typography (webapp/typography.py) undone: no-break spaces become spaces, ’ becomes '.
+_TYPOGRAPHY = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2019": "'"})
+
+
+def plain(text):
+    """`text` as the msgids write it (plain spaces, straight apostrophes), to look for sentences
+    in it: the French catalogue prints them with no-break spaces and typographic apostrophes."""
+    return str(text).translate(_TYPOGRAPHY)
+
+
+def plain_list(texts):
+    """Each of `texts` as `plain` text (e.g. the `errors` of an EventRuleError)."""
+    return [plain(text) for text in texts]
+
+
+@contextmanager
+def raises_saying(exception, text):
+    """`pytest.raises(exception)`, whose message must contain `text` (compared as `plain` text)."""
+    with pytest.raises(exception) as raised:
+        yield raised
+    assert text in plain(raised.value)
+
 
 def page_text(response):
-    """The page's HTML with its entities decoded, to look for sentences in it (French typography
-    uses apostrophes and no-break spaces)."""
-    return html.unescape(response.get_data(as_text=True))
+    """The page's HTML with its entities decoded, as `plain` text, to look for sentences in it."""
+    return plain(html.unescape(response.get_data(as_text=True)))
 
 
 def outbox_message(app, kind):
@@ -445,13 +468,15 @@ def outbox_message(app, kind):
 
 
 def mail_text(message):
-    """The plain-text part of a mail."""
-    return message.get_body(preferencelist=("plain",)).get_content()
+    """The plain-text part of a mail, as `plain` text."""
+    return plain(message.get_body(preferencelist=("plain",)).get_content())
 
 
 def text_and_html(message):
-    """The plain-text and HTML parts of a mail, as they are."""
-    return mail_text(message), message.get_body(preferencelist=("html",)).get_content()
+    """The plain-text and HTML parts of a mail, as `plain` text (in the HTML, &nbsp; too; the
+    other entities are left as they are)."""
+    html_part = message.get_body(preferencelist=("html",)).get_content()
+    return mail_text(message), plain(html_part.replace("&nbsp;", " "))
 
 
 def link_in(message, kind):

@@ -8,8 +8,13 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Registration
+from webapp.typography import french
 
-CONSENT = "J'accepte que mes données soient utilisées pour gérer mon inscription à cet événement."
+from .support import plain
+
+# Texts as the French pages print them (no-break spaces, typographic apostrophes).
+CONSENT = french("J'accepte que mes données soient utilisées pour gérer mon inscription à cet événement.")
+ACTOR_TYPE = french("À quel titre venez-vous ?")
 
 
 def assert_no_request_to_other_hosts(page, live_server):
@@ -28,9 +33,9 @@ def test_register_with_the_keyboard_only(app, page, live_server, event_slug):
     # The skip link comes first, then the way to the form.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
-    page.get_by_role("link", name="S'inscrire").focus()
+    page.get_by_role("link", name=french("S'inscrire")).focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("S'inscrire")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(french("S'inscrire"))
 
     page.get_by_label("Prénom").focus()
     page.keyboard.type("Maëlle")
@@ -44,14 +49,14 @@ def test_register_with_the_keyboard_only(app, page, live_server, event_slug):
     page.keyboard.press("Tab")
     assert focused_id(page) == "actor_type"
     page.keyboard.type("u")  # type-ahead in the list: « université ou recherche »
-    expect(page.get_by_label("À quel titre venez-vous ?")).to_have_value("recherche")
+    expect(page.get_by_label(ACTOR_TYPE)).to_have_value("recherche")
     page.keyboard.press("Tab")
     expect(page.get_by_label("Agroécologie")).to_be_focused()
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
     expect(page.get_by_label(CONSENT)).to_be_focused()
     page.keyboard.press("Space")
-    page.get_by_role("button", name="Je m'inscris").focus()
+    page.get_by_role("button", name=french("Je m'inscris")).focus()
     page.keyboard.press("Enter")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Vérifiez votre boîte de réception")
@@ -74,16 +79,16 @@ def test_errors_are_summarised_linked_and_tied_to_their_fields(app, page, live_s
 
     summary = page.get_by_role("alert")
     expect(summary).to_be_focused()  # announced and read first
-    expect(summary).to_contain_text("Le formulaire n'a pas pu être envoyé")
-    assert page.title().startswith("Erreur :")
+    expect(summary).to_contain_text(french("Le formulaire n'a pas pu être envoyé"))
+    assert plain(page.title()).startswith("Erreur :")
     for label, message in [("Nom", "Indiquez votre nom."),
                            ("Adresse électronique", "Saisissez une adresse électronique valide"),
-                           ("À quel titre venez-vous ?", "Choisissez à quel titre vous venez."),
+                           (ACTOR_TYPE, "Choisissez à quel titre vous venez."),
                            (CONSENT, "Votre accord est nécessaire pour vous inscrire.")]:
         field = page.get_by_label(label, exact=True)
         expect(field).to_have_attribute("aria-invalid", "true")
         # What a screen reader reads with the field: its error message.
-        expect(field).to_have_accessible_description(re.compile("^Erreur : " + re.escape(message)))
+        expect(field).to_have_accessible_description(re.compile("^" + re.escape(french("Erreur : " + message))))
     expect(page.get_by_label("Prénom")).not_to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Prénom")).to_have_value("Maëlle")
 

@@ -10,6 +10,8 @@ from webapp.models import BookingStatus, Event, EventStatus, Registration, Regis
 from webapp.models.base import utcnow
 from webapp.services.calendar import build_event_calendar, build_invite
 
+from .support import plain
+
 # A summer day in Rennes: 09:00-17:30 local time is 07:00-15:30 UTC.
 SUMMER_START = datetime(2031, 7, 3, 7, 0, tzinfo=UTC)
 SUMMER_END = datetime(2031, 7, 3, 15, 30, tzinfo=UTC)
@@ -83,7 +85,7 @@ def test_request_invite_has_every_field(event):
     assert vevent["URL"] == f"http://emgav.test/events/{event.slug}"
     assert vevent["STATUS"] == "CONFIRMED"
 
-    description = vevent["DESCRIPTION"]
+    description = plain(vevent["DESCRIPTION"])
     assert "Trois initiatives de coopération." in description
     assert "Réseau RIAA : agroécologie (de 15:00 à 16:30), salle : Salle Vilaine" in description
     assert "Xylm–STADD" not in description  # only workshops the person has a seat in

@@ -15,7 +15,7 @@ from webapp.models.base import utcnow
 from webapp.services import events, registrations, seats, tokens
 from webapp.services.events import EventRuleError
 
-from .support import assert_counters_match_rows
+from .support import assert_counters_match_rows, plain_list, raises_saying
 
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
 
@@ -67,7 +67,7 @@ def test_a_new_event_is_checked_as_a_whole_and_nothing_is_written_when_refused(a
             contact_email="contact@bretagne-solidaire.bzh",
             workshops=[workshop("tard", hours=(8, 9)), workshop("tard", hours=(2, 1))],
         )
-    assert refused.value.errors == [
+    assert plain_list(refused.value.errors) == [
         ("« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
          "(par exemple journee-ess-2027), pas « Journée 2027 »."),
         "« registration_closes_at » de l'événement doit être après « registration_opens_at ».",
@@ -82,11 +82,11 @@ def test_a_slug_is_given_to_one_event_only(app_ctx):
     new_event()
     with pytest.raises(EventRuleError) as refused:
         new_event()
-    assert refused.value.errors == ["« slug » : un autre événement utilise déjà « rencontre-regionale »."]
+    assert plain_list(refused.value.errors) == ["« slug » : un autre événement utilise déjà « rencontre-regionale »."]
 
 
 def test_a_workshop_takes_place_during_its_event(app_ctx):
-    with pytest.raises(EventRuleError, match="L'atelier « tard » doit avoir lieu pendant l'événement."):
+    with raises_saying(EventRuleError, "L'atelier « tard » doit avoir lieu pendant l'événement."):
         new_event(workshops=[workshop("tard", hours=(7, 9))])
 
 
@@ -113,7 +113,7 @@ def test_an_event_goes_back_to_draft_only_while_nobody_is_registered(app_ctx):
 
     with pytest.raises(EventRuleError) as refused:
         events.unpublish_event(event)
-    assert refused.value.errors == [
+    assert plain_list(refused.value.errors) == [
         ("L'événement « rencontre-regionale » a des inscriptions (1) : il ne peut pas redevenir un brouillon. "
          "Annulez-le pour prévenir les personnes inscrites.")]
     with pytest.raises(EventRuleError):  # the same rule for an event file saying status = "draft"
@@ -136,7 +136,7 @@ def test_a_copy_is_a_draft_whose_workshops_and_window_move_with_its_start(app_ct
     [agro] = copy.workshops
     assert (agro.key, agro.starts_at, agro.capacity, agro.seats_taken) == (
         "agro", START + timedelta(days=365, hours=5), 5, 0)
-    with pytest.raises(EventRuleError, match="un autre événement utilise déjà « rencontre-2 »"):
+    with raises_saying(EventRuleError, "un autre événement utilise déjà « rencontre-2 »"):
         events.copy_event(source, slug="rencontre-2", title="Encore", starts_at=START,
                           ends_at=START + timedelta(hours=8))
 
@@ -172,7 +172,7 @@ def test_an_event_cannot_move_away_from_its_workshops(app_ctx):
     event = new_event(workshops=[workshop("agro")])
     with pytest.raises(EventRuleError) as refused:
         events.move_event(event, starts_at=START + timedelta(days=1), ends_at=START + timedelta(days=1, hours=8))
-    assert refused.value.errors == ["L'atelier « agro » doit avoir lieu pendant l'événement."]
+    assert plain_list(refused.value.errors) == ["L'atelier « agro » doit avoir lieu pendant l'événement."]
     assert db.session.get(Event, event.id).starts_at == START
     assert mails("invite_updated") == []
 
@@ -187,10 +187,12 @@ def test_a_capacity_below_the_seats_taken_is_refused(app_ctx):
 
     with pytest.raises(EventRuleError) as refused:
         events.change_capacity(event, 1)
-    assert refused.value.errors == ["La capacité de l'événement (1) est inférieure aux 2 places déjà prises."]
+    assert plain_list(refused.value.errors) == [
+        "La capacité de l'événement (1) est inférieure aux 2 places déjà prises."]
     with pytest.raises(EventRuleError) as refused:
         events.change_capacity(agro, 0)
-    assert refused.value.errors == ["La capacité de l'atelier « agro » (0) est inférieure aux 2 places déjà prises."]
+    assert plain_list(refused.value.errors) == [
+        "La capacité de l'atelier « agro » (0) est inférieure aux 2 places déjà prises."]
 
     assert (db.session.get(Event, event.id).capacity, db.session.get(Workshop, agro.id).capacity) == (3, 2)
     events.change_capacity(event, 2)  # exactly the seats taken: accepted
@@ -223,7 +225,7 @@ def test_every_problem_of_an_update_is_listed_and_nothing_changes(app_ctx):
     with pytest.raises(EventRuleError) as refused:
         events.update_event(event, title="Nouveau titre", capacity=0, workshops=[workshop("autre")])
 
-    assert refused.value.errors == [
+    assert plain_list(refused.value.errors) == [
         "La capacité de l'événement (0) est inférieure aux 1 places déjà prises.",
         "L'atelier « agro » a des inscriptions : il ne peut pas être retiré.",
     ]
@@ -260,7 +262,7 @@ def test_cancelling_mails_everyone_registered_and_withdraws_the_offers(app_ctx):
 
     events.cancel_event(event)  # again: nothing more
     assert outbox_size() == before + 3
-    with pytest.raises(EventRuleError, match="est annulé : il ne peut pas changer de statut"):
+    with raises_saying(EventRuleError, "est annulé : il ne peut pas changer de statut"):
         events.publish_event(event)
 
 
@@ -299,7 +301,7 @@ def test_two_events_created_at_once_with_one_slug_give_one_event_and_a_clear_ref
                 new_event()
                 outcomes.append("created")
             except EventRuleError as refused:
-                outcomes.append(refused.errors)
+                outcomes.append(plain_list(refused.errors))
             finally:
                 db.session.remove()
 

@@ -22,6 +22,7 @@ from webapp.models import (
     Workshop,
 )
 from webapp.services import event_files
+from webapp.typography import french
 
 from . import support
 from .support import PASSWORD, START, logged_in_as, make_user, page_text, person_id
@@ -539,23 +540,24 @@ def test_create_an_event_with_a_workshop_publish_it_and_see_it_public(app, page,
     page.get_by_label("Début").fill("2030-06-12T09:30")
     page.get_by_label("Fin", exact=True).fill("2030-06-12T12:30")  # the browser's own date-time input
     page.get_by_label("Adresse de contact").fill("contact@bretagne-solidaire.bzh")
-    page.get_by_role("button", name="Créer l'événement").click()
-    expect(page.get_by_role("status")).to_contain_text("L'événement est créé, en brouillon")
+    page.get_by_role("button", name=french("Créer l'événement")).click()
+    expect(page.get_by_role("status")).to_contain_text(french("L'événement est créé, en brouillon"))
 
-    page.get_by_role("navigation", name="Pages de l'événement").get_by_role("link", name="Ateliers").click()
+    event_pages = page.get_by_role("navigation", name=french("Pages de l'événement"))
+    event_pages.get_by_role("link", name="Ateliers").click()
     page.get_by_role("link", name="Ajouter un atelier").click()
     page.get_by_label("Titre").fill("Fresque du climat")
     page.get_by_label("Clé").fill("fresque")
     page.get_by_label("Début").fill("2030-06-12T10:00")
     page.get_by_label("Fin", exact=True).fill("2030-06-12T11:30")
     page.get_by_label("Nombre de places").fill("12")
-    page.get_by_role("button", name="Ajouter l'atelier").click()
-    expect(page.get_by_role("status")).to_contain_text("L'atelier est ajouté.")
+    page.get_by_role("button", name=french("Ajouter l'atelier")).click()
+    expect(page.get_by_role("status")).to_contain_text(french("L'atelier est ajouté."))
 
-    page.get_by_role("navigation", name="Pages de l'événement").get_by_role("link", name="Vue d'ensemble").click()
+    event_pages.get_by_role("link", name=french("Vue d'ensemble")).click()
     page.get_by_role("button", name="Publier").focus()
     page.keyboard.press("Enter")  # the keyboard works the buttons
-    expect(page.get_by_role("status")).to_contain_text("L'événement est publié")
+    expect(page.get_by_role("status")).to_contain_text(french("L'événement est publié"))
 
     page.goto(f"{live_server}/events/rencontre-ateliers")
     expect(page.get_by_role("heading", level=1)).to_have_text("Rencontre des ateliers")

@@ -77,7 +77,7 @@ def test_registering_when_full_is_accepted_for_the_waiting_list(app, client, mak
 
 
 def test_form_is_accessible(client, event_slug):
-    page = client.get(f"/events/{event_slug}/register").get_data(as_text=True)
+    page = page_text(client.get(f"/events/{event_slug}/register"))
     for name, label in [("first_name", "Prénom"), ("last_name", "Nom"), ("email", "Adresse électronique"),
                         ("actor_type", "À quel titre venez-vous ?")]:
         assert f'<label for="{name}">{label}</label>' in page
@@ -109,7 +109,7 @@ def test_form_is_accessible(client, event_slug):
 ])
 def test_invalid_input_is_explained_next_to_the_field(app, client, event_slug, changes, field, message):
     response = post_registration(client, event_slug, **changes)
-    page = response.get_data(as_text=True)
+    page = support.plain(response.get_data(as_text=True))
 
     assert response.status_code == 422
     # Next to the field, tied to it; listed at the top with a link to the field.

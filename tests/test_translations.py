@@ -204,7 +204,7 @@ def test_registration_made_in_english_gets_english_mails_and_pages(app, client, 
     assert french_leftovers(page, catalogue) == []
 
     # A workshop and its state, with English punctuation.
-    assert ('<strong lang="fr">Agroécologie</strong> (from 2:30\u202fPM to 4:00\u202fPM, '
+    assert ('<strong lang="fr">Agroécologie</strong> (from 2:30 PM to 4:00 PM, '
             '<span lang="fr">Salle 1</span>): seat booked</li>') in page
 
     message = outbox_message(app, "registration_confirmed")
@@ -230,7 +230,8 @@ def test_mails_are_in_french_by_default(app, client, event_slug):
     register_through_the_form(client, event_slug)
 
     message = outbox_message(app, "confirm_address")
-    assert message["Subject"] == "Confirmez votre adresse : Journée régionale : ESS et solidarité internationale"
+    # The subject keeps the no-break space of French typography (the title is the organisers', as typed).
+    assert message["Subject"] == "Confirmez votre adresse\u00a0: Journée régionale : ESS et solidarité internationale"
     text, html_part = text_and_html(message)
     for part in (text, html_part):
         assert "Bonjour Anne," in part

@@ -4,6 +4,7 @@ Each kind has `email_templates/<kind>.txt` and `<kind>.html`, extending the shar
 `base.txt` and `base.html`; the subject is the `subject` block of the `.txt` template. The
 HTML's `<style>` is inlined into `style=""` attributes (mail clients drop `<style>` blocks).
 """
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -67,9 +68,13 @@ def rendering_context(language):
         yield
 
 
+# Whitespace that may break a line: every kind but the no-break spaces of French typography.
+BREAKING_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
+
+
 def one_line(text):
-    """Text for a header: CR, LF and runs of spaces become one space."""
-    return " ".join(str(text).split())
+    """Text for a header: CR, LF and runs of spaces become one space; no-break spaces stay."""
+    return BREAKING_SPACES.sub(" ", str(text)).strip(" ")
 
 
 def render_mail(row):
