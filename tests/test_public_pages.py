@@ -99,7 +99,7 @@ def test_event_in_another_zone_is_shown_in_that_zone(client, make_event):
     (dict(capacity=2, seats_taken=2), "L'événement est complet : vous pouvez vous inscrire sur la liste d'attente.",
      "S'inscrire sur la liste d'attente"),
     (dict(registration_opens_at=datetime(2030, 5, 1, 8, 0, tzinfo=UTC)),
-     "Les inscriptions ouvriront le mercredi 1 mai 2030 à 10:00 (heure de Paris).", None),
+     "Les inscriptions ouvriront le mercredi 1er mai 2030 à 10:00 (heure de Paris).", None),
     (dict(registration_closes_at=utcnow() - timedelta(hours=1)), "Les inscriptions sont closes.", None),
     (dict(status=EventStatus.cancelled), "Cet événement est annulé.", None),
 ])

@@ -1,9 +1,9 @@
 """French typography: the French catalogue is generated from the msgids (plain spaces, straight
 apostrophes) by `webapp.typography.french`, stays equal to what the sources give, and is what
 French pages and mails print: no breakable space before « ; : ! ? » » or after « », no straight
-apostrophe between letters."""
+apostrophe between letters. Dates write « 1er » for the first day of the month."""
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.formatting import format_event_date, format_event_datetime
 from webapp.mail import outbox
 from webapp.mail.message import build_message
-from webapp.models import Registration, SeatOffer, UserRole
+from webapp.models import Event, Registration, SeatOffer, UserRole
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 from webapp.typography import french, french_catalogue
@@ -140,6 +141,22 @@ def test_french_gettext_lazy_strings_and_plurals_come_from_the_french_catalogue(
         assert ngettext(one, many, 1_000_000).startswith("Ce lien est valable 1000000 minutes")
     with force_locale("en"):
         assert gettext("Vos ateliers :") == "Your workshops:"
+
+
+# --- Dates ---
+
+def test_the_first_day_of_the_month_is_the_1er_in_french(app_ctx, make_event):
+    # 07:30 UTC is 09:30 in Paris: on the Paris clock, 1 September 2030 is a Sunday.
+    event = db.session.get(Event, make_event(starts_at=datetime(2030, 9, 1, 7, 30, tzinfo=UTC),
+                                             ends_at=datetime(2030, 9, 2, 15, 0, tzinfo=UTC)))
+    with force_locale("fr"):
+        assert format_event_date(event.starts_at, event) == "dimanche 1er septembre 2030"
+        assert format_event_datetime(event.starts_at, event) == "dimanche 1er septembre 2030 à 09:30"
+        assert format_event_date(event.ends_at, event) == "lundi 2 septembre 2030"
+        # In the event's zone: 23:30 UTC on 31 August is already 1 September in Paris.
+        assert format_event_date(datetime(2030, 8, 31, 23, 30, tzinfo=UTC), event) == "dimanche 1er septembre 2030"
+    with force_locale("en"):
+        assert format_event_date(event.starts_at, event) == "Sunday, September 1, 2030"
 
 
 # --- What people read ---

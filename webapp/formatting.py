@@ -27,6 +27,8 @@ from .models import (
 
 # Language switch and language choices: each language named in itself.
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+# The French "full" date pattern (EEEE d MMMM y), with « er » after the day: « 1er septembre ».
+FRENCH_FIRST_OF_MONTH = "EEEE d'er' MMMM y"
 
 
 
@@ -159,8 +161,12 @@ def event_local(moment, event):
 
 
 def format_event_date(moment, event):
-    """e.g. « mercredi 12 juin 2030 », in the event's zone."""
-    return format_date(event_local(moment, event), "full", rebase=False)
+    """e.g. « mercredi 12 juin 2030 », in the event's zone; in French, the first day of the month
+    is written « 1er » (« dimanche 1er septembre 2030 »)."""
+    local = event_local(moment, event)
+    if local.day == 1 and get_locale().language == "fr":
+        return format_date(local, FRENCH_FIRST_OF_MONTH, rebase=False)
+    return format_date(local, "full", rebase=False)
 
 
 def format_event_time(moment, event):
