@@ -217,6 +217,9 @@ def french_world(app, make_event):
         f"/organiser/events/{open_id}/workshops", f"/organiser/events/{open_id}/workshops/new",
         f"/organiser/events/{full_id}/cancel", f"/organiser/events/{open_id}/copy", f"/organiser/events/{open_id}/team",
         "/organiser/accounts", "/organiser/accounts/new", "/organiser/account/password",
+        f"/organiser/events/{open_id}/registrations", f"/organiser/events/{open_id}/registrations/{bleunwenn}",
+        f"/organiser/events/{open_id}/registrations/{anne}/edit", f"/organiser/events/{open_id}/registrations/new",
+        f"/organiser/events/{open_id}/mails",
     ]
     return dict(pages=pages, back_office=back_office, admin=admin, manage=manage, offers=offers)
 
