@@ -7,13 +7,12 @@ under gunicorn, with its data made through the services:
 
 Each state is a function below, registered with `@state(name, status)`: it makes its data, then
 brings the browser tab to the page (a link, or a form filled in and sent) and the test checks the
-HTTP status of that page. A new page or page state gets its entry here.
+HTTP status of that page. A new page or page state gets its entry here. The checks, the tabs and
+the data helpers are in tests/accessibility.py, shared with tests/test_accessibility_back_office.py.
 
 With EMGAV_SCREENSHOT_DIR set, a full-page PNG of each state at 1280 and 390 px is saved there.
 """
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -24,83 +23,15 @@ from webapp.models import Event, EventStatus, Registration, SeatOffer
 from webapp.models.base import utcnow
 from webapp.services import events, registrations, seats
 
-from . import support
+from . import accessibility, support
+from .accessibility import MARKDOWN, ONLINE_URL, PARTICIPANT
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-LANGUAGES = {"fr": "fr-FR", "en": "en-GB"}
-DESKTOP = {"width": 1280, "height": 800}
-NARROW = 320
-SCREENSHOT_WIDTHS = (1280, 390)
-
-# Long words that do not break by themselves: addresses and links as people type them.
-CONTACT = "inscriptions-rencontres@reseau-bretagne-solidaire.bzh"
-PARTICIPANT = "anne-le-goff.coordination@reseau-bretagne-solidaire.bzh"
-ONLINE_URL = "https://visio.reseau-bretagne-solidaire.bzh/rencontres/2030/ess-et-solidarite-internationale"
-DESCRIPTION = ("Une journée d'échanges entre les structures de l'économie sociale et solidaire et les actrices "
-               "et acteurs de la solidarité internationale.\n\nAu programme : tables rondes, ateliers, "
-               "et un temps convivial.\nDéjeuner sur place.")
-MARKDOWN = ("## Programme\n\nA day of **exchanges** between the network's members:\n\n- round tables;\n"
-            "- workshops, see [the programme](https://reseau-bretagne-solidaire.bzh/programme-de-la-journee-2030);\n"
-            "- lunch on site.\n\n### Getting there\n\n1. Train to Rennes\n2. Bus C4, stop *Martenot*")
-WORKSHOPS = (  # two at the same time, one later
-    dict(key="xylm", title="Bretagne – Togo : coopérer entre ESS bretonne et togolaise", room="Salle Bréhat",
-         hours=(5, 6.5), description="Retour d'expérience d'une coopération de dix ans."),
-    dict(key="outaouais", title="Ille-et-Vilaine – Outaouais", room="Salle Ouessant", hours=(5, 6.5),
-         description=""),
-    dict(key="riaa", title="Réseau RIAA : agroécologie paysanne", room="", hours=(7, 8),
-         description="Avec les organisations paysannes du réseau."),
-)
-
-STATES = {}
+STATES = accessibility.States()
+state = STATES.register
 
 
-def state(name, status=200):
-    """Register a page state: `function(visit)` brings `visit.page` to it; `status` is the HTTP
-    status its page must have."""
-    def register(function):
-        assert name not in STATES, name
-        STATES[name] = (function, status)
-        return function
-    return register
-
-
-class Visit:
-    """One page state being reached: the data helpers and the browser tab, in one language."""
-
-    def __init__(self, app, base_url, page, language, make_event, request):
-        self.app, self.base_url, self.page, self.language = app, base_url, page, language
-        self.make_event, self.request = make_event, request
-
-    # Data, made through the services in this process (the app under gunicorn shares the database).
-
-    def event(self, workshops=(), capacities=(), **fields):
-        """A published event on support.START (09:30-17:30 in Paris) with a description, a long
-        contact address and the `workshops` (keys of WORKSHOPS) of those `capacities`; returns its id."""
-        chosen = [w for w in WORKSHOPS if w["key"] in workshops]
-        capacities = list(capacities) or [None] * len(chosen)
-        start = support.START
-        values = dict(starts_at=start, ends_at=start + timedelta(hours=8), description=DESCRIPTION,
-                      contact_email=CONTACT, capacity=100)
-        values.update(fields)
-        return self.make_event(
-            workshops=[dict(key=w["key"], title=w["title"], room=w["room"], description=w["description"],
-                            capacity=capacity, starts_at=start + timedelta(hours=w["hours"][0]),
-                            ends_at=start + timedelta(hours=w["hours"][1]))
-                       for w, capacity in zip(chosen, capacities, strict=True)],
-            **values)
-
-    def person(self, event_id, name="Anne", confirm=True, **fields):
-        """A registration in the visit's language; returns its id."""
-        fields.setdefault("email", f"{name.lower()}@example.org")
-        return support.person_id(self.app, event_id, name, confirm=confirm, language=self.language, **fields)
-
-    def change(self, model, object_id, **fields):
-        with self.app.app_context():
-            row = db.session.get(model, object_id)
-            for name, value in fields.items():
-                setattr(row, name, value)
-            db.session.commit()
+class Visit(accessibility.Visit):
+    """One page state being reached, with the helpers of participants' links and forms."""
 
     def link(self, kind, registration_id):
         return support.personal_link(self.app, kind, registration_id)
@@ -126,24 +57,6 @@ class Visit:
         with self.app.app_context():
             seats.offer_free_seats(event_id)
         return event_id, waiting, support.offer_link(self.app, waiting)
-
-    # The browser tab.
-
-    def goto(self, path):
-        self.page.goto(self.base_url + path)
-
-    def send(self, button="main form button[type=submit]"):
-        """Send the page's form with its submit `button` (a CSS selector), as a click does."""
-        with self.page.expect_navigation():
-            self.page.locator(button).click()
-
-    def fill(self, **values):
-        for name, value in values.items():
-            field = self.page.locator(f'main form [name="{name}"]')
-            if name == "actor_type":
-                field.select_option(value)
-            else:
-                field.fill(value)
 
     def fill_registration(self):
         self.fill(first_name="Anne", last_name="Le Goff", email=PARTICIPANT, organisation="Xylm",
@@ -577,81 +490,10 @@ def rate_limited_server(app, base_env):
 
 @pytest.fixture(scope="module")
 def tabs(browser):
-    """One tab per language, reused by every state: a browser whose language is French or English.
-    The tab ignores the Content-Security-Policy only so that axe-core can be injected."""
-    tabs = {}
-    for language, locale in LANGUAGES.items():
-        context = browser.new_context(locale=locale, viewport=DESKTOP, bypass_csp=True)
-        page = context.new_page()
-        page.statuses, page.failed = [], []
-        page.on("response", lambda response, page=page: record(page, response))
-        tabs[language] = page
-    yield tabs
-    for page in tabs.values():
-        page.context.close()
+    yield from accessibility.open_tabs(browser)
 
 
-def record(page, response):
-    """The status of each page the tab opens, and the files of a page that failed to load."""
-    if response.request.is_navigation_request() and response.frame == page.main_frame:
-        page.statuses.append(response.status)
-    elif response.status >= 400:
-        page.failed.append(f"{response.status} {response.url}")
-
-
-def axe_violations(page):
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
-                           " resultTypes: ['violations']})", AXE_TAGS)
-    return [f"{v['id']} ({v['help']}): {[node['target'] for node in v['nodes']]}" for v in result["violations"]]
-
-
-WIDER_THAN_VIEWPORT = """() => {
-  const width = document.documentElement.clientWidth;
-  const wide = [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > width + 0.5);
-  return {scrollWidth: document.documentElement.scrollWidth,
-          culprits: wide.slice(-5).map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")
-                                            + " " + Math.round(e.getBoundingClientRect().right) + "px")};
-}"""
-
-
-def horizontal_overflow(page, width):
-    """None when nothing is wider than `width`; otherwise the page width and its widest elements."""
-    found = page.evaluate(WIDER_THAN_VIEWPORT)
-    return None if found["scrollWidth"] <= width else found
-
-
-def save_screenshots(page, folder, name):
-    folder.mkdir(parents=True, exist_ok=True)
-    for width in SCREENSHOT_WIDTHS:
-        page.set_viewport_size({"width": width, "height": 800})
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("language", accessibility.LANGUAGES)
 @pytest.mark.parametrize("name", STATES)
 def test_page_state_is_accessible(app, live_server, tabs, make_event, request, name, language):
-    reach, status = STATES[name]
-    page = tabs[language]
-    page.set_viewport_size(DESKTOP)
-    page.statuses.clear()
-    page.failed.clear()
-    reach(Visit(app, live_server, page, language, make_event, request))
-
-    assert page.statuses and page.statuses[-1] == status, f"{name}: HTTP {page.statuses} instead of {status}"
-    assert page.evaluate("document.documentElement.lang") == language
-    problems = {"files that failed to load": page.failed} if page.failed else {}
-    if violations := axe_violations(page):
-        problems["axe-core"] = violations
-    page.set_viewport_size({"width": NARROW, "height": 640})
-    if overflow := horizontal_overflow(page, NARROW):
-        problems[f"scrolls sideways at {NARROW} px"] = overflow
-    page.set_viewport_size(DESKTOP)
-    style = page.add_style_tag(content="html { font-size: 200% !important; }")
-    if overflow := horizontal_overflow(page, DESKTOP["width"]):
-        problems["scrolls sideways at 1280 px with the text at 200 %"] = overflow
-    style.evaluate("element => element.remove()")
-    if folder := os.environ.get("EMGAV_SCREENSHOT_DIR"):
-        save_screenshots(page, Path(folder), f"{language}-{name}".replace(" ", "-").replace(":", "").replace(",", ""))
-    assert problems == {}
+    accessibility.check_state(STATES, name, Visit(app, live_server, tabs[language], language, make_event, request))

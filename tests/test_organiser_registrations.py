@@ -29,8 +29,8 @@ from webapp.models.base import utcnow
 from webapp.services import registrations, seats
 
 from . import support
+from .accessibility import AXE, AXE_TAGS
 from .support import assert_counters_match_rows, invite_of, logged_in_as, make_user, page_text, person_id, submit
-from .test_accessibility import AXE, AXE_TAGS
 
 START = support.START
 ROW_NAME = re.compile(r'<th scope="row"><a href="/organiser/events/\d+/registrations/\d+">([^<]*)</a></th>')
