@@ -1,0 +1,443 @@
+"""Every page state of the back office (/organiser/), in French and in English, in Chromium against
+the app under gunicorn, with the checks of tests/accessibility.py: axe-core (WCAG 2.0 and 2.1, A and
+AA), reflow at 320 px, text at 200 % at 1280 px. A new back-office page or page state gets its
+entry here.
+
+Each state is a function below, registered with `@state(name, status)`: it makes its data (the
+account logs in by its session cookie, made as the login page makes it), then brings the browser
+tab to the page (a link, or a form filled in and sent). Last, one walk through the back office with
+the keyboard alone.
+"""
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from webapp.extensions import db
+from webapp.models import Event, EventStatus, JournalAction, User, UserRole
+from webapp.models.base import utcnow
+from webapp.services import accounts, journal
+
+from . import accessibility, support
+from .accessibility import MARKDOWN, ONLINE_URL
+
+STATES = accessibility.States()
+state = STATES.register
+
+# Long addresses, as people have them: they must wrap in the menu and in the tables.
+ADMIN = "coordination-des-rencontres@reseau-bretagne-solidaire.bzh"
+ORGANISER = "organisation-journee-ess.finistere@reseau-bretagne-solidaire.bzh"
+TITLE = "Journée régionale : économie sociale et solidaire et solidarité internationale"
+
+
+class Visit(accessibility.Visit):
+    """One back-office page state being reached: accounts and events, and the browser tab."""
+
+    def log_in(self, email=ADMIN, role=UserRole.admin, events=()):
+        """An account of `role` (assigned to `events`), logged in in the tab; returns its id."""
+        with self.app.app_context():
+            user_id = support.make_user(email, role, events=events)
+            client = support.logged_in_as(self.app.test_client(), user_id)
+        cookie = client.get_cookie("session")
+        self.page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": self.base_url}])
+        return user_id
+
+    def log_in_organiser(self, events=()):
+        return self.log_in(ORGANISER, UserRole.organiser, events=events)
+
+    def journal(self, event_id, user_id, *entries):
+        """Journal entries of (action, details) pairs by the account `user_id` (None: the service)."""
+        with self.app.app_context():
+            event = db.session.get(Event, event_id)
+            user = db.session.get(User, user_id) if user_id else None
+            for action, details in entries:
+                journal.record(event, user, action, **details)
+            db.session.commit()
+
+    def busy_event(self):
+        """A published event with its three workshops, people with a seat, waiting or to confirm,
+        an organiser and a journal; returns (its id, the admin's id)."""
+        admin = self.log_in()
+        event_id = self.event(title=TITLE, capacity=2, online_url=ONLINE_URL,
+                              workshops=("xylm", "outaouais", "riaa"), capacities=(1, None, 10))
+        self.person(event_id, "Anne", workshops=("xylm", "riaa"))
+        self.person(event_id, "Yann", workshops=("outaouais",))
+        self.person(event_id, "Bleuenn")
+        self.person(event_id, "Gwen", confirm=False)
+        with self.app.app_context():
+            support.make_user(ORGANISER, UserRole.organiser, events=[event_id])
+        self.journal(event_id, admin,
+                     (JournalAction.event_created, {}),
+                     (JournalAction.event_updated, {"fields": "title, description, starts_at, ends_at, capacity"}),
+                     (JournalAction.workshop_added, {"key": "xylm"}),
+                     (JournalAction.organiser_assigned, {"email": ORGANISER}),
+                     (JournalAction.event_published, {}))
+        return event_id, admin
+
+    def workshop_id(self, event_id, key):
+        with self.app.app_context():
+            return next(w.id for w in db.session.get(Event, event_id).workshops if w.key == key)
+
+
+# --- Logging in, forgotten password ---------------------------------------------------------------
+
+@state("login")
+def _(v):
+    v.goto("/organiser/")  # an anonymous visitor is sent to the login page
+
+
+@state("login: fields left empty", 422)
+def _(v):
+    v.goto("/organiser/login")
+    v.send()
+
+
+@state("login: wrong password", 422)
+def _(v):
+    v.goto("/organiser/login")
+    v.fill(email=ADMIN, password="pas le bon mot de passe")
+    v.send()
+
+
+@state("login: too many attempts", 429)
+def _(v):
+    limited = v.request.getfixturevalue("rate_limited_server")
+    for _attempt in range(2):  # the limit is one failed attempt a minute
+        v.page.goto(limited + "/organiser/login")
+        v.fill(email=ADMIN, password="pas le bon mot de passe")
+        v.send()
+
+
+@state("logged out")
+def _(v):
+    v.log_in()
+    v.goto("/organiser/")
+    v.send("button.link-button")
+
+
+@state("forgotten password")
+def _(v):
+    v.goto("/organiser/password/forgot")
+
+
+@state("forgotten password: wrong address", 422)
+def _(v):
+    v.goto("/organiser/password/forgot")
+    v.fill(email="anne@example")
+    v.send()
+
+
+@state("forgotten password: sent")
+def _(v):
+    v.goto("/organiser/password/forgot")
+    v.fill(email=ORGANISER)
+    v.send()
+
+
+def reset_link(v, **travel):
+    """The path of a password link of a new organiser account (made `travel` ago)."""
+    user_id = v.log_in_organiser()
+    v.page.context.clear_cookies()
+    with v.app.app_context(), time_machine.travel(utcnow() - timedelta(**travel)):
+        return f"/organiser/password/reset/{accounts.password_token(db.session.get(User, user_id))}"
+
+
+@state("new password")
+def _(v):
+    v.goto(reset_link(v))
+
+
+@state("new password: errors", 422)
+def _(v):
+    v.goto(reset_link(v))
+    v.fill(password="court", confirm="autre")
+    v.send()
+
+
+@state("password link expired", 410)
+def _(v):
+    v.goto(reset_link(v, hours=2))
+
+
+@state("password link invalid", 404)
+def _(v):
+    v.goto("/organiser/password/reset/not-a-valid-link")
+
+
+# --- Dashboard, one's password, accounts -----------------------------------------------------------
+
+@state("dashboard: admin, events")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.event(title="Webinaire : financer un projet de coopération", status=EventStatus.draft, online_url=ONLINE_URL,
+            venue_name="", venue_address="", starts_at=support.START + timedelta(days=3),
+            ends_at=support.START + timedelta(days=3, hours=2))
+    cancelled = v.event(title="Assemblée du réseau", starts_at=support.START + timedelta(days=5),
+                        ends_at=support.START + timedelta(days=6))
+    v.change(Event, cancelled, status=EventStatus.cancelled)
+    v.goto("/organiser/")
+
+
+@state("dashboard: organiser, no event")
+def _(v):
+    v.event()
+    v.log_in_organiser()
+    v.goto("/organiser/")
+
+
+@state("dashboard: organiser, some events")
+def _(v):
+    first = v.event(title=TITLE)
+    second = v.event(title="Webinaire : financer un projet de coopération", status=EventStatus.draft)
+    v.person(first, "Anne")
+    v.log_in_organiser(events=[first, second])
+    v.goto("/organiser/")
+
+
+@state("change password")
+def _(v):
+    v.log_in_organiser()
+    v.goto("/organiser/account/password")
+
+
+@state("change password: errors", 422)
+def _(v):
+    v.log_in_organiser()
+    v.goto("/organiser/account/password")
+    v.fill(current_password="pas le bon", password="un mot de passe assez long bis", confirm="un autre")
+    v.send()
+
+
+@state("change password: saved")
+def _(v):
+    v.log_in_organiser()
+    v.goto("/organiser/account/password")
+    new = "un nouveau mot de passe assez long"
+    v.fill(current_password=support.PASSWORD, password=new, confirm=new)
+    v.send()
+
+
+@state("accounts")
+def _(v):
+    v.log_in()
+    with v.app.app_context():
+        support.make_user(ORGANISER, UserRole.organiser)
+        support.make_user("yann.le-goff@example.org", UserRole.organiser, active=False)
+        accounts.invite_user("nouvelle-personne.rencontres@reseau-bretagne-solidaire.bzh")
+        db.session.commit()
+    v.goto("/organiser/accounts")
+
+
+@state("new account")
+def _(v):
+    v.log_in()
+    v.goto("/organiser/accounts/new")
+
+
+@state("new account: errors", 422)
+def _(v):
+    v.log_in()
+    v.goto("/organiser/accounts/new")
+    v.fill(email="anne@example")
+    v.send()
+
+
+# --- An event ---------------------------------------------------------------------------------------
+
+@state("event home: draft, as its organiser")
+def _(v):
+    event_id = v.event(title=TITLE, status=EventStatus.draft, workshops=("riaa",))
+    v.log_in_organiser(events=[event_id])
+    v.goto(f"/organiser/events/{event_id}")
+
+
+@state("event home: published, registrations and journal")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}")
+
+
+@state("event home: cancelled")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/cancel")
+    v.send("main form button")
+
+
+@state("event team")
+def _(v):
+    event_id, _admin = v.busy_event()
+    with v.app.app_context():
+        support.make_user("organisation-webinaires@reseau-bretagne-solidaire.bzh", UserRole.organiser)
+    v.goto(f"/organiser/events/{event_id}/team")
+
+
+@state("event team: access given")
+def _(v):
+    event_id = v.event(title=TITLE)
+    v.log_in()
+    with v.app.app_context():
+        support.make_user(ORGANISER, UserRole.organiser)
+    v.goto(f"/organiser/events/{event_id}/team")
+    v.send("main form[aria-labelledby] button")
+
+
+@state("event edit")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/edit")
+
+
+@state("event edit: errors", 422)
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/edit")
+    v.fill(title="", timezone="Europe/Rennes", ends_at="2030-06-12T08:00", online_url="visio.example.org",
+           capacity="-1", contact_email="contact@")
+    v.send('main form button[type=submit]:not([name="preview"])')
+
+
+@state("event edit: Markdown preview")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/edit")
+    v.fill(description=MARKDOWN, content_language="en")
+    v.send('button[name="preview"]')
+
+
+@state("new event")
+def _(v):
+    v.log_in()
+    v.goto("/organiser/events/new")
+
+
+@state("new event: errors", 422)
+def _(v):
+    v.log_in()
+    v.goto("/organiser/events/new")
+    v.fill(slug="Journée ESS", starts_at="2030-06-12T09:30")
+    v.send('main form button[type=submit]:not([name="preview"])')
+
+
+@state("new event: created")
+def _(v):
+    v.log_in()
+    v.goto("/organiser/events/new")
+    v.fill(title=TITLE, slug="journee-ess-2030", starts_at="2030-06-12T09:30", ends_at="2030-06-12T17:30",
+           contact_email=accessibility.CONTACT)
+    v.send('main form button[type=submit]:not([name="preview"])')
+
+
+@state("copy")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/copy")
+
+
+@state("copy: errors", 422)
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/copy")
+    v.fill(title="", slug="Journée 2031", ends_at="2031-06-11T08:00")
+    v.send()
+
+
+@state("cancel: question")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/cancel")
+
+
+@state("cancel: already cancelled")
+def _(v):
+    event_id = v.event(title=TITLE, status=EventStatus.cancelled)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/cancel")
+
+
+# --- Its workshops ----------------------------------------------------------------------------------
+
+@state("workshops")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/workshops")
+
+
+@state("workshops: none")
+def _(v):
+    event_id = v.event(title=TITLE, status=EventStatus.draft)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/workshops")
+
+
+@state("new workshop")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/workshops/new")
+
+
+@state("edit workshop")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/edit")
+
+
+@state("edit workshop: errors", 422)
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/edit")
+    v.fill(title="", ends_at="2030-06-12T08:00", capacity="-3")
+    v.send('main form button[type=submit]:not([name="preview"])')
+
+
+@state("remove workshop: booked")
+def _(v):
+    event_id, _admin = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/remove")
+
+
+@state("remove workshop: not booked")
+def _(v):
+    event_id = v.event(title=TITLE, workshops=("xylm", "riaa"))
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'riaa')}/remove")
+
+
+@state("workshop removed")
+def _(v):
+    event_id = v.event(title=TITLE, workshops=("xylm", "riaa"))
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'riaa')}/remove")
+    v.send("main form button")
+
+
+# --- Errors -----------------------------------------------------------------------------------------
+
+@state("back office: no such event", 404)
+def _(v):
+    event_id = v.event()
+    v.log_in_organiser()  # not one of its organisers: the same 404 as for an event that does not exist
+    v.goto(f"/organiser/events/{event_id}")
+
+
+# --- The checks -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rate_limited_server(app, base_env):
+    """The app under gunicorn with the login limit on: one failed attempt a minute."""
+    env = dict(base_env, RATELIMIT_ENABLED="1", RATELIMIT_LOGIN_IP="1 per minute")
+    proc, url = support.start_gunicorn(env, workers=1)
+    yield url
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def tabs(browser):
+    yield from accessibility.open_tabs(browser)
+
+
+@pytest.mark.parametrize("language", accessibility.LANGUAGES)
+@pytest.mark.parametrize("name", STATES)
+def test_back_office_page_state_is_accessible(app, live_server, tabs, make_event, request, name, language):
+    tabs[language].context.clear_cookies()  # anonymous until the state logs in
+    accessibility.check_state(STATES, name, Visit(app, live_server, tabs[language], language, make_event, request))
