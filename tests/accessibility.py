@@ -4,7 +4,8 @@ gunicorn, each page state in French and in English must pass
 
 - axe-core (tests/vendor/axe.min.js): no violation of WCAG 2.0 and 2.1, levels A and AA;
 - reflow (WCAG 1.4.10): at 320 CSS px nothing scrolls sideways;
-- text resized to 200 % (WCAG 1.4.4): at 1280 px nothing scrolls sideways either.
+- text resized to 200 % (WCAG 1.4.4): at 1280 px nothing scrolls sideways either;
+- at both, no word of ordinary length is cut across two lines to fit (a narrow table column would).
 
 A test module registers its states in a `States` registry, opens its tabs with `open_tabs` and
 checks each state with `check_state`. With EMGAV_SCREENSHOT_DIR set, a full-page PNG of each state
@@ -161,6 +162,32 @@ def horizontal_overflow(page, width):
     return None if found["scrollWidth"] <= width else found
 
 
+# Words of ordinary length (a run of letters or digits in a string of up to 30 characters without
+# spaces) that the layout cuts across two lines: only longer strings (addresses, links) may break
+# anywhere.
+CUT_WORDS = """() => {
+  const cut = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const string of node.data.matchAll(/(?<!\\S)\\S{1,30}(?!\\S)/g)) {
+      for (const word of string[0].matchAll(/[\\p{L}\\p{N}]+/gu)) {
+        const range = document.createRange();
+        range.setStart(node, string.index + word.index);
+        range.setEnd(node, string.index + word.index + word[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.bottom)));
+        if (lines.size > 1) cut.push(`${word[0]} (${node.parentElement.tagName.toLowerCase()})`);
+      }
+    }
+  }
+  return cut;
+}"""
+
+
+def cut_words(page):
+    """The words of ordinary length that the page cuts across lines (see CUT_WORDS)."""
+    return page.evaluate(CUT_WORDS)
+
+
 def save_screenshots(page, folder, name):
     folder.mkdir(parents=True, exist_ok=True)
     for width in SCREENSHOT_WIDTHS:
@@ -187,10 +214,14 @@ def check_state(states, name, visit):
     page.set_viewport_size({"width": NARROW, "height": 640})
     if overflow := horizontal_overflow(page, NARROW):
         problems[f"scrolls sideways at {NARROW} px"] = overflow
+    if words := cut_words(page):
+        problems[f"words cut at {NARROW} px"] = words
     page.set_viewport_size(DESKTOP)
     style = page.add_style_tag(content="html { font-size: 200% !important; }")
     if overflow := horizontal_overflow(page, DESKTOP["width"]):
         problems["scrolls sideways at 1280 px with the text at 200 %"] = overflow
+    if words := cut_words(page):
+        problems["words cut at 1280 px with the text at 200 %"] = words
     style.evaluate("element => element.remove()")
     if folder := os.environ.get("EMGAV_SCREENSHOT_DIR"):
         save_screenshots(page, Path(folder), f"{language}-{name}".replace(" ", "-").replace(":", "").replace(",", ""))

@@ -1,7 +1,7 @@
 """Every page state of the back office (/organiser/), in French and in English, in Chromium against
 the app under gunicorn, with the checks of tests/accessibility.py: axe-core (WCAG 2.0 and 2.1, A and
-AA), reflow at 320 px, text at 200 % at 1280 px. A new back-office page or page state gets its
-entry here.
+AA), reflow at 320 px, text at 200 % at 1280 px, no word cut to fit a table's column. A new
+back-office page or page state gets its entry here.
 
 Each state is a function below, registered with `@state(name, status)`: it makes its data (the
 account logs in by its session cookie, made as the login page makes it), then brings the browser
@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from playwright.sync_api import expect
 
 from webapp.extensions import db
 from webapp.models import Event, EventStatus, JournalAction, User, UserRole
@@ -441,3 +442,19 @@ def tabs(browser):
 def test_back_office_page_state_is_accessible(app, live_server, tabs, make_event, request, name, language):
     tabs[language].context.clear_cookies()  # anonymous until the state logs in
     accessibility.check_state(STATES, name, Visit(app, live_server, tabs[language], language, make_event, request))
+
+
+def test_a_narrow_table_shows_each_row_as_a_block_and_keeps_its_headers(app, live_server, tabs, make_event, request):
+    """On a narrow page each cell shows its column's name above it; screen readers still get a table
+    with its column headers, and a cell's name without that label."""
+    page = tabs["fr"]
+    page.context.clear_cookies()
+    STATES["accounts"][0](Visit(app, live_server, page, "fr", make_event, request))
+    page.set_viewport_size({"width": accessibility.NARROW, "height": 640})
+
+    cell = page.locator("main td[data-label]").first
+    assert cell.evaluate("cell => getComputedStyle(cell).display") == "block"
+    assert cell.evaluate("cell => getComputedStyle(cell, '::before').content") == '"Rôle" / ""'
+    table = page.get_by_role("table", name="Les comptes de l’espace des personnes qui organisent")
+    expect(table.get_by_role("columnheader", name="Rôle")).to_have_count(1)
+    expect(table.get_by_role("cell", name="administration", exact=True)).to_have_count(1)
