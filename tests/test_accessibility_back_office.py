@@ -29,6 +29,8 @@ state = STATES.register
 ADMIN = "coordination-des-rencontres@reseau-bretagne-solidaire.bzh"
 ORGANISER = "organisation-journee-ess.finistere@reseau-bretagne-solidaire.bzh"
 TITLE = "Journée régionale : économie sociale et solidaire et solidarité internationale"
+# The main button of a form with a description (not its preview button).
+SAVE = 'main form button[type=submit]:not([name="preview"]):visible'
 
 
 class Visit(accessibility.Visit):
@@ -295,7 +297,7 @@ def _(v):
     v.goto(f"/organiser/events/{event_id}/edit")
     v.fill(title="", timezone="Europe/Rennes", ends_at="2030-06-12T08:00", online_url="visio.example.org",
            capacity="-1", contact_email="contact@")
-    v.send('main form button[type=submit]:not([name="preview"])')
+    v.send(SAVE)
 
 
 @state("event edit: Markdown preview")
@@ -317,7 +319,7 @@ def _(v):
     v.log_in()
     v.goto("/organiser/events/new")
     v.fill(slug="Journée ESS", starts_at="2030-06-12T09:30")
-    v.send('main form button[type=submit]:not([name="preview"])')
+    v.send(SAVE)
 
 
 @state("new event: created")
@@ -326,7 +328,7 @@ def _(v):
     v.goto("/organiser/events/new")
     v.fill(title=TITLE, slug="journee-ess-2030", starts_at="2030-06-12T09:30", ends_at="2030-06-12T17:30",
            contact_email=accessibility.CONTACT)
-    v.send('main form button[type=submit]:not([name="preview"])')
+    v.send(SAVE)
 
 
 @state("copy")
@@ -388,7 +390,7 @@ def _(v):
     event_id, _admin = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/edit")
     v.fill(title="", ends_at="2030-06-12T08:00", capacity="-3")
-    v.send('main form button[type=submit]:not([name="preview"])')
+    v.send(SAVE)
 
 
 @state("remove workshop: booked")
@@ -458,3 +460,82 @@ def test_a_narrow_table_shows_each_row_as_a_block_and_keeps_its_headers(app, liv
     table = page.get_by_role("table", name="Les comptes de l’espace des personnes qui organisent")
     expect(table.get_by_role("columnheader", name="Rôle")).to_have_count(1)
     expect(table.get_by_role("cell", name="administration", exact=True)).to_have_count(1)
+
+
+# --- The keyboard alone -----------------------------------------------------------------------------
+
+FOCUS_SHOWN = """element => {
+  const style = getComputedStyle(element), box = element.getBoundingClientRect();
+  const outlined = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+  const onScreen = box.bottom > 0 && box.right > 0 && box.top < innerHeight && box.left < innerWidth;
+  return (outlined || style.boxShadow !== "none") && onScreen;
+}"""
+
+
+def tab_to(page, target, most=40):
+    """Press Tab until `target` (a locator) has the focus, checking on the way that each element
+    that gets it shows it, on screen."""
+    for _press in range(most):
+        page.keyboard.press("Tab")
+        focused = page.locator("*:focus")
+        described = focused.evaluate("e => e.outerHTML.slice(0, 120)")
+        assert focused.evaluate(FOCUS_SHOWN), f"no visible focus on {described}"
+        if focused.evaluate("(element, target) => element === target", target.element_handle()):
+            return
+    raise AssertionError(f"{target} not reached in {most} presses of Tab")
+
+
+def enter(page):
+    """Press Enter on a link or a button, and wait for the page it opens."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_run_an_event_with_the_keyboard_alone(app, page, live_server, make_event):
+    """Open an event, rename it, publish it and remove a workshop, then log out: with Tab and Enter
+    only, each focused element showing its focus."""
+    event_id = make_event(title="Rencontre des ateliers", status=EventStatus.draft, starts_at=support.START,
+                          ends_at=support.START + timedelta(hours=8), workshops=[
+                              dict(key="fresque", title="Fresque du climat", starts_at=support.START,
+                                   ends_at=support.START + timedelta(hours=1))])
+    visit = Visit(app, live_server, page, "fr", make_event, None)
+    visit.log_in()
+    visit.goto("/organiser/")
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    tab_to(page, page.get_by_role("link", name="Rencontre des ateliers"))
+    enter(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rencontre des ateliers")
+
+    tab_to(page, page.get_by_role("link", name="Modifier les informations"))
+    enter(page)
+    expect(page.get_by_role("button", name="Enregistrer")).to_have_count(1)  # the one Enter presses is hidden
+    tab_to(page, page.get_by_label("Titre"))
+    page.keyboard.press("End")
+    page.keyboard.type(" 2030")
+    enter(page)  # sends the form, as its main button does
+    expect(page.get_by_role("status")).to_have_text("Les modifications sont enregistrées.")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rencontre des ateliers 2030")
+
+    tab_to(page, page.get_by_role("button", name="Publier"))
+    enter(page)
+    expect(page.get_by_role("status")).to_contain_text("L’événement est publié")
+
+    tab_to(page, page.get_by_role("navigation", name="Pages de l’événement").get_by_role("link", name="Ateliers"))
+    enter(page)
+    tab_to(page, page.get_by_role("link", name="Retirer Fresque du climat"))
+    enter(page)
+    tab_to(page, page.get_by_role("button", name="Retirer l’atelier"))
+    enter(page)
+    expect(page.get_by_role("status")).to_have_text("L’atelier fresque est retiré.")
+
+    tab_to(page, page.get_by_role("button", name="Se déconnecter"))
+    enter(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion")
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        assert (event.title, event.status) == ("Rencontre des ateliers 2030", EventStatus.published)
+        assert event.workshops == []
