@@ -13,14 +13,15 @@ from datetime import timedelta
 import pytest
 import time_machine
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, JournalAction, User, UserRole
+from webapp.models import Event, EventStatus, JournalAction, OutboxMail, OutboxStatus, Registration, User, UserRole
 from webapp.models.base import utcnow
-from webapp.services import accounts, journal
+from webapp.services import accounts, journal, registrations
 
 from . import accessibility, support
-from .accessibility import MARKDOWN, ONLINE_URL
+from .accessibility import MARKDOWN, ONLINE_URL, PARTICIPANT
 
 STATES = accessibility.States()
 state = STATES.register
@@ -58,15 +59,18 @@ class Visit(accessibility.Visit):
             db.session.commit()
 
     def busy_event(self):
-        """A published event with its three workshops, people with a seat, waiting or to confirm,
-        an organiser and a journal; returns (its id, the admin's id)."""
+        """A published event with its three workshops, people with a seat, waiting or to confirm
+        (their ids in `self.people`), an organiser and a journal, the admin logged in; returns its id."""
         admin = self.log_in()
         event_id = self.event(title=TITLE, capacity=2, online_url=ONLINE_URL,
                               workshops=("xylm", "outaouais", "riaa"), capacities=(1, None, 10))
-        self.person(event_id, "Anne", workshops=("xylm", "riaa"))
-        self.person(event_id, "Yann", workshops=("outaouais",))
-        self.person(event_id, "Bleuenn")
-        self.person(event_id, "Gwen", confirm=False)
+        self.people = {
+            "Anne": self.person(event_id, "Anne", email=PARTICIPANT, organisation="Réseau Bretagne Solidaire",
+                                actor_type="ess", workshops=("xylm", "riaa")),
+            "Yann": self.person(event_id, "Yann", workshops=("outaouais",)),
+            "Bleuenn": self.person(event_id, "Bleuenn", organisation="Xylm"),
+            "Gwen": self.person(event_id, "Gwen", confirm=False),
+        }
         with self.app.app_context():
             support.make_user(ORGANISER, UserRole.organiser, events=[event_id])
         self.journal(event_id, admin,
@@ -75,7 +79,21 @@ class Visit(accessibility.Visit):
                      (JournalAction.workshop_added, {"key": "xylm"}),
                      (JournalAction.organiser_assigned, {"email": ORGANISER}),
                      (JournalAction.event_published, {}))
-        return event_id, admin
+        return event_id
+
+    def mail_trouble(self):
+        """Anne's confirmation refused by the mail server, Yann's to be tried again."""
+        with self.app.app_context():
+            def row(name):
+                return db.session.scalars(select(OutboxMail).where(
+                    OutboxMail.registration_id == self.people[name], OutboxMail.kind == "registration_confirmed")).one()
+            failed, retrying = row("Anne"), row("Yann")
+            failed.status, failed.attempts = OutboxStatus.failed, 1
+            failed.last_error = (f"550 5.1.1 <{PARTICIPANT}>: Recipient address rejected: "
+                                 "User unknown in virtual mailbox table")
+            retrying.status, retrying.attempts, retrying.next_attempt_at = OutboxStatus.retrying, 2, utcnow()
+            retrying.last_error = "421 4.7.0 Try again later, closing connection."
+            db.session.commit()
 
     def workshop_id(self, event_id, key):
         with self.app.app_context():
@@ -171,7 +189,7 @@ def _(v):
 
 @state("dashboard: admin, events")
 def _(v):
-    event_id, _admin = v.busy_event()
+    v.busy_event()
     v.event(title="Webinaire : financer un projet de coopération", status=EventStatus.draft, online_url=ONLINE_URL,
             venue_name="", venue_address="", starts_at=support.START + timedelta(days=3),
             ends_at=support.START + timedelta(days=3, hours=2))
@@ -256,20 +274,20 @@ def _(v):
 
 @state("event home: published, registrations and journal")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}")
 
 
 @state("event home: cancelled")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/cancel")
     v.send("main form button")
 
 
 @state("event team")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     with v.app.app_context():
         support.make_user("organisation-webinaires@reseau-bretagne-solidaire.bzh", UserRole.organiser)
     v.goto(f"/organiser/events/{event_id}/team")
@@ -287,13 +305,13 @@ def _(v):
 
 @state("event edit")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/edit")
 
 
 @state("event edit: errors", 422)
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/edit")
     v.fill(title="", timezone="Europe/Rennes", ends_at="2030-06-12T08:00", online_url="visio.example.org",
            capacity="-1", contact_email="contact@")
@@ -302,7 +320,7 @@ def _(v):
 
 @state("event edit: Markdown preview")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/edit")
     v.fill(description=MARKDOWN, content_language="en")
     v.send('button[name="preview"]')
@@ -333,13 +351,13 @@ def _(v):
 
 @state("copy")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/copy")
 
 
 @state("copy: errors", 422)
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/copy")
     v.fill(title="", slug="Journée 2031", ends_at="2031-06-11T08:00")
     v.send()
@@ -347,7 +365,7 @@ def _(v):
 
 @state("cancel: question")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/cancel")
 
 
@@ -362,7 +380,7 @@ def _(v):
 
 @state("workshops")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/workshops")
 
 
@@ -375,19 +393,19 @@ def _(v):
 
 @state("new workshop")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/workshops/new")
 
 
 @state("edit workshop")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/edit")
 
 
 @state("edit workshop: errors", 422)
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/edit")
     v.fill(title="", ends_at="2030-06-12T08:00", capacity="-3")
     v.send(SAVE)
@@ -395,7 +413,7 @@ def _(v):
 
 @state("remove workshop: booked")
 def _(v):
-    event_id, _admin = v.busy_event()
+    event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/remove")
 
 
@@ -412,6 +430,94 @@ def _(v):
     v.log_in()
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'riaa')}/remove")
     v.send("main form button")
+
+
+# --- Its registrations and mails -------------------------------------------------------------------
+
+@state("registrations")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations")
+
+
+@state("registrations: several pages")
+def _(v):
+    event_id = v.event(title=TITLE, capacity=None, workshops=("riaa",))
+    for number in range(26):
+        v.person(event_id, f"Personne{number:02}", organisation="Réseau Bretagne Solidaire", workshops=("riaa",))
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/registrations?per_page=25&page=2")
+
+
+@state("registrations: nobody found")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations")
+    v.fill(q="personne", status="cancelled")
+    v.send("main form[role=search] button")
+
+
+@state("registrations: wrong filter", 422)
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations?per_page=7")
+
+
+@state("person: seat, workshops, a mail refused")
+def _(v):
+    event_id = v.busy_event()
+    v.mail_trouble()
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Anne']}")
+
+
+@state("person: waiting list")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Bleuenn']}")
+
+
+@state("person: cancelled")
+def _(v):
+    event_id = v.busy_event()
+    with v.app.app_context():
+        registrations.cancel_registration(db.session.get(Registration, v.people["Yann"]))
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Yann']}")
+
+
+@state("add a person")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/new")
+
+
+@state("add a person: errors", 422)
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/new")
+    v.fill(email="anne@example")
+    v.page.locator("#workshops-0").check()
+    v.page.locator("#workshops-1").check()
+    v.send()
+
+
+@state("edit a person")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Anne']}/edit")
+
+
+@state("mail log: nothing sent")
+def _(v):
+    event_id = v.event(title=TITLE, status=EventStatus.draft)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/mails")
+
+
+@state("mail log: mails refused and to try again")
+def _(v):
+    event_id = v.busy_event()
+    v.mail_trouble()
+    v.goto(f"/organiser/events/{event_id}/mails")
 
 
 # --- Errors -----------------------------------------------------------------------------------------
@@ -442,8 +548,11 @@ def tabs(browser):
 @pytest.mark.parametrize("language", accessibility.LANGUAGES)
 @pytest.mark.parametrize("name", STATES)
 def test_back_office_page_state_is_accessible(app, live_server, tabs, make_event, request, name, language):
-    tabs[language].context.clear_cookies()  # anonymous until the state logs in
-    accessibility.check_state(STATES, name, Visit(app, live_server, tabs[language], language, make_event, request))
+    page = tabs[language]
+    page.context.clear_cookies()  # anonymous until the state logs in
+    accessibility.check_state(STATES, name, Visit(app, live_server, page, language, make_event, request))
+    # On a narrow page each cell shows the name of its column (see test_a_narrow_table_...).
+    assert page.locator(".data-table td:not([data-label])").count() == 0, "a table cell without data-label"
 
 
 def test_a_narrow_table_shows_each_row_as_a_block_and_keeps_its_headers(app, live_server, tabs, make_event, request):
