@@ -5,7 +5,8 @@ gunicorn, each page state in French and in English must pass
 - axe-core (tests/vendor/axe.min.js): no violation of WCAG 2.0 and 2.1, levels A and AA;
 - reflow (WCAG 1.4.10): at 320 CSS px nothing scrolls sideways;
 - text resized to 200 % (WCAG 1.4.4): at 1280 px nothing scrolls sideways either;
-- at both, no word of ordinary length is cut across two lines to fit (a narrow table column would).
+- at 1024 px nothing scrolls sideways either; at each of these sizes, no word of ordinary length is
+  cut across two lines to fit (a narrow table column would).
 
 A test module registers its states in a `States` registry, opens its tabs with `open_tabs` and
 checks each state with `check_state`. With EMGAV_SCREENSHOT_DIR set, a full-page PNG of each state
@@ -24,6 +25,7 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 LANGUAGES = {"fr": "fr-FR", "en": "en-GB"}
 DESKTOP = {"width": 1280, "height": 800}
+LAPTOP = 1024  # the widest back-office pages fill the window from there down
 NARROW = 320
 SCREENSHOT_WIDTHS = (1280, 390)
 
@@ -211,6 +213,11 @@ def check_state(states, name, visit):
     problems = {"files that failed to load": page.failed} if page.failed else {}
     if violations := axe_violations(page):
         problems["axe-core"] = violations
+    page.set_viewport_size({"width": LAPTOP, "height": 768})
+    if overflow := horizontal_overflow(page, LAPTOP):
+        problems[f"scrolls sideways at {LAPTOP} px"] = overflow
+    if words := cut_words(page):
+        problems[f"words cut at {LAPTOP} px"] = words
     page.set_viewport_size({"width": NARROW, "height": 640})
     if overflow := horizontal_overflow(page, NARROW):
         problems[f"scrolls sideways at {NARROW} px"] = overflow

@@ -454,8 +454,9 @@ def raises_saying(exception, text):
 
 
 def page_text(response):
-    """The page's HTML with its entities decoded, as `plain` text, to look for sentences in it."""
-    return plain(html.unescape(response.get_data(as_text=True)))
+    """The page's HTML with its entities decoded and without the <wbr> of addresses, as `plain`
+    text, to look for sentences in it."""
+    return plain(html.unescape(response.get_data(as_text=True).replace("<wbr>", "")))
 
 
 def outbox_message(app, kind):

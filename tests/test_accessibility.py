@@ -4,7 +4,8 @@ under gunicorn, with its data made through the services:
 - axe-core (tests/vendor/axe.min.js) finds no violation of WCAG 2.0 and 2.1, levels A and AA;
 - reflow (WCAG 1.4.10): at 320 CSS px nothing scrolls sideways;
 - text resized to 200 % (WCAG 1.4.4): at 1280 px nothing scrolls sideways either;
-- at both, no word of ordinary length is cut across two lines to fit.
+- at 1024 px nothing scrolls sideways either; at each of these sizes, no word of ordinary length is
+  cut across two lines.
 
 Each state is a function below, registered with `@state(name, status)`: it makes its data, then
 brings the browser tab to the page (a link, or a form filled in and sent) and the test checks the

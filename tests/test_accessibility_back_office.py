@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.models import Event, EventStatus, JournalAction, OutboxMail, OutboxStatus, Registration, User, UserRole
 from webapp.models.base import utcnow
 from webapp.services import accounts, journal, registrations
+from webapp.web import address_breaks
 
 from . import accessibility, support
 from .accessibility import MARKDOWN, ONLINE_URL, PARTICIPANT
@@ -29,6 +30,7 @@ state = STATES.register
 # Long addresses, as people have them: they must wrap in the menu and in the tables.
 ADMIN = "coordination-des-rencontres@reseau-bretagne-solidaire.bzh"
 ORGANISER = "organisation-journee-ess.finistere@reseau-bretagne-solidaire.bzh"
+LONG_ADDRESS = "coordination.rencontres.regionales@bretagnesolidaire.bzh"  # without a hyphen to break at
 TITLE = "Journée régionale : économie sociale et solidaire et solidarité internationale"
 # The main button of a form with a description (not its preview button).
 SAVE = 'main form button[type=submit]:not([name="preview"]):visible'
@@ -69,7 +71,7 @@ class Visit(accessibility.Visit):
                                 actor_type="ess", workshops=("xylm", "riaa")),
             "Yann": self.person(event_id, "Yann", workshops=("outaouais",)),
             "Bleuenn": self.person(event_id, "Bleuenn", organisation="Xylm"),
-            "Gwen": self.person(event_id, "Gwen", confirm=False),
+            "Gwen": self.person(event_id, "Gwen", email=LONG_ADDRESS, confirm=False),
         }
         with self.app.app_context():
             support.make_user(ORGANISER, UserRole.organiser, events=[event_id])
@@ -244,6 +246,7 @@ def _(v):
     with v.app.app_context():
         support.make_user(ORGANISER, UserRole.organiser)
         support.make_user("yann.le-goff@example.org", UserRole.organiser, active=False)
+        support.make_user(LONG_ADDRESS, UserRole.organiser)
         accounts.invite_user("nouvelle-personne.rencontres@reseau-bretagne-solidaire.bzh")
         db.session.commit()
     v.goto("/organiser/accounts")
@@ -553,6 +556,11 @@ def test_back_office_page_state_is_accessible(app, live_server, tabs, make_event
     accessibility.check_state(STATES, name, Visit(app, live_server, page, language, make_event, request))
     # On a narrow page each cell shows the name of its column (see test_a_narrow_table_...).
     assert page.locator(".data-table td:not([data-label])").count() == 0, "a table cell without data-label"
+
+
+def test_an_address_may_wrap_after_its_at_and_dots_and_stays_escaped():
+    assert address_breaks("anne.le-goff@example.org") == "anne.<wbr>le-goff@<wbr>example.<wbr>org"
+    assert address_breaks("<b>@x") == "&lt;b&gt;@<wbr>x"
 
 
 def test_a_narrow_table_shows_each_row_as_a_block_and_keeps_its_headers(app, live_server, tabs, make_event, request):

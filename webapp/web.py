@@ -5,6 +5,7 @@ Dates and labels are written by `webapp.formatting`, shared with mails and calen
 organisers' descriptions by `webapp.rich_text` (the `rich_text` filter).
 """
 import logging
+import re
 from itertools import chain
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from . import formatting, rich_text
@@ -50,6 +52,7 @@ def register_web_helpers(app):
     app.register_error_handler(HTTPException, _http_error)
     app.context_processor(_template_globals)
     app.add_template_filter(rich_text.to_html, "rich_text")
+    app.add_template_filter(address_breaks, "address")
 
 
 def _refuse_nul_bytes():
@@ -114,6 +117,12 @@ def accessible_attributes(field, **attributes):
     if field.errors:
         attributes.update({"aria-invalid": "true", "aria-describedby": f"{field.id}-error"})
     return attributes
+
+
+def address_breaks(address):
+    """An e-mail address (HTML) that may wrap after its @ and its dots, where a reader expects it,
+    rather than in the middle of a word: a table column need not be as wide as the whole address."""
+    return Markup(re.sub(r"([@.])", r"\1<wbr>", str(escape(address))))
 
 
 def language_switch_url(language):
