@@ -131,13 +131,6 @@ def _(v):
         v.send()
 
 
-@state("logged out")
-def _(v):
-    v.log_in()
-    v.goto("/organiser/")
-    v.send("button.link-button")
-
-
 @state("forgotten password")
 def _(v):
     v.goto("/organiser/password/forgot")
@@ -296,16 +289,6 @@ def _(v):
     v.goto(f"/organiser/events/{event_id}/team")
 
 
-@state("event team: access given")
-def _(v):
-    event_id = v.event(title=TITLE)
-    v.log_in()
-    with v.app.app_context():
-        support.make_user(ORGANISER, UserRole.organiser)
-    v.goto(f"/organiser/events/{event_id}/team")
-    v.send("main form[aria-labelledby] button")
-
-
 @state("event edit")
 def _(v):
     event_id = v.busy_event()
@@ -343,15 +326,6 @@ def _(v):
     v.send(SAVE)
 
 
-@state("new event: created")
-def _(v):
-    v.log_in()
-    v.goto("/organiser/events/new")
-    v.fill(title=TITLE, slug="journee-ess-2030", starts_at="2030-06-12T09:30", ends_at="2030-06-12T17:30",
-           contact_email=accessibility.CONTACT)
-    v.send(SAVE)
-
-
 @state("copy")
 def _(v):
     event_id = v.busy_event()
@@ -372,25 +346,11 @@ def _(v):
     v.goto(f"/organiser/events/{event_id}/cancel")
 
 
-@state("cancel: already cancelled")
-def _(v):
-    event_id = v.event(title=TITLE, status=EventStatus.cancelled)
-    v.log_in()
-    v.goto(f"/organiser/events/{event_id}/cancel")
-
-
 # --- Its workshops ----------------------------------------------------------------------------------
 
 @state("workshops")
 def _(v):
     event_id = v.busy_event()
-    v.goto(f"/organiser/events/{event_id}/workshops")
-
-
-@state("workshops: none")
-def _(v):
-    event_id = v.event(title=TITLE, status=EventStatus.draft)
-    v.log_in()
     v.goto(f"/organiser/events/{event_id}/workshops")
 
 
@@ -427,14 +387,6 @@ def _(v):
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'riaa')}/remove")
 
 
-@state("workshop removed")
-def _(v):
-    event_id = v.event(title=TITLE, workshops=("xylm", "riaa"))
-    v.log_in()
-    v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'riaa')}/remove")
-    v.send("main form button")
-
-
 # --- Its registrations and mails -------------------------------------------------------------------
 
 @state("registrations")
@@ -445,9 +397,9 @@ def _(v):
 
 @state("registrations: several pages")
 def _(v):
-    event_id = v.event(title=TITLE, capacity=None, workshops=("riaa",))
+    event_id = v.event(title=TITLE, capacity=None)
     for number in range(26):
-        v.person(event_id, f"Personne{number:02}", organisation="Réseau Bretagne Solidaire", workshops=("riaa",))
+        v.person(event_id, f"Personne{number:02}", confirm=False, organisation="Réseau Bretagne Solidaire")
     v.log_in()
     v.goto(f"/organiser/events/{event_id}/registrations?per_page=25&page=2")
 
