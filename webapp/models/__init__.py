@@ -1,5 +1,6 @@
 """Database models: they hold state; transactions live in `webapp.services`."""
 from .accounts import User, UserRole, event_organisers
+from .checkins import CheckIn
 from .events import Event, EventStatus, RegistrationState, Workshop
 from .journal import JournalAction, JournalEntry
 from .outbox import OutboxMail, OutboxStatus
@@ -16,6 +17,7 @@ from .registrations import (
 __all__ = [
     "ACTOR_TYPES",
     "BookingStatus",
+    "CheckIn",
     "Event",
     "EventStatus",
     "JournalAction",

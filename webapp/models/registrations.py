@@ -1,5 +1,6 @@
 """Registrations, workshop bookings and waiting-list seat offers."""
 import enum
+import secrets
 import uuid
 
 from sqlalchemy import Enum, ForeignKey, Index, Integer, String, func, text
@@ -56,6 +57,16 @@ class OfferStatus(enum.StrEnum):
     withdrawn = "withdrawn"  # the event was cancelled or the registration ended
 
 
+# Check-in codes: no 0/O, 1/I/L, so that a code read aloud or typed from the mail is not mistaken.
+CHECKIN_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CHECKIN_CODE_LENGTH = 12  # 31^12 ≈ 2^59 codes
+
+
+def new_checkin_code():
+    """An unguessable code shown at the door (QR code and text); it opens nothing by itself."""
+    return "".join(secrets.choice(CHECKIN_CODE_ALPHABET) for _ in range(CHECKIN_CODE_LENGTH))
+
+
 def _enum(cls):
     return Enum(cls, native_enum=False, length=20, validate_strings=True)
 
@@ -96,6 +107,9 @@ class Registration(db.Model):
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     # Part of every signed participant link: raising it revokes all links of this registration.
     token_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
+    # Shown at the door; separate from the signed links, so that showing it manages nothing.
+    checkin_code: Mapped[str] = mapped_column(String(CHECKIN_CODE_LENGTH), unique=True, nullable=False,
+                                              default=new_checkin_code)
     privacy_consent_at = mapped_column(UTCDateTime, nullable=False)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     confirmed_at = mapped_column(UTCDateTime)
@@ -107,6 +121,7 @@ class Registration(db.Model):
         "WorkshopBooking", back_populates="registration", cascade="all, delete-orphan",
         order_by="WorkshopBooking.id",
     )
+    checkin = relationship("CheckIn", back_populates="registration", uselist=False, passive_deletes=True)
 
     @property
     def full_name(self):
