@@ -230,7 +230,7 @@ def test_capacity_cannot_go_below_the_seats_taken(app, base_env, tmp_path):
 
     result = support.run_emgav(base_env, "events", "import", str(path), check=False)
 
-    assert_clean_failure(result, "La capacité de l'événement (1) est inférieure aux 2 places déjà prises.")
+    assert_clean_failure(result, "La capacité de l'événement (1) est inférieure au nombre de places déjà prises (2).")
     with app.app_context():
         assert db.session.scalars(select(Event.capacity)).one() == 3
 

@@ -188,11 +188,11 @@ def test_a_capacity_below_the_seats_taken_is_refused(app_ctx):
     with pytest.raises(EventRuleError) as refused:
         events.change_capacity(event, 1)
     assert plain_list(refused.value.errors) == [
-        "La capacité de l'événement (1) est inférieure aux 2 places déjà prises."]
+        "La capacité de l'événement (1) est inférieure au nombre de places déjà prises (2)."]
     with pytest.raises(EventRuleError) as refused:
         events.change_capacity(agro, 0)
     assert plain_list(refused.value.errors) == [
-        "La capacité de l'atelier « agro » (0) est inférieure aux 2 places déjà prises."]
+        "La capacité de l'atelier « agro » (0) est inférieure au nombre de places déjà prises (2)."]
 
     assert (db.session.get(Event, event.id).capacity, db.session.get(Workshop, agro.id).capacity) == (3, 2)
     events.change_capacity(event, 2)  # exactly the seats taken: accepted
@@ -226,7 +226,7 @@ def test_every_problem_of_an_update_is_listed_and_nothing_changes(app_ctx):
         events.update_event(event, title="Nouveau titre", capacity=0, workshops=[workshop("autre")])
 
     assert plain_list(refused.value.errors) == [
-        "La capacité de l'événement (0) est inférieure aux 1 places déjà prises.",
+        "La capacité de l'événement (0) est inférieure au nombre de places déjà prises (1).",
         "L'atelier « agro » a des inscriptions : il ne peut pas être retiré.",
     ]
     event = db.session.get(Event, event.id)

@@ -318,7 +318,8 @@ def test_a_capacity_below_the_seats_taken_is_refused_and_says_why(app, admin_cli
     response = change(admin_client, f"/organiser/events/{event_id}/edit", capacity="1", title="Nouveau titre")
 
     assert response.status_code == 422
-    assert "La capacité de l'événement (1) est inférieure aux 2 places déjà prises." in error_summary(response)
+    assert ("La capacité de l'événement (1) est inférieure au nombre de places déjà prises (2)."
+            in error_summary(response))
     event = fetch(app, Event, event_id)
     assert (event.capacity, event.title) == (2, "Journée régionale : ESS et solidarité internationale")
     assert journal_actions(app, event_id) == []  # the entry went with the refused change
@@ -452,7 +453,8 @@ def test_a_workshop_capacity_below_its_seats_taken_is_refused(app, admin_client,
     response = change(admin_client, f"/organiser/events/{event_id}/workshops/{agro}/edit", capacity="0")
 
     assert response.status_code == 422
-    assert "La capacité de l'atelier « agro » (0) est inférieure aux 1 places déjà prises." in error_summary(response)
+    assert ("La capacité de l'atelier « agro » (0) est inférieure au nombre de places déjà prises (1)."
+            in error_summary(response))
     assert fetch(app, Workshop, agro).capacity == 1
 
 

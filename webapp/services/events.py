@@ -312,8 +312,8 @@ def _columns(workshop):
 
 def _check_capacity(pool, capacity, label, errors):
     if capacity is not None and capacity < pool.seats_taken:
-        errors.append(_("La capacité de %(label)s (%(capacity)s) est inférieure aux %(taken)s places déjà prises.",
-                        label=label, capacity=capacity, taken=pool.seats_taken))
+        errors.append(_("La capacité de %(label)s (%(capacity)s) est inférieure au nombre de places déjà "
+                        "prises (%(taken)s).", label=label, capacity=capacity, taken=pool.seats_taken))
 
 
 def _check_order(values, first, second, label, errors):
