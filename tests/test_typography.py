@@ -78,6 +78,7 @@ def visible_text(page_html):
     ("Quoi\u00a0?", "Quoi\u202f?"),  # a no-break space of the wrong width
     ("(pourquoi ?)", "(pourquoi\u202f?)"),
     ("aujourd'hui, l'ESS", "aujourd’hui, l’ESS"),
+    ("l'atelier n° %(number)s", "l’atelier n°\u00a0%(number)s"),
 ])
 def test_french_applies_each_rule(source, printed):
     assert french(source) == printed

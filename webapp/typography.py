@@ -24,6 +24,8 @@ _BEFORE_COLON = re.compile(r"(?<=\S)\s*:(?![\w/])")
 _BEFORE_CLOSING_QUOTE = re.compile(r"(?<=\S)\s*»")
 _AFTER_OPENING_QUOTE = re.compile(r"«\s*(?=\S)")
 _STRAIGHT_APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
+# « n° 3 »: the number stays with its sign.
+_AFTER_NUMERO = re.compile(r"(?<![^\W\d_])(n°|N°)\s+(?=\S)")
 
 GENERATED_HEADER = """\
 # French catalogue of Emgav, GENERATED from the sources: each message
@@ -37,13 +39,15 @@ _UNUSED_HEADER = re.compile(
 
 def french(text):
     """`text` with French typography: a narrow no-break space before ; ! ?, a no-break space
-    before : and », and after «, each replacing the plain space (or line break) typed there, or
-    added when there is none; the typographic apostrophe ’ for ' between two letters.
+    before : and », and after « and « n° », each replacing the plain space (or line break) typed
+    there, or added when there is none (not after n°); the typographic apostrophe ’ for ' between
+    two letters.
     Placeholders (%(name)s) are left as they are, and applying it twice changes nothing."""
     text = _BEFORE_HIGH_SIGN.sub(NARROW_NBSP + r"\1", text)
     text = _BEFORE_COLON.sub(NBSP + ":", text)
     text = _BEFORE_CLOSING_QUOTE.sub(NBSP + "»", text)
     text = _AFTER_OPENING_QUOTE.sub("«" + NBSP, text)
+    text = _AFTER_NUMERO.sub(r"\1" + NBSP, text)
     return _STRAIGHT_APOSTROPHE.sub(APOSTROPHE, text)
 
 
