@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from . import formatting, rich_text
+from . import checkin_qr, formatting, rich_text
 
 log = logging.getLogger(__name__)
 
@@ -144,4 +144,5 @@ def _template_globals():
         "actor_type_label": formatting.actor_type_label,
         "lang_attr": formatting.lang_attr,
         "in_language": formatting.in_language,
+        "checkin_qr_svg": checkin_qr.qr_svg,
     }

@@ -1,6 +1,6 @@
 """The registry of mail kinds: each kind names its templates (`<kind>.txt`, `<kind>.html` in
 `email_templates/`), builds what they need from its outbox row, and says whether it carries the
-calendar invite and whether it is transactional or bulk.
+calendar invite, whether it shows the check-in code, and whether it is transactional or bulk.
 
 Transactional mail (everything a registration's life causes) is never suppressed; bulk mail
 (organiser mailings, survey invitations) will carry unsubscribe headers and honour the
@@ -44,6 +44,9 @@ class MailKind:
     # outbox row -> what the templates need besides `lang`, `registration` and `event`.
     build_context: Callable
     invite: InviteMethod | None = None
+    # Mails that give or restate a seat show the check-in code (QR image and text) to a person
+    # who holds one when the mail is sent (`Registration.shows_checkin_code`).
+    checkin_code: bool = False
     family: MailFamily = MailFamily.transactional
 
 
@@ -170,11 +173,11 @@ def _account_invitation_context(row):
 KINDS = {kind.name: kind for kind in [
     MailKind("confirm_address", _confirm_address_context),
     MailKind("manage_link", _registration_context),
-    MailKind("registration_confirmed", _workshops_context, invite=InviteMethod.request),
+    MailKind("registration_confirmed", _workshops_context, invite=InviteMethod.request, checkin_code=True),
     MailKind("waiting_list", _waiting_list_context),
     MailKind("seat_offer", _offer_context),
     MailKind("offer_expired", _offer_context),
-    MailKind("invite_updated", _invite_updated_context, invite=InviteMethod.request),
+    MailKind("invite_updated", _invite_updated_context, invite=InviteMethod.request, checkin_code=True),
     MailKind("registration_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("lost_links", _lost_links_context),

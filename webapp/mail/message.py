@@ -1,7 +1,9 @@
 """The MIME message of an outbox row, with the headers of a mail that lands (DESIGN.md).
 
 With an invite: multipart/mixed → [multipart/alternative → (text, HTML, text/calendar),
-invite.ics]; without: multipart/alternative → (text, HTML).
+invite.ics]; without: multipart/alternative → (text, HTML). When the HTML shows images (the QR
+code of the check-in code), the HTML becomes multipart/related → (HTML, image/png…), in the same
+place: multipart/alternative → (text, multipart/related → (HTML, image/png), text/calendar).
 """
 from email.header import Header
 from email.headerregistry import Address
@@ -56,6 +58,9 @@ def build_message(row):
     message["X-Emgav-Kind"] = row.kind
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
+    html_part = message.get_payload()[-1]
+    for image in mail.images:
+        html_part.add_related(image.png, maintype="image", subtype="png", cid=f"<{image.cid}>")
     if mail.invite:
         calendar_part = MIMEPart()
         # Bytes, so the .ics keeps its CRLF line ends (RFC 5545) byte for byte.

@@ -3,10 +3,12 @@
 Each kind has `email_templates/<kind>.txt` and `<kind>.html`, extending the shared layouts
 `base.txt` and `base.html`; the subject is the `subject` block of the `.txt` template. The
 HTML's `<style>` is inlined into `style=""` attributes (mail clients drop `<style>` blocks).
+Images of the HTML part travel in the message (`InlineImage`, shown by `cid:`), never by URL.
 """
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import make_msgid
 
 import css_inline
 from flask import current_app
@@ -14,8 +16,23 @@ from flask_babel import force_locale, get_translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .. import formatting
-from ..services.calendar import build_invite
+from ..checkin_qr import qr_png
+from ..services.calendar import build_invite, uid_host
 from .kinds import KINDS, MailNotDeliverable
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """A PNG of the HTML part, sent within the message (multipart/related): the HTML shows it
+    with `src`, so that mail clients load nothing from elsewhere."""
+    cid: str  # the Content-ID, without its angle brackets
+    png: bytes
+    width: int
+    height: int
+
+    @property
+    def src(self):
+        return f"cid:{self.cid}"
 
 
 @dataclass
@@ -26,6 +43,7 @@ class RenderedMail:
     reply_to: list[str] = field(default_factory=list)
     invite: bytes | None = None  # the .ics, for mails that carry the calendar invite
     invite_method: str | None = None
+    images: list[InlineImage] = field(default_factory=list)
 
 
 def mail_templates():
@@ -77,6 +95,15 @@ def one_line(text):
     return BREAKING_SPACES.sub(" ", str(text)).strip(" ")
 
 
+def checkin_qr_image(kind, registration):
+    """The QR image of the registration's check-in code, for a kind that shows it to a person
+    holding a seat; None otherwise."""
+    if not kind.checkin_code or registration is None or not registration.shows_checkin_code:
+        return None
+    qr = qr_png(registration.checkin_code)
+    return InlineImage(make_msgid("checkin", domain=uid_host()).strip("<>"), qr.png, qr.width, qr.height)
+
+
 def render_mail(row):
     """Subject, text, HTML (CSS inlined), Reply-To and invite of an outbox row. Call inside
     `rendering_context(row.language)`; raises MailNotDeliverable."""
@@ -87,6 +114,8 @@ def render_mail(row):
     context.update(kind.build_context(row))
     with_invite = kind.invite is not None and row.payload.get("with_invite", True)
     context["with_invite"] = with_invite
+    # The templates show the code (text, and QR image in the HTML) when `checkin_qr` is set.
+    checkin_qr = context["checkin_qr"] = checkin_qr_image(kind, context["registration"])
     env = mail_templates()
     text_template = env.get_template(f"{row.kind}.txt")
     subject = "".join(text_template.blocks["subject"](text_template.new_context(context)))
@@ -98,6 +127,7 @@ def render_mail(row):
         text=text_template.render(context).strip() + "\n",
         html=css_inline.CSSInliner(load_remote_stylesheets=False).inline(html),
         reply_to=context.get("reply_to") or ([event.contact_email] if event is not None else []),
+        images=[checkin_qr] if checkin_qr else [],
     )
     if with_invite:
         mail.invite = build_invite(context["registration"], method=kind.invite.value,

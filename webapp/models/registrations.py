@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import UTCDateTime, utcnow
+from .events import EventStatus
 
 
 def N_(message):
@@ -130,6 +131,12 @@ class Registration(db.Model):
     @property
     def is_active(self):
         return self.status != RegistrationStatus.cancelled
+
+    @property
+    def shows_checkin_code(self):
+        """The person holds a seat at an event that takes place (confirmed, event not cancelled):
+        their mails and manage page show the check-in code; pending or waiting people's do not."""
+        return self.status == RegistrationStatus.confirmed and self.event.status != EventStatus.cancelled
 
     @property
     def invite_sequence(self):
