@@ -4,6 +4,7 @@ people, fill in forms and read pages and mails. Fixtures are in conftest.py."""
 import email
 import email.policy
 import html
+import io
 import os
 import re
 import shutil
@@ -20,9 +21,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import zxingcpp
 from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from icalendar import Calendar
+from PIL import Image
 from sqlalchemy import func, select
 
 from webapp.extensions import db
@@ -457,6 +460,39 @@ def page_text(response):
     """The page's HTML with its entities decoded and without the <wbr> of addresses, as `plain`
     text, to look for sentences in it."""
     return plain(html.unescape(response.get_data(as_text=True).replace("<wbr>", "")))
+
+
+def sent_and_parsed(row):
+    """The message of an outbox row as the SMTP server receives it (CRLF, 7-bit headers): the raw
+    bytes, and the message parsed back."""
+    from webapp.mail.message import build_message
+
+    raw = build_message(row).as_bytes(policy=email.policy.SMTP)
+    return raw, email.message_from_bytes(raw, policy=email.policy.default)
+
+
+# A mail confirming a seat to a person who holds one: the invite parts as in every mail with an
+# invite (DESIGN.md), the HTML part with the QR image of the check-in code in a multipart/related.
+SEAT_MAIL_TREE = [
+    "multipart/mixed", [
+        ["multipart/alternative", ["text/plain", ["multipart/related", ["text/html", "image/png"]], "text/calendar"]],
+        "application/ics",
+    ],
+]
+
+
+def mime_tree(message):
+    """The MIME structure of a message: [multipart type, [children…]], or the type of a leaf part."""
+    if message.is_multipart():
+        return [message.get_content_type(), [mime_tree(part) for part in message.iter_parts()]]
+    return message.get_content_type()
+
+
+def decode_qr(png):
+    """The text of the one QR code in a PNG image, read by zxing-cpp."""
+    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert barcode.format == zxingcpp.BarcodeFormat.QRCode
+    return barcode.text
 
 
 def outbox_message(app, kind):

@@ -2,57 +2,38 @@
 (a QR code made by segno, sent within the message as multipart/related, and the code in text), and
 on the manage page (inline SVG and text). Mails and pages are parsed back and the QR codes read by
 zxing-cpp; the code opens nothing (not the manage page)."""
-import email
-import email.policy
-import io
 import re
 from datetime import timedelta
 
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.mail.kinds import KINDS
-from webapp.mail.message import build_message
 from webapp.models import Event, OutboxMail, Registration, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
 from webapp.services import events, registrations, seats, tokens
 from webapp.typography import french
 
-from .support import page_text, person, person_id, plain, rows_of_every_kind
+from .support import (
+    SEAT_MAIL_TREE,
+    decode_qr,
+    mime_tree,
+    page_text,
+    person,
+    person_id,
+    plain,
+    rows_of_every_kind,
+    sent_and_parsed,
+)
 from .support import personal_link as link
 
-# The confirmation: the invite parts as in every mail with an invite (DESIGN.md), the HTML part
-# with its QR image in a multipart/related.
-CONFIRMATION_TREE = [
-    "multipart/mixed", [
-        ["multipart/alternative", ["text/plain", ["multipart/related", ["text/html", "image/png"]], "text/calendar"]],
-        "application/ics",
-    ],
-]
 SEAT_KINDS = {"registration_confirmed", "invite_updated"}
 
 
-def sent_and_parsed(row):
-    """The message of an outbox row as the SMTP server receives it, parsed back."""
-    raw = build_message(row).as_bytes(policy=email.policy.SMTP)
-    return email.message_from_bytes(raw, policy=email.policy.default)
-
-
-def mime_tree(message):
-    if message.is_multipart():
-        return [message.get_content_type(), [mime_tree(part) for part in message.iter_parts()]]
-    return message.get_content_type()
-
-
-def decode_qr(png):
-    """The text of the one QR code in a PNG image."""
-    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert barcode.format == zxingcpp.BarcodeFormat.QRCode
-    return barcode.text
+def parsed(row):
+    return sent_and_parsed(row)[1]
 
 
 def images(message):
@@ -70,9 +51,9 @@ def test_confirmation_mail_embeds_the_qr_code_of_the_checkin_code(app_ctx, make_
     registration = person(make_event(), language=language)
     assert registration.status == RegistrationStatus.confirmed
     code = registration.checkin_code
-    mail = sent_and_parsed(outbox_row(registration, "registration_confirmed"))
+    mail = parsed(outbox_row(registration, "registration_confirmed"))
 
-    assert mime_tree(mail) == CONFIRMATION_TREE
+    assert mime_tree(mail) == SEAT_MAIL_TREE
     alternative, attachment = mail.iter_parts()
     text_part, related, calendar_part = alternative.iter_parts()
     html_part, image = related.iter_parts()
@@ -112,14 +93,14 @@ def test_mails_that_give_a_seat_later_carry_the_code(app_ctx, make_event):
     seats.accept_offer(db.session.scalars(select(SeatOffer).filter_by(registration_id=waiting.id)).one())
     db.session.refresh(waiting)
     assert waiting.status == RegistrationStatus.confirmed
-    mail = sent_and_parsed(outbox_row(waiting, "registration_confirmed"))
-    assert mime_tree(mail) == CONFIRMATION_TREE
+    mail = parsed(outbox_row(waiting, "registration_confirmed"))
+    assert mime_tree(mail) == SEAT_MAIL_TREE
     [image] = images(mail)
     assert decode_qr(image.get_content()) == waiting.checkin_code
 
     events.update_event(db.session.get(Event, event_id), venue_name="Maison de quartier de Villejean")
-    updated = sent_and_parsed(outbox_row(waiting, "invite_updated"))
-    assert mime_tree(updated) == CONFIRMATION_TREE
+    updated = parsed(outbox_row(waiting, "invite_updated"))
+    assert mime_tree(updated) == SEAT_MAIL_TREE
     [image] = images(updated)
     assert decode_qr(image.get_content()) == waiting.checkin_code
     assert waiting.checkin_code in updated.get_body(("plain",)).get_content()
@@ -139,7 +120,7 @@ def test_only_the_seat_mails_of_a_person_holding_a_seat_show_the_code(app_ctx, m
     for registration in (confirmed, pending, waiting):
         shows = registration is confirmed
         for row in rows_of_every_kind(registration, f"checkin-{registration.id}"):
-            mail = sent_and_parsed(row)
+            mail = parsed(row)
             expected = shows and row.kind in SEAT_KINDS
             assert len(images(mail)) == (1 if expected else 0), (registration.status, row.kind)
             bodies = mail.get_body(("plain",)).get_content() + mail.get_body(("html",)).get_content()
@@ -152,7 +133,7 @@ def test_a_mail_sent_after_the_event_is_cancelled_shows_no_code(app_ctx, make_ev
     registration = person(make_event())
     row = outbox_row(registration, "registration_confirmed")
     events.cancel_event(registration.event)
-    assert images(sent_and_parsed(row)) == []
+    assert images(parsed(row)) == []
 
 
 # --- The manage page ------------------------------------------------------------------------------

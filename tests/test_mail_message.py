@@ -1,7 +1,5 @@
 """Headers and text of every mail kind, built from real outbox rows and read back by parsers:
 subjects that decode to exactly what was rendered, Content-Language, Reply-To, blank lines."""
-import email
-import email.policy
 import re
 from datetime import timedelta
 from email.header import decode_header, make_header
@@ -11,14 +9,13 @@ import pytest
 from webapp.extensions import db
 from webapp.formatting import event_when
 from webapp.mail import outbox
-from webapp.mail.message import build_message
 from webapp.mail.rendering import render_mail, rendering_context
 from webapp.models import Event
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 
 from . import support
-from .support import person, rows_of_every_kind
+from .support import person, rows_of_every_kind, sent_and_parsed
 
 TITLE = ("Rencontre du réseau : coopérations « Nord–Sud » et ESS en Bretagne : "
          "agroécologie, climat et solidarité internationale — édition 2027 : « coopérer » ensemble à Rennes, "
@@ -26,12 +23,6 @@ TITLE = ("Rencontre du réseau : coopérations « Nord–Sud » et ESS en Bretag
 
 
 NOT_ABOUT_AN_EVENT = {"password_reset", "account_invitation"}
-
-
-def sent_and_parsed(row):
-    """The message as the SMTP server receives it (CRLF, 7-bit headers), parsed back."""
-    raw = build_message(row).as_bytes(policy=email.policy.SMTP)
-    return raw, email.message_from_bytes(raw, policy=email.policy.default)
 
 
 def raw_subject(raw):

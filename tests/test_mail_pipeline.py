@@ -18,7 +18,7 @@ from webapp.models.base import utcnow
 from webapp.services import registrations, tokens
 
 from . import support
-from .support import person, text_and_html
+from .support import mime_tree, person, text_and_html
 
 INVITE_TREE = ["multipart/mixed", [["multipart/alternative", ["text/plain", "text/html", "text/calendar"]],
                                    "application/ics"]]
@@ -44,12 +44,6 @@ def outbox_row(registration, kind):
     return db.session.scalars(
         select(OutboxMail).where(OutboxMail.registration_id == registration.id, OutboxMail.kind == kind)
     ).one()
-
-
-def mime_tree(message):
-    if message.is_multipart():
-        return [message.get_content_type(), [mime_tree(part) for part in message.iter_parts()]]
-    return message.get_content_type()
 
 
 def links(message):
@@ -94,9 +88,11 @@ def test_worker_sends_both_mails_of_a_registration_with_the_invite(worker, smtp_
     registrations.confirm_address(confirm_url.rsplit("/", 1)[1])
     [mail] = smtp_server.wait_for("anne@example.org", kind="registration_confirmed")
     text, html = assert_well_formed(mail, "registration_confirmed", "anne@example.org")
-    assert mime_tree(mail) == INVITE_TREE
+    assert mime_tree(mail) == support.SEAT_MAIL_TREE
     alternative, attachment = mail.iter_parts()
     calendar_part = list(alternative.iter_parts())[2]
+    image = list(list(alternative.iter_parts())[1].iter_parts())[1]
+    assert support.decode_qr(image.get_content()) == registration.checkin_code
     assert calendar_part.get_param("method") == "REQUEST"
     assert attachment.get_filename() == "invite.ics"
     assert attachment.get_content() == calendar_part.get_payload(decode=True)  # the same bytes

@@ -1,6 +1,6 @@
 """Issue 2 end to end: register over HTTP, a real Celery worker on Redis sends the "confirm your
 address" mail to a real SMTP server, the link in it confirms, and the confirmation mail arrives
-with its calendar invite (MIME tree and .ics checked)."""
+with its calendar invite and the QR code of the check-in code (MIME tree, .ics and QR code checked)."""
 import html
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -36,18 +36,24 @@ def test_register_confirm_and_receive_the_invite(app, client, worker, smtp_serve
     with app.app_context():
         registration = db.session.scalars(select(Registration)).one()
         assert registration.status == RegistrationStatus.confirmed
-        uid, sequence = registration.uid, registration.invite_sequence
+        uid, sequence, checkin_code = registration.uid, registration.invite_sequence, registration.checkin_code
 
-    # 3. The confirmation arrives with the invite.
+    # 3. The confirmation arrives with the invite, and the QR code of the check-in code beside the HTML.
     [mail] = smtp_server.wait_for(EMAIL, kind="registration_confirmed")
     assert mail["Message-ID"] and mail["Date"]
     assert mail["Auto-Submitted"] == "auto-generated"
     assert mail.get_content_type() == "multipart/mixed"
     alternative, attachment = mail.iter_parts()
     assert alternative.get_content_type() == "multipart/alternative"
-    text_part, html_part, calendar_part = alternative.iter_parts()
+    text_part, related, calendar_part = alternative.iter_parts()
     assert text_part.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html_part, qr_image = related.iter_parts()
     assert html_part.get_content_type() == "text/html"
+    assert qr_image.get_content_type() == "image/png"
+    assert f'src="cid:{qr_image["Content-ID"].strip("<>")}"' in html_part.get_content()
+    assert support.decode_qr(qr_image.get_content()) == checkin_code
+    assert checkin_code in text_part.get_content()
     assert calendar_part.get_content_type() == "text/calendar"
     assert calendar_part.get_param("method") == "REQUEST"
     assert attachment.get_filename().endswith(".ics")
