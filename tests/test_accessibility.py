@@ -252,11 +252,12 @@ def _(v):
 
 # --- Manage link ----------------------------------------------------------------------------------
 
-@state("manage: seat and workshops")
+@state("manage: seat, workshops and check-in code")
 def _(v):
     event_id = v.event(workshops=("xylm", "outaouais", "riaa"), capacities=(1, None, 10))
     v.person(event_id, "Yann", workshops=("xylm",))
     v.goto(v.link("manage", v.person(event_id, email=PARTICIPANT, organisation="Xylm", workshops=("xylm", "riaa"))))
+    assert v.page.locator("svg.checkin-qr[role=img]").count() == 1  # the QR code and its text alternative
 
 
 @state("manage: waiting list")

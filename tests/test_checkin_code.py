@@ -2,6 +2,7 @@
 (a QR code made by segno, sent within the message as multipart/related, and the code in text), and
 on the manage page (inline SVG and text). Mails and pages are parsed back and the QR codes read by
 zxing-cpp; the code opens nothing (not the manage page)."""
+import base64
 import re
 from datetime import timedelta
 
@@ -134,6 +135,19 @@ def test_a_mail_sent_after_the_event_is_cancelled_shows_no_code(app_ctx, make_ev
     row = outbox_row(registration, "registration_confirmed")
     events.cancel_event(registration.event)
     assert images(parsed(row)) == []
+
+
+def test_the_development_mailbox_shows_the_qr_code_in_place(app_ctx, make_event, tmp_path):
+    """The mail catcher's frame cannot reach the message's parts: it shows the image as a data: URL."""
+    from webapp.dev.mailcatcher import MailStore, create_mailbox_app
+
+    registration = person(make_event())
+    store = MailStore(tmp_path)
+    message_id = store.save(sent_and_parsed(outbox_row(registration, "registration_confirmed"))[0])
+    html = create_mailbox_app(store).test_client().get(f"/messages/{message_id}/html").get_data(as_text=True)
+    assert "cid:" not in html
+    [png] = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
+    assert decode_qr(base64.b64decode(png)) == registration.checkin_code
 
 
 # --- The manage page ------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 An SMTP server (aiosmtpd, 127.0.0.1:1025 by default) keeps every message it receives as an
 `.eml` file in `instance/mail/`, and a small web mailbox (127.0.0.1:8025) lists them, newest
 first, and shows each one: its HTML part in a sandboxed frame (no script, no same-origin
-access, links open in a new tab), its text part, its headers, and every other part (the
-calendar invite) to download. Nothing leaves the machine, and no outside mail account is needed.
+access, links open in a new tab; the images sent within the message, such as the QR code of a
+check-in code, shown in place), its text part, its headers, and every other part (the
+calendar invite, those images) to download. Nothing leaves the machine, and no outside mail account is needed.
 The mailbox's pages are the templates in `templates/mailcatcher/`.
 """
+import base64
 import email
 import email.policy
 import io
@@ -96,6 +98,25 @@ def _other_parts(message):
     ]
 
 
+# A `cid:` reference in the HTML part (src="cid:…"): the part of the message with that Content-ID.
+CID_REFERENCE = re.compile(r"""\bcid:([^"'\s>]+)""")
+
+
+def _with_inline_images(message, html):
+    """The HTML with each `cid:` reference replaced by a data: URL of the part it names (a frame
+    cannot reach the message's parts); a reference to no part stays as it is."""
+    parts = {part["Content-ID"].strip("<>"): part for part in message.walk() if part["Content-ID"]}
+
+    def data_url(match):
+        part = parts.get(match.group(1))
+        if part is None:
+            return match.group(0)
+        encoded = base64.b64encode(part.get_payload(decode=True) or b"").decode("ascii")
+        return f"data:{part.get_content_type()};base64,{encoded}"
+
+    return CID_REFERENCE.sub(data_url, html)
+
+
 def _filename(number, part):
     if part.get_filename():
         return part.get_filename()
@@ -147,10 +168,11 @@ def create_mailbox_app(store):
 
     @app.get("/messages/<message_id>/html")
     def html_part(message_id):
-        html = _bodies(load_or_404(message_id))[0]
+        message = load_or_404(message_id)
+        html = _bodies(message)[0]
         if html is None:
             abort(404)
-        content = html.get_content()
+        content = _with_inline_images(message, html.get_content())
         base = '<base target="_blank">'
         head = re.search(r"<head[^>]*>", content, re.IGNORECASE)
         content = content[:head.end()] + base + content[head.end():] if head else base + content
