@@ -58,9 +58,10 @@ def build_message(row):
     message["X-Emgav-Kind"] = row.kind
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
-    html_part = message.get_payload()[-1]
-    for image in mail.images:
-        html_part.add_related(image.png, maintype="image", subtype="png", cid=f"<{image.cid}>")
+    if mail.images:  # the HTML part becomes a multipart/related: the HTML, then its images
+        html_part = message.get_body(("html",))
+        for image in mail.images:
+            html_part.add_related(image.png, maintype="image", subtype="png", cid=f"<{image.cid}>")
     if mail.invite:
         calendar_part = MIMEPart()
         # Bytes, so the .ics keeps its CRLF line ends (RFC 5545) byte for byte.

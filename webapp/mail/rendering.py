@@ -43,7 +43,7 @@ class RenderedMail:
     reply_to: list[str] = field(default_factory=list)
     invite: bytes | None = None  # the .ics, for mails that carry the calendar invite
     invite_method: str | None = None
-    images: list[InlineImage] = field(default_factory=list)
+    images: list[InlineImage] = field(default_factory=list)  # the images the HTML shows
 
 
 def mail_templates():
