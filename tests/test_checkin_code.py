@@ -19,6 +19,7 @@ from webapp.typography import french
 
 from .support import (
     SEAT_MAIL_TREE,
+    csrf_token,
     decode_qr,
     mime_tree,
     page_text,
@@ -196,8 +197,10 @@ def test_the_checkin_code_opens_no_manage_page(app, client, make_event, suffix):
         page = client.get(path + suffix)
         assert page.status_code == 404
         assert "Lien non valable" in page_text(page)
-    cancelled = client.post(f"/manage/{code}/cancel", data={})
-    assert cancelled.status_code in (400, 404)
+    # A form sent with a valid CSRF token (from the real cancel page) but the code as the link.
+    token = csrf_token(client, link(app, "manage", reg_id) + "/cancel")
+    cancelled = client.post(f"/manage/{code}/cancel", data={"csrf_token": token})
+    assert cancelled.status_code == 404
     with app.app_context():
         assert db.session.get(Registration, reg_id).status == RegistrationStatus.confirmed
 
