@@ -178,26 +178,30 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     # # Questions: check the export's « Repas du midi » column in both files: « Végétarien » for Maëlle
     # # (and, exported without the search, « Sans porc » for Bleuenn).
 
-    # 7. Move the event: half an hour later, in another place. Maëlle, who has the seat, gets the
-    # updated invite; Bleuenn, who waits, has no invite to update.
+    # 7. Move the event to the next day, half an hour later, in another place, its workshop with
+    # it. Maëlle, who has the seat, gets the updated invite; Bleuenn, who waits, has none to update.
     page.goto(event_home)
     page.get_by_role("link", name="Modifier les informations").click()
     expect(page.get_by_text(re.compile("invitation mise à jour aux personnes qui ont une place \\(1\\)"))) \
         .to_be_visible()
-    fill(page, **{"Début": "2030-06-12T10:00", "Fin": "2030-06-12T18:00", "Lieu": "Le Triangle",
+    fill(page, **{"Début": "2030-06-13T10:00", "Fin": "2030-06-13T18:00", "Lieu": "Le Triangle",
                   "Adresse du lieu": "Boulevard de Yougoslavie, 35200 Rennes"})
+    page.get_by_label("Décaler aussi les ateliers").check()
     send(page, "Enregistrer")
     expect_message(page, "Les modifications sont enregistrées.")
     expect(page.locator(".event-facts")).to_contain_text("Le Triangle")
+    page.get_by_role("link", name="Ateliers").first.click()
+    expect(page.get_by_role("row", name=re.compile(WORKSHOP))).to_contain_text("15:00")
     [updated_mail] = smtp_server.wait_for(MAELLE["email"], kind="invite_updated")
     method, updated = invite_of(updated_mail)
     assert method == "REQUEST"
     assert str(updated["UID"]) == str(first_invite["UID"])
     assert int(updated["SEQUENCE"]) > int(first_invite["SEQUENCE"])
-    assert updated.decoded("DTSTART") == paris("2030-06-12T10:00")
+    assert updated.decoded("DTSTART") == paris("2030-06-13T10:00")
     assert "Le Triangle" in str(updated["LOCATION"])
 
     # 8. Cancel Maëlle from her page (the browser asks first): the CANCEL invite arrives.
+    page.goto(event_home)
     page.get_by_role("navigation", name=french("Pages de l'événement")).get_by_role("link", name="Inscriptions").click()
     page.get_by_role("link", name="Guégan Maëlle").click()
     page.once("dialog", lambda dialog: dialog.accept())
@@ -221,7 +225,7 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     [seat_mail] = smtp_server.wait_for(BLEUENN["email"], kind="registration_confirmed")
     method, invite = invite_of(seat_mail)
     assert method == "REQUEST"
-    assert invite.decoded("DTSTART") == paris("2030-06-12T10:00")
+    assert invite.decoded("DTSTART") == paris("2030-06-13T10:00")
 
     page.reload()
     counts = page.get_by_role("list", name="Inscriptions par statut")
