@@ -292,7 +292,8 @@ def test_moving_the_event_sends_the_same_updated_invites_as_an_import(app, admin
     assert fetch(app, Event, by_form).revision == fetch(app, Event, by_file).revision == 1
     assert journal_actions(app, by_form) == [JournalAction.event_updated]
     home = page_text(admin_client.get(f"/organiser/events/{by_form}"))
-    assert "Informations modifiées : starts_at, ends_at, venue_name." in home
+    assert "Informations modifiées : début, fin, lieu." in home
+    assert "Details changed: start, end, venue." in page_text(admin_client.get(f"/organiser/events/{by_form}?lang=en"))
 
 
 def test_an_event_with_workshops_moves_to_another_day_with_them(app, admin_client, event_id):
@@ -318,7 +319,7 @@ def test_an_event_with_workshops_moves_to_another_day_with_them(app, admin_clien
             START + timedelta(days=1, hours=1, minutes=30), START + timedelta(days=1, hours=2, minutes=30), 1)
     [(kind, _, payload)] = outbox(app, "invite_updated")
     assert payload["sequence"] == 1
-    assert "Informations modifiées : starts_at, ends_at, workshops." in page_text(
+    assert "Informations modifiées : début, fin, horaires des ateliers." in page_text(
         admin_client.get(f"/organiser/events/{event_id}"))
 
 
@@ -450,7 +451,7 @@ def test_workshops_are_added_edited_and_removed(app, admin_client, event_id):
     assert journal_actions(app, event_id) == [JournalAction.workshop_added, JournalAction.workshop_updated,
                                               JournalAction.workshop_removed]
     journal = page_text(admin_client.get(f"/organiser/events/{event_id}"))
-    assert "Atelier fresque modifié : room, capacity." in journal
+    assert "Atelier fresque modifié : salle, nombre de places." in journal
 
 
 def test_a_workshop_must_take_place_during_its_event(app, admin_client, event_id):
