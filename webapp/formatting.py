@@ -150,7 +150,7 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.registration_updated: _l("Inscription modifiée : %(name)s (%(email)s)."),
     JournalAction.registration_cancelled: _l("Inscription annulée : %(name)s (%(email)s)."),
     JournalAction.waiting_priority_given: _l("Passage en tête de la liste d'attente : %(name)s (%(email)s)."),
-    JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s, %(count)s lignes)."),
+    JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s) ; lignes : %(count)s."),
     JournalAction.mails_requeued: _l("Courriels en échec renvoyés : %(count)s."),
 }
 
