@@ -3,8 +3,9 @@ sending to the test SMTP server: an organiser logs in, creates an event with a w
 seat, publishes it; two people register on the public page (in another browser) and confirm by
 the mailed link, the second one ends on the waiting list; the organiser finds the first by a search,
 exports the list in both formats (read back with `csv` and `openpyxl`: accents intact, a formula
-neutralised), moves the event (the updated invite arrives), cancels the first person (the CANCEL
-invite arrives, the freed seat is offered to the second, who takes it)."""
+neutralised), moves the event to the next day (the updated invite arrives), cancels the first
+person (the CANCEL invite arrives, the freed seat is offered to the second, who takes it), and
+reads it all in the event's journal."""
 import csv
 import io
 import re
@@ -69,6 +70,9 @@ def register(visitor, smtp_server, person):
     visitor.get_by_label(WORKSHOP).check()
     visitor.get_by_label(french("J'accepte que mes données soient utilisées pour gérer mon inscription à cet "
                                 "événement.")).check()
+    # Questions: (2/4) answer the event's question « Repas du midi »: add "meal" to MAELLE
+    # (« Végétarien ») and BLEUENN (« Sans porc ») and check it here, within the question's group:
+    # visitor.get_by_role("group", name="Repas du midi").get_by_label(person["meal"]).check()
     send(visitor, french("Je m'inscris"))
     expect(visitor.get_by_role("heading", level=1)).to_have_text(french("Vérifiez votre boîte de réception"))
     [mail] = smtp_server.wait_for(person["email"], kind="confirm_address")
@@ -116,20 +120,20 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     expect_message(page, "L'atelier est ajouté.")
     expect(page.get_by_role("row", name=re.compile(WORKSHOP))).to_contain_text("0 sur 10")
 
-    # # Questions: once custom registration questions exist, add one here, as the organiser would:
-    # # the event's questions page (its link in the event's menu) -> add a question of type
-    # # « choix unique », label « Repas du midi », choices « Végétarien » and « Sans porc », required;
-    # # save, and see it listed.
+    # Questions: (1/4, to write once custom registration questions are on main) add a question here,
+    # through the pages: from the event's menu, its questions page -> add a question of type single
+    # choice, label « Repas du midi », choices « Végétarien » and « Sans porc », required; save, and
+    # expect it in the page's list. (The event is still a draft: questions added before publishing.)
 
     # 3. Publish it.
     page.goto(event_home)
     send(page, "Publier")
     expect_message(page, "L'événement est publié : sa page est visible de tout le monde.")
+    expect(page.get_by_role("link", name=f"/events/{SLUG}")).to_be_visible()  # its public page, opened below
 
     # 4. Two people register on the public page and confirm their address by the mailed link:
     # the first takes the seat, the second joins the waiting list.
-    # # Questions: in `register`, answer the question on the public form (Maëlle « Végétarien »,
-    # # Bleuenn « Sans porc »), e.g. visitor.get_by_label("Végétarien").check() for each person.
+    # Questions: (2/4) the people answer it on the public form: see `register`.
     register(visitor, smtp_server, MAELLE)
     [confirmed_mail] = smtp_server.wait_for(MAELLE["email"], kind="registration_confirmed")
     method, first_invite = invite_of(confirmed_mail)
@@ -152,8 +156,10 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Guégan Maëlle")
     expect(rows.first).to_contain_text(french("place réservée"))
-    # # Questions: filter the list by the answer (the question's select in the filters,
-    # # « Repas du midi : Sans porc ») and see Bleuenn only; then back to the search above.
+    # Questions: (3/4) filter by the answer: clear the search (link « Effacer la recherche et les
+    # filtres »), choose « Sans porc » in the filter of the question « Repas du midi », « Afficher »:
+    # one row, « Le Roux Bleuenn »; then search « guég » again for the exports below (the export
+    # follows the search and filters shown).
 
     # 6. Export the list as shown (the search applies), in both formats, and read the files back.
     name, content = download(page, "Télécharger au format CSV")
@@ -175,8 +181,8 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     assert cells["Structure"].value == "'" + MAELLE["organisation"]
     assert cells["Structure"].data_type == "s"  # a text cell, not a formula
     assert cells["Ateliers"].value == WORKSHOP
-    # # Questions: check the export's « Repas du midi » column in both files: « Végétarien » for Maëlle
-    # # (and, exported without the search, « Sans porc » for Bleuenn).
+    # Questions: (4/4) in both files, the column « Repas du midi » holds « Végétarien » for Maëlle:
+    # assert row["Repas du midi"] == "Végétarien" and cells["Repas du midi"].value == "Végétarien".
 
     # 7. Move the event to the next day, half an hour later, in another place, its workshop with
     # it. Maëlle, who has the seat, gets the updated invite; Bleuenn, who waits, has none to update.
@@ -232,6 +238,17 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     for text in ["places réservées : 1", "places proposées : 0", "en liste d'attente : 0", "annulées : 1"]:
         expect(counts).to_contain_text(french(text))
     expect(page.get_by_role("row", name=re.compile("Le Roux Bleuenn"))).to_contain_text(french("place réservée"))
+
+    # 10. The event's journal says who did what.
+    page.goto(event_home)
+    journal = page.get_by_role("table", name=french("Ce qui a été fait sur cet événement, le plus récent en premier"))
+    for entry in ["Événement publié.", "Atelier ajouté : agroecologie.",
+                  "Liste des inscriptions exportée (CSV) ; lignes : 1.",
+                  "Liste des inscriptions exportée (XLSX) ; lignes : 1.",
+                  "Informations modifiées : début, fin, lieu, adresse du lieu, horaires des ateliers.",
+                  f"Inscription annulée : Maëlle Guégan ({MAELLE['email']})."]:
+        expect(journal).to_contain_text(french(entry))
+    expect(journal).to_contain_text(ADMIN)
 
     with app.app_context():
         event_id = db.session.scalar(db.select(Event.id).filter_by(slug=SLUG))
