@@ -1,7 +1,8 @@
 """The rules of events called directly, as a back-office form would (no event file): what each
 one refuses, and its effects on the people registered (outbox rows, offers of freed seats)."""
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from webapp.services.events import EventRuleError
 
 from .support import assert_counters_match_rows, plain_list, raises_saying
 
+PARIS = ZoneInfo("Europe/Paris")
 START = utcnow().replace(second=0, microsecond=0) + timedelta(days=30)
 
 
@@ -175,6 +177,21 @@ def test_an_event_cannot_move_away_from_its_workshops(app_ctx):
     assert plain_list(refused.value.errors) == ["L'atelier « agro » doit avoir lieu pendant l'événement."]
     assert db.session.get(Event, event.id).starts_at == START
     assert mails("invite_updated") == []
+
+
+def test_its_workshops_move_with_it_and_keep_their_hour_across_summer_time(app_ctx):
+    # Saturday 23 March 2030, 09:30 in Paris (winter time), put off by two weeks (summer time).
+    start, later = datetime(2030, 3, 23, 9, 30, tzinfo=PARIS), datetime(2030, 4, 6, 9, 30, tzinfo=PARIS)
+    agro = dict(key="agro", title="Agroécologie", starts_at=start + timedelta(hours=2),
+                ends_at=start + timedelta(hours=3))
+    event = new_event(starts_at=start, ends_at=start + timedelta(hours=8), timezone="Europe/Paris", workshops=[agro])
+
+    events.update_event(event, starts_at=later, ends_at=later + timedelta(hours=8),
+                        workshops=events.workshops_moved_with(event, later))
+
+    [agro] = db.session.get(Event, event.id).workshops
+    assert (agro.starts_at, agro.ends_at) == (datetime(2030, 4, 6, 11, 30, tzinfo=PARIS),
+                                              datetime(2030, 4, 6, 12, 30, tzinfo=PARIS))
 
 
 # --- Capacity. ---

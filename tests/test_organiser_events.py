@@ -43,7 +43,8 @@ class _FormReader(HTMLParser):
         attrs = dict(attrs)
         if tag == "form" and "novalidate" in attrs and not self._done:  # not the buttons' forms
             self._in_form = True
-        elif self._in_form and tag == "input" and attrs.get("name") and attrs.get("type") != "submit":
+        elif (self._in_form and tag == "input" and attrs.get("name") and attrs.get("type") != "submit"
+              and (attrs.get("type") not in ("checkbox", "radio") or "checked" in attrs)):
             self.values[attrs["name"]] = attrs.get("value") or ""
         elif self._in_form and tag == "textarea":
             self._textarea = attrs["name"]
@@ -291,7 +292,35 @@ def test_moving_the_event_sends_the_same_updated_invites_as_an_import(app, admin
     assert fetch(app, Event, by_form).revision == fetch(app, Event, by_file).revision == 1
     assert journal_actions(app, by_form) == [JournalAction.event_updated]
     home = page_text(admin_client.get(f"/organiser/events/{by_form}"))
-    assert "Informations modifiées : starts_at, ends_at, venue_name." in home
+    assert "Informations modifiées : début, fin, lieu." in home
+    assert "Details changed: start, end, venue." in page_text(admin_client.get(f"/organiser/events/{by_form}?lang=en"))
+
+
+def test_an_event_with_workshops_moves_to_another_day_with_them(app, admin_client, event_id):
+    person_id(app, event_id, "Anne", workshops=("agro",))
+    path, next_day = f"/organiser/events/{event_id}/edit", dict(starts_at="2030-06-13T09:30",
+                                                                ends_at="2030-06-13T17:30")
+    assert "Décaler aussi les ateliers" in page_text(admin_client.get(path))
+
+    # Without the box ticked, the workshop would stay on the old day: refused, and the box explains.
+    kept = change(admin_client, path, **next_day)
+
+    assert kept.status_code == 422
+    assert "L'atelier « agro » doit avoir lieu pendant l'événement." in error_summary(kept)
+    assert fetch(app, Event, event_id).starts_at == START
+
+    moved = change(admin_client, path, move_workshops="y", **next_day)
+
+    assert moved.status_code == 302
+    assert fetch(app, Event, event_id).starts_at == START + timedelta(days=1)
+    with app.app_context():
+        [agro] = db.session.scalars(select(Workshop).where(Workshop.event_id == event_id)).all()
+        assert (agro.starts_at, agro.ends_at, agro.seats_taken) == (
+            START + timedelta(days=1, hours=1, minutes=30), START + timedelta(days=1, hours=2, minutes=30), 1)
+    [(kind, _, payload)] = outbox(app, "invite_updated")
+    assert payload["sequence"] == 1
+    assert "Informations modifiées : début, fin, horaires des ateliers." in page_text(
+        admin_client.get(f"/organiser/events/{event_id}"))
 
 
 def test_a_raised_capacity_is_offered_to_the_person_waiting(app, admin_client, event_id, worker, smtp_server):
@@ -422,7 +451,7 @@ def test_workshops_are_added_edited_and_removed(app, admin_client, event_id):
     assert journal_actions(app, event_id) == [JournalAction.workshop_added, JournalAction.workshop_updated,
                                               JournalAction.workshop_removed]
     journal = page_text(admin_client.get(f"/organiser/events/{event_id}"))
-    assert "Atelier fresque modifié : room, capacity." in journal
+    assert "Atelier fresque modifié : salle, nombre de places." in journal
 
 
 def test_a_workshop_must_take_place_during_its_event(app, admin_client, event_id):

@@ -439,6 +439,9 @@ def test_an_export_keeps_the_filters_of_the_list(app, ids, organiser, tricky):
 
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
     assert [row[1] for row in rows[1:]] == ["Éric"]
+    # The journal counts the rows, one included (« 1 lignes » was written before).
+    home = page_text(organiser.get(f"/organiser/events/{ids['event']}"))
+    assert "Liste des inscriptions exportée (CSV) ; lignes : 1." in home
     assert export(organiser, ids, "csv", status="nope").status_code == 400
 
 

@@ -150,8 +150,28 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.registration_updated: _l("Inscription modifiée : %(name)s (%(email)s)."),
     JournalAction.registration_cancelled: _l("Inscription annulée : %(name)s (%(email)s)."),
     JournalAction.waiting_priority_given: _l("Passage en tête de la liste d'attente : %(name)s (%(email)s)."),
-    JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s, %(count)s lignes)."),
+    JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s) ; lignes : %(count)s."),
     JournalAction.mails_requeued: _l("Courriels en échec renvoyés : %(count)s."),
+}
+
+# The fields of an event or a workshop as journal entries name them: their `fields` detail lists
+# column names ("starts_at, venue_name"), shown with these labels; an unknown name shows as it is.
+CHANGED_FIELD_LABELS = {
+    "title": _l("titre"),
+    "description": _l("présentation"),
+    "content_language": _l("langue des textes"),
+    "timezone": _l("fuseau horaire"),
+    "starts_at": _l("début"),
+    "ends_at": _l("fin"),
+    "venue_name": _l("lieu"),
+    "venue_address": _l("adresse du lieu"),
+    "online_url": _l("adresse de la réunion en ligne"),
+    "capacity": _l("nombre de places"),
+    "registration_opens_at": _l("ouverture des inscriptions"),
+    "registration_closes_at": _l("clôture des inscriptions"),
+    "contact_email": _l("adresse de contact"),
+    "room": _l("salle"),
+    "workshops": _l("horaires des ateliers"),
 }
 
 
@@ -283,6 +303,13 @@ def user_role_label(role):
 
 
 def journal_entry_text(entry):
-    """What a journal entry says, e.g. « Accès à l'événement donné à anne@example.org. »."""
+    """What a journal entry says, e.g. « Accès à l'événement donné à anne@example.org. » or
+    « Informations modifiées : début, fin, lieu. »."""
     label = JOURNAL_ACTION_LABELS.get(entry.action)
-    return label % entry.details if label is not None else entry.action
+    if label is None:
+        return entry.action
+    details = dict(entry.details)
+    if details.get("fields"):
+        names = details["fields"].split(", ")
+        details["fields"] = ", ".join(str(CHANGED_FIELD_LABELS.get(name, name)) for name in names)
+    return label % details

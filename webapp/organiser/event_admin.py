@@ -23,7 +23,7 @@ from ..services.events import EventRuleError
 from ..web import render_form_page
 from . import bp
 from .access import admin_required, with_event
-from .event_forms import CopyEventForm, EventForm, NewEventForm, NewWorkshopForm, WorkshopForm
+from .event_forms import CopyEventForm, EditEventForm, NewEventForm, NewWorkshopForm, WorkshopForm
 
 
 def _form_page(template, form, **context):
@@ -78,16 +78,21 @@ def new_event():
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 @with_event
 def edit_event(event):
-    """Every field of the event but its address (slug) and status."""
-    form = EventForm(data=EventForm.data_of(event, event.tz))
+    """Every field of the event but its address (slug) and status; its workshops move with its
+    start when the organiser asks."""
+    form = EditEventForm(data=EditEventForm.data_of(event, event.tz))
     if _to_save(form):
         changes = _changed(event, form.values_in(form.zone()))
         if not changes:
             flash(_("Rien n'a changé."), "info")
             return _home(event)
-        journal.record(event, current_user, JournalAction.event_updated, fields=", ".join(changes))
+        workshops = None
+        if form.move_workshops.data and "starts_at" in changes and event.workshops:
+            workshops = events.workshops_moved_with(event, changes["starts_at"])
+        fields = [*changes, *(["workshops"] if workshops else [])]
+        journal.record(event, current_user, JournalAction.event_updated, fields=", ".join(fields))
         try:
-            events.update_event(event, **changes)
+            events.update_event(event, workshops=workshops, **changes)
         except EventRuleError as error:
             _refused(form, error)
         else:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -181,6 +181,16 @@ class EventForm(TimesInZone, Form):
     def zone(self):
         """The time zone the form's date-times are read in (valid once the form is)."""
         return ZoneInfo(self.timezone.data)
+
+
+class EditEventForm(EventForm):
+    """An event's fields, and whether its workshops move with its start (they are not columns)."""
+
+    move_workshops = BooleanField(
+        _l("Décaler aussi les ateliers"),
+        description=_l("Chaque atelier avance ou recule d'autant que le début de l'événement, et garde sa durée. "
+                       "Pour reporter à un autre jour un événement qui a des ateliers, cochez cette case : "
+                       "sinon, ils resteraient à l'ancienne date."))
 
 
 class NewEventForm(EventForm):

@@ -224,12 +224,7 @@ def copy_event(source, *, slug, title, starts_at, ends_at):
     which keep their place in the event's day: workshops and the registration window move with
     the start, by the same wall-clock time in the event's zone. No registrations, no seats
     taken. Commits; returns the new event (EventRuleError, as `create_event`)."""
-    tz = source.tz
-    shift = _wall_clock(starts_at, tz) - _wall_clock(source.starts_at, tz)
-
-    def moved(moment):
-        return None if moment is None else (_wall_clock(moment, tz) + shift).replace(tzinfo=tz)
-
+    moved = _mover(source.starts_at, starts_at, source.tz)
     values = {name: getattr(source, name) for name in EVENT_COLUMNS}
     values.update(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, status=EventStatus.draft,
                   registration_opens_at=moved(source.registration_opens_at),
@@ -237,6 +232,14 @@ def copy_event(source, *, slug, title, starts_at, ends_at):
     workshops = [_columns(w) | {"starts_at": moved(w.starts_at), "ends_at": moved(w.ends_at)}
                  for w in source.workshops]
     return create_event(**values, workshops=workshops)
+
+
+def workshops_moved_with(event, starts_at):
+    """The event's workshops, as `update_event` takes them, moved with its start to `starts_at`:
+    each keeps its place in the event's day (the same wall-clock shift in the event's zone, as
+    `copy_event` moves them), so that an event with workshops can move to another day."""
+    moved = _mover(event.starts_at, starts_at, event.tz)
+    return [{"key": w.key, "starts_at": moved(w.starts_at), "ends_at": moved(w.ends_at)} for w in event.workshops]
 
 
 def active_registration_count(event):
@@ -325,6 +328,17 @@ def _check_order(values, first, second, label, errors):
 def _wall_clock(moment, tz):
     """`moment` as the time on a clock of zone `tz`, without the zone (for shifts by calendar days)."""
     return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def _mover(old_start, new_start, tz):
+    """A function that moves a moment (or None) as the start moves from `old_start` to `new_start`:
+    by the same wall-clock time in zone `tz`, so that a day later is the same hour on the event's
+    clock, even across a change of summer time."""
+    shift = _wall_clock(new_start, tz) - _wall_clock(old_start, tz)
+
+    def moved(moment):
+        return None if moment is None else (_wall_clock(moment, tz) + shift).replace(tzinfo=tz)
+    return moved
 
 
 def _assign(obj, name, value):
