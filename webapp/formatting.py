@@ -59,7 +59,9 @@ REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.confirmed: _l("place réservée"),
     RegistrationStatus.waiting: _l("sur la liste d'attente"),
     RegistrationStatus.offered: _l("une place vous est proposée"),
+    RegistrationStatus.awaiting_approval: _l("demande en attente de validation"),
     RegistrationStatus.cancelled: _l("annulée"),
+    RegistrationStatus.declined: _l("demande non retenue"),
 }
 
 # Registrations counted by status, as the back office shows them.
@@ -67,17 +69,23 @@ REGISTRATION_COUNT_LABELS = {
     RegistrationStatus.confirmed: _l("places réservées"),
     RegistrationStatus.offered: _l("places proposées"),
     RegistrationStatus.waiting: _l("en liste d'attente"),
+    RegistrationStatus.awaiting_approval: _l("à valider"),
     RegistrationStatus.pending: _l("adresse à confirmer"),
     RegistrationStatus.cancelled: _l("annulées"),
+    RegistrationStatus.declined: _l("refusées"),
 }
+# Statuses of the approval mode, counted only where they occur (or the event asks for approval).
+APPROVAL_STATUSES = (RegistrationStatus.awaiting_approval, RegistrationStatus.declined)
 
 # A registration's status as the back office writes it (in lists, on a person's page, in exports).
 BACK_OFFICE_STATUS_LABELS = {
     RegistrationStatus.confirmed: _l("place réservée"),
     RegistrationStatus.offered: _l("place proposée"),
     RegistrationStatus.waiting: _l("liste d'attente"),
+    RegistrationStatus.awaiting_approval: _l("à valider"),
     RegistrationStatus.pending: _l("adresse à confirmer"),
     RegistrationStatus.cancelled: _l("annulée"),
+    RegistrationStatus.declined: _l("refusée"),
 }
 
 BOOKING_STATUS_LABELS = {
@@ -115,6 +123,8 @@ MAIL_KIND_LABELS = {
     "offer_expired": _l("Offre de place expirée"),
     "invite_updated": _l("Invitation mise à jour"),
     "registration_cancelled": _l("Inscription annulée"),
+    "approval_requested": _l("Demande reçue, en attente de validation"),
+    "registration_declined": _l("Demande refusée"),
     "event_cancelled": _l("Événement annulé"),
     "lost_links": _l("Liens d'inscription perdus"),
     "password_reset": _l("Nouveau mot de passe"),
@@ -149,6 +159,8 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.registration_added: _l("Inscription ajoutée à la main : %(name)s (%(email)s)."),
     JournalAction.registration_updated: _l("Inscription modifiée : %(name)s (%(email)s)."),
     JournalAction.registration_cancelled: _l("Inscription annulée : %(name)s (%(email)s)."),
+    JournalAction.registration_accepted: _l("Demande d'inscription acceptée : %(name)s (%(email)s)."),
+    JournalAction.registration_declined: _l("Demande d'inscription refusée : %(name)s (%(email)s)."),
     JournalAction.waiting_priority_given: _l("Passage en tête de la liste d'attente : %(name)s (%(email)s)."),
     JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s) ; lignes : %(count)s."),
     JournalAction.mails_requeued: _l("Courriels en échec renvoyés : %(count)s."),

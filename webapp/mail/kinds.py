@@ -77,6 +77,13 @@ def _workshops_context(row):
     return context
 
 
+def _requested_workshops_context(row):
+    """A request that awaits the organisers' decision: the workshops chosen (booked once accepted)."""
+    context = _registration_context(row)
+    context["requested_workshops"] = [b.workshop for b in context["registration"].active_bookings()]
+    return context
+
+
 def _invite_updated_context(row):
     """The workshops as they are now, and what changed in the event when it moved: the
     payload's `previous` holds the time and place before the change."""
@@ -179,6 +186,8 @@ KINDS = {kind.name: kind for kind in [
     MailKind("offer_expired", _offer_context),
     MailKind("invite_updated", _invite_updated_context, invite=InviteMethod.request, checkin_code=True),
     MailKind("registration_cancelled", _registration_context, invite=InviteMethod.cancel),
+    MailKind("approval_requested", _requested_workshops_context),
+    MailKind("registration_declined", _registration_context),
     MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("lost_links", _lost_links_context),
     MailKind("password_reset", _password_reset_context),

@@ -3,7 +3,7 @@
 import enum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -65,6 +65,9 @@ class Event(SeatPoolMixin, db.Model):
     registration_opens_at = mapped_column(UTCDateTime)
     registration_closes_at = mapped_column(UTCDateTime)
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    # Registrations wait for an organiser's decision once the address is confirmed.
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
+                                                    nullable=False)
     status: Mapped[EventStatus] = mapped_column(
         Enum(EventStatus, native_enum=False, length=20), default=EventStatus.draft, nullable=False
     )

@@ -26,6 +26,8 @@ class JournalAction(enum.StrEnum):
     registration_added = "registration_added"
     registration_updated = "registration_updated"
     registration_cancelled = "registration_cancelled"
+    registration_accepted = "registration_accepted"  # a request accepted (events that need approval)
+    registration_declined = "registration_declined"
     waiting_priority_given = "waiting_priority_given"
     registrations_exported = "registrations_exported"
     mails_requeued = "mails_requeued"

@@ -35,11 +35,17 @@ class RegistrationStatus(enum.StrEnum):
     confirmed = "confirmed"  # address confirmed and holds a seat
     waiting = "waiting"      # address confirmed, on the event's waiting list
     offered = "offered"      # a freed seat is offered and held for this person
+    # Address confirmed for an event that needs the organisers' approval: no seat, not on the
+    # waiting list, until an organiser accepts (seat or waiting list) or declines.
+    awaiting_approval = "awaiting_approval"
     cancelled = "cancelled"
+    declined = "declined"    # an organiser declined the request: the registration ended
 
 
 ACTIVE_STATUSES = (RegistrationStatus.pending, RegistrationStatus.confirmed, RegistrationStatus.waiting,
-                   RegistrationStatus.offered)
+                   RegistrationStatus.offered, RegistrationStatus.awaiting_approval)
+# Statuses of a registration that ended; it no longer counts for its (event, address).
+ENDED_STATUSES = (RegistrationStatus.cancelled, RegistrationStatus.declined)
 
 
 class BookingStatus(enum.StrEnum):
@@ -68,6 +74,9 @@ def new_checkin_code():
     return "".join(secrets.choice(CHECKIN_CODE_ALPHABET) for _ in range(CHECKIN_CODE_LENGTH))
 
 
+ACTIVE_EMAIL_WHERE = "status NOT IN ('cancelled', 'declined')"
+
+
 def _enum(cls):
     return Enum(cls, native_enum=False, length=20, validate_strings=True)
 
@@ -75,10 +84,11 @@ def _enum(cls):
 class Registration(db.Model):
     __tablename__ = "registrations"
     __table_args__ = (
-        # One active registration per (event, address), enforced by the database.
+        # One active registration per (event, address), enforced by the database: a person whose
+        # registration was cancelled or declined may register again.
         Index(
             "uq_registrations_active_email", "event_id", "email", unique=True,
-            sqlite_where=text("status != 'cancelled'"), postgresql_where=text("status != 'cancelled'"),
+            sqlite_where=text(ACTIVE_EMAIL_WHERE), postgresql_where=text(ACTIVE_EMAIL_WHERE),
         ),
         Index("ix_registrations_waiting", "event_id", "status", "waiting_since"),
         # The back office's list, sorted by name or by date.
@@ -114,6 +124,11 @@ class Registration(db.Model):
     privacy_consent_at = mapped_column(UTCDateTime, nullable=False)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     confirmed_at = mapped_column(UTCDateTime)
+    # When the address was confirmed for an event that needs approval: the request went to the organisers.
+    approval_requested_at = mapped_column(UTCDateTime)
+    # When an organiser decided: accepted or declined the request, or registered the person by hand
+    # (then their confirmation needs no approval).
+    decided_at = mapped_column(UTCDateTime)
     cancelled_at = mapped_column(UTCDateTime)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
@@ -130,7 +145,7 @@ class Registration(db.Model):
 
     @property
     def is_active(self):
-        return self.status != RegistrationStatus.cancelled
+        return self.status in ACTIVE_STATUSES
 
     @property
     def shows_checkin_code(self):

@@ -140,7 +140,7 @@ class EventForm(TimesInZone, Form):
 
     columns = ("title", "content_language", "description", "timezone", "starts_at", "ends_at", "venue_name",
                "venue_address", "online_url", "capacity", "registration_opens_at", "registration_closes_at",
-               "contact_email")
+               "contact_email", "approval_required")
     datetime_fields = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
 
     title = _title(Event)
@@ -172,6 +172,10 @@ class EventForm(TimesInZone, Form):
                                 validators=[DataRequired(_l("Indiquez une adresse de contact.")),
                                             _max_length(Event, "contact_email"), _email_address],
                                 description=_l("Les réponses aux courriels de l'événement y arrivent."))
+    approval_required = BooleanField(
+        _l("Valider chaque inscription"),
+        description=_l("Une fois leur adresse confirmée, les personnes attendent votre décision, sans place ni "
+                       "liste d'attente : vous acceptez ou refusez chaque demande depuis la liste des inscriptions."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -55,6 +55,7 @@ def _back_office_helpers():
         "user_role_label": formatting.user_role_label,
         "journal_entry_text": formatting.journal_entry_text,
         "registration_count_labels": formatting.REGISTRATION_COUNT_LABELS,
+        "approval_statuses": formatting.APPROVAL_STATUSES,
         "status_label": formatting.back_office_status_label,
         "booking_status_label": formatting.booking_status_label,
         "offer_status_label": formatting.offer_status_label,

@@ -1,5 +1,6 @@
 """An event's registrations: the list (search, filters, sort, pages), exports, one person's page
-and what organisers do for a person (add, edit, cancel, priority on the waiting list)."""
+and what organisers do for a person (add, edit, cancel, priority on the waiting list, accept or
+decline a request when the event needs approval)."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,6 +25,8 @@ REFUSALS = {
     Code.already_cancelled: _l("Cette inscription est déjà annulée."),
     Code.not_waiting: _l("Cette personne n'est pas (ou plus) sur la liste d'attente."),
     Code.already_prioritised: _l("Cette personne est déjà en tête de la liste d'attente."),
+    Code.not_awaiting: _l("Cette demande n'attend pas (ou plus) de décision : elle a peut-être déjà été acceptée "
+                          "ou refusée."),
     Code.already_registered: _l("Cette adresse électronique a déjà une inscription en cours pour cet événement."),
     Code.unknown_workshop: _l("Ce choix d'ateliers n'est pas possible."),
     Code.workshops_overlap: _l("Ce choix d'ateliers n'est pas possible."),
@@ -169,6 +172,36 @@ def cancel_registration(event, registration_id):
         flash(_refusal(exc.code), "error")
     else:
         flash(_("L'inscription de %(name)s est annulée ; la personne en est informée par courriel.",
+                name=registration.full_name), "success")
+    return redirect(_person_url(registration))
+
+
+@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/accept")
+@with_event
+def accept_registration(event, registration_id):
+    """Accept a request: a seat or the waiting list by the usual rules, and the usual mails."""
+    registration = _registration_or_404(event, registration_id)
+    try:
+        registrations.accept_registration(registration, by=current_user)
+    except RegistrationError as exc:
+        flash(_refusal(exc.code), "error")
+    else:
+        flash(_("La demande de %(name)s est acceptée : %(status)s. La personne en est informée par courriel.",
+                name=registration.full_name, status=back_office_status_label(registration.status)), "success")
+    return redirect(_person_url(registration))
+
+
+@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/decline")
+@with_event
+def decline_registration(event, registration_id):
+    """Decline a request: the registration ends, and the person gets a polite mail."""
+    registration = _registration_or_404(event, registration_id)
+    try:
+        registrations.decline_registration(registration, by=current_user)
+    except RegistrationError as exc:
+        flash(_refusal(exc.code), "error")
+    else:
+        flash(_("La demande de %(name)s est refusée ; la personne en est informée par courriel.",
                 name=registration.full_name), "success")
     return redirect(_person_url(registration))
 

@@ -130,6 +130,14 @@ def _manage_link_registration(token):
 
 
 def _cancelled_page(registration):
+    """The registration ended: cancelled, or declined by the organisers."""
+    if registration.status == RegistrationStatus.declined:
+        return _message(
+            410, _("Demande non retenue"),
+            sentence(_("Les personnes qui organisent « %(title)s » n'ont pas pu donner suite à votre demande "
+                       "d'inscription : il n'y a plus rien à modifier."), title=_title(registration.event)),
+            url_for("public.index"), _("Voir les événements"),
+        )
     return _message(
         410, _("Inscription annulée"),
         sentence(_("Votre inscription à « %(title)s » est annulée : il n'y a plus rien à modifier. "
@@ -146,7 +154,7 @@ def manage(token):
     registration = _manage_link_registration(token)
     if registration is None:
         return _invalid_link()
-    if registration.status == RegistrationStatus.cancelled:
+    if not registration.is_active:
         return _cancelled_page(registration)
     event = registration.event
     current_workshops = [booking.workshop for booking in registration.active_bookings()]
@@ -196,7 +204,7 @@ def cancel(token):
     registration = _manage_link_registration(token)
     if registration is None:
         return _invalid_link()
-    if registration.status == RegistrationStatus.cancelled:
+    if not registration.is_active:
         return _cancelled_page(registration)
     if request.method == "GET":
         return render_template("participant/cancel.html", registration=registration, token=token)
@@ -214,7 +222,7 @@ def leave_waiting_list(token):
     registration = _manage_link_registration(token)
     if registration is None:
         return _invalid_link()
-    if registration.status == RegistrationStatus.cancelled:
+    if not registration.is_active:
         return _cancelled_page(registration)
     try:
         registrations.leave_waiting_list(registration)

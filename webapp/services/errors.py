@@ -11,6 +11,7 @@ class RegistrationErrorCode(enum.StrEnum):
     not_waiting = "not_waiting"              # leaving a waiting list the person is no longer on
     already_prioritised = "already_prioritised"  # put at the front of the waiting list a second time
     already_registered = "already_registered"    # an organiser adds an address that has an active registration
+    not_awaiting = "not_awaiting"            # accepting or declining a request that awaits no decision (any more)
     event_cancelled = "event_cancelled"
     unknown_workshop = "unknown_workshop"    # a workshop of another event
     workshops_overlap = "workshops_overlap"

@@ -29,7 +29,7 @@ EVENT_FIELDS = {
     "slug": True, "title": True, "language": False, "description": False, "status": False, "timezone": False,
     "starts_at": True, "ends_at": True, "venue_name": False, "venue_address": False,
     "online_url": False, "capacity": False, "registration_opens_at": False,
-    "registration_closes_at": False, "contact_email": True, "workshops": False,
+    "registration_closes_at": False, "contact_email": True, "approval_required": False, "workshops": False,
 }
 WORKSHOP_FIELDS = {
     "key": True, "title": True, "description": False, "starts_at": True, "ends_at": True,
@@ -88,6 +88,7 @@ def _clean_event(data, errors):
         "contact_email": _email(data, "contact_email", errors),
         "status": _status(data, errors),
         "capacity": _capacity(data, "capacity", _("l'événement"), errors),
+        "approval_required": _boolean(data, "approval_required", errors),
     }
     tz = _timezone(data, errors)
     values["timezone"] = tz.key if tz else DEFAULT_TIMEZONE
@@ -181,6 +182,15 @@ def _capacity(data, name, label, errors):
         errors.append(_("La capacité de %(label)s doit être un nombre entier positif, pas « %(value)s ».",
                         label=label, value=value))
         return None
+    return value
+
+
+def _boolean(data, name, errors):
+    """true or false (false when the key is absent)."""
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        errors.append(_("« %(field)s » doit valoir true ou false, pas « %(value)s ».", field=name, value=value))
+        return False
     return value
 
 

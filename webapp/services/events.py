@@ -24,6 +24,7 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +41,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 EVENT_COLUMNS = (
     "title", "description", "content_language", "status", "timezone", "starts_at", "ends_at", "venue_name",
     "venue_address", "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email",
+    "approval_required",
 )
 WORKSHOP_COLUMNS = ("key", "title", "description", "starts_at", "ends_at", "room", "capacity")
 # A change of one of these sends an updated invite to the people who hold a seat.
@@ -122,7 +124,8 @@ def update_event(event, *, workshops=None, **changes):
 
     Refused: a capacity below the seats taken, a new status for a cancelled event, a published
     event back to a draft while people are registered, deleting a workshop that people booked,
-    and what `event_problems` finds. Commits; returns the event.
+    turning approval off while requests await a decision (they would wait forever, or take seats
+    nobody accepted), and what `event_problems` finds. Commits; returns the event.
     """
     _check_names(changes, EVENT_COLUMNS)
     for fields in workshops or ():
@@ -148,6 +151,15 @@ def update_event(event, *, workshops=None, **changes):
             errors.append(_("L'événement « %(slug)s » a des inscriptions (%(count)s) : il ne peut pas redevenir un "
                             "brouillon. Annulez-le pour prévenir les personnes inscrites.",
                             slug=event.slug, count=registered))
+    if event.approval_required and not values["approval_required"]:
+        awaiting = db.session.scalar(select(func.count()).select_from(Registration).where(
+            Registration.event_id == event.id, Registration.status == RegistrationStatus.awaiting_approval))
+        if awaiting:
+            errors.append(ngettext(
+                "%(num)d demande d'inscription attend la décision des personnes qui organisent : acceptez-la ou "
+                "refusez-la avant de ne plus demander de validation.",
+                "%(num)d demandes d'inscription attendent la décision des personnes qui organisent : acceptez-les "
+                "ou refusez-les avant de ne plus demander de validation.", awaiting))
     _check_capacity(event, values["capacity"], _("l'événement"), errors)
     for fields in resulting:
         if fields["key"] in current:
@@ -243,8 +255,8 @@ def workshops_moved_with(event, starts_at):
 
 
 def active_registration_count(event):
-    """How many registrations of the event are active (pending, confirmed, waiting, offered):
-    the people a cancellation mails."""
+    """How many registrations of the event are active (pending, confirmed, waiting, offered,
+    awaiting approval): the people a cancellation mails."""
     return db.session.scalar(select(func.count()).select_from(Registration).where(
         Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES)))
 

@@ -23,12 +23,13 @@ class SortOrder(enum.StrEnum):
     name = "name"        # last name, first name
     newest = "newest"    # the latest registrations first
     oldest = "oldest"
-    status = "status"    # seats, offers, waiting list, pending addresses, cancelled; then by name
+    status = "status"    # seats, offers, waiting list, requests to decide, pending addresses, ended; then by name
 
 
 # The order of the `status` sort: who holds or may get a seat first.
 STATUS_ORDER = (RegistrationStatus.confirmed, RegistrationStatus.offered, RegistrationStatus.waiting,
-                RegistrationStatus.pending, RegistrationStatus.cancelled)
+                RegistrationStatus.awaiting_approval, RegistrationStatus.pending, RegistrationStatus.cancelled,
+                RegistrationStatus.declined)
 
 # A status filter may also ask for every registration that is not cancelled.
 ACTIVE = "active"
@@ -141,6 +142,7 @@ def registration_of(event, registration_id):
 class Step(enum.StrEnum):
     """A step of a registration's history."""
     registered = "registered"
+    awaiting_approval = "awaiting_approval"  # address confirmed, the request sent to the organisers
     waiting = "waiting"            # address confirmed, on the waiting list
     seat = "seat"                  # address confirmed with a seat, or a seat offer accepted
     offered = "offered"            # a seat offered from a waiting list (details: the workshop, if any)
@@ -161,6 +163,8 @@ def history(registration):
     """What happened to a registration, the oldest first: its own timestamps, its seat offers and
     the journal entries about it."""
     items = [HistoryItem(registration.created_at, Step.registered)]
+    if registration.approval_requested_at is not None:
+        items.append(HistoryItem(registration.approval_requested_at, Step.awaiting_approval))
     if registration.waiting_since is not None:
         items.append(HistoryItem(registration.waiting_since, Step.waiting))
     if registration.confirmed_at is not None and registration.confirmed_at != registration.waiting_since:

@@ -1,6 +1,7 @@
 """A person's registration from start to end: register, confirm the address, change details
-and workshops, cancel or leave the waiting list, get lost links again. Seat counting lives in
-`seats.py`; the effects of an event's changes on its registrations in `events.py`."""
+and workshops, cancel or leave the waiting list, get lost links again; for an event that needs
+approval, the organisers' decision (accept or decline). Seat counting lives in `seats.py`; the
+effects of an event's changes on its registrations in `events.py`."""
 import hashlib
 
 from flask import current_app
@@ -20,7 +21,7 @@ from ..models import (
     WorkshopBooking,
 )
 from ..models.base import utcnow
-from ..models.registrations import ACTIVE_STATUSES
+from ..models.registrations import ACTIVE_STATUSES, ENDED_STATUSES
 from . import journal, seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
@@ -97,7 +98,8 @@ def add_by_organiser(event, *, by, confirmed, first_name, last_name, email, orga
     """An organiser (`by`) registers a person by hand, journalled. Pending: the person gets the usual
     "confirm your address" mail. `confirmed`: the address counts as confirmed at once, with the same
     rules and mails as a confirmation by link (a seat when one is free and nobody waits, else the
-    waiting list). Commits; returns the registration.
+    waiting list). The organiser decided: an event that needs approval does not ask for it.
+    Commits; returns the registration.
 
     Raises RegistrationError('closed'), 'already_registered' (the address has an active
     registration), 'unknown_workshop' or 'workshops_overlap'.
@@ -109,6 +111,7 @@ def add_by_organiser(event, *, by, confirmed, first_name, last_name, email, orga
     registration = _new_registration(
         event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
         actor_type=actor_type, language=language, workshops=workshops)
+    registration.decided_at = utcnow()
     try:
         with db.session.begin_nested():
             db.session.add(registration)
@@ -166,7 +169,9 @@ def link_owner(purpose, token):
 
 
 def confirm_address(token):
-    """Confirm the address behind a confirmation link: take a seat, or join the waiting list.
+    """Confirm the address behind a confirmation link: take a seat, or join the waiting list; for an
+    event that needs approval (unless an organiser registered the person), the request waits for the
+    organisers' decision instead, and the person is told so by mail.
 
     Raises tokens.InvalidLink for forged or expired links and RegistrationError('already_confirmed'
     / 'cancelled' / 'closed') for links that cannot be used (any more). Commits.
@@ -174,21 +179,48 @@ def confirm_address(token):
     registration = registration_from_token(
         "confirm", token, max_age=current_app.config["CONFIRM_LINK_MAX_AGE"].total_seconds()
     )
-    if registration.status == RegistrationStatus.cancelled:
-        raise RegistrationError(RegistrationErrorCode.cancelled)
-    if registration.status != RegistrationStatus.pending:
-        raise RegistrationError(RegistrationErrorCode.already_confirmed)
-    if not registration.event.accepts_registrations():
-        raise RegistrationError(RegistrationErrorCode.closed)
-    _take_seat_or_wait(registration)
+    # Locked first, so that the approval setting cannot change while we follow it.
+    event = seats.lock_event(registration.event_id)
+    try:
+        if registration.status == RegistrationStatus.cancelled:
+            raise RegistrationError(RegistrationErrorCode.cancelled)
+        if registration.status != RegistrationStatus.pending:
+            raise RegistrationError(RegistrationErrorCode.already_confirmed)
+        if not event.accepts_registrations():
+            raise RegistrationError(RegistrationErrorCode.closed)
+    except RegistrationError:
+        db.session.rollback()
+        raise
+    if event.approval_required and registration.decided_at is None:
+        _await_approval(registration)
+    else:
+        _take_seat_or_wait(registration)
     db.session.commit()
     return registration
 
 
-def _take_seat_or_wait(registration):
-    """A pending registration whose address is confirmed: it takes a seat, or joins the waiting
-    list, and its mails are queued. Not committed; on RegistrationError('already_confirmed' or
-    'closed') the transaction is rolled back."""
+def _await_approval(registration):
+    """A pending registration whose address is confirmed goes to the organisers for a decision: no
+    seat, no waiting list yet; the person is told by mail. Not committed."""
+    if not transition(registration, [RegistrationStatus.pending], RegistrationStatus.awaiting_approval,
+                      approval_requested_at=utcnow()):
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.already_confirmed)
+    queue_registration_mail("approval_requested", registration, f"approval-requested:{registration.id}")
+
+
+# The refusal when another request moved the registration on first, by the status it left.
+_MOVED_ON = {
+    RegistrationStatus.pending: RegistrationErrorCode.already_confirmed,
+    RegistrationStatus.awaiting_approval: RegistrationErrorCode.not_awaiting,
+}
+
+
+def _take_seat_or_wait(registration, was=RegistrationStatus.pending, **values):
+    """A registration in status `was` moves on (pending: its address is confirmed; awaiting approval:
+    an organiser accepted it, `values` recording the decision): it takes a seat, or joins the
+    waiting list, and its mails are queued. Not committed; on RegistrationError('already_confirmed'
+    or 'not_awaiting': moved on meanwhile; 'closed') the transaction is rolled back."""
     event = registration.event
     now = utcnow()
     # The seat check and take is one conditional UPDATE of the event row; that first write also
@@ -196,15 +228,15 @@ def _take_seat_or_wait(registration):
     took_seat = seats.take_seat(event)
     if not took_seat:
         seats.join_waiting_list(event)
-    # Of two concurrent clicks on the link, only one moves the registration on; the other
-    # rolls back its counter change.
+    # Of two concurrent clicks on the link (or decisions), only one moves the registration on; the
+    # other rolls back its counter change.
     if not transition(
-        registration, [RegistrationStatus.pending],
+        registration, [was],
         RegistrationStatus.confirmed if took_seat else RegistrationStatus.waiting,
-        confirmed_at=now, waiting_since=None if took_seat else now,
+        confirmed_at=now, waiting_since=None if took_seat else now, **values,
     ):
         db.session.rollback()
-        raise RegistrationError(RegistrationErrorCode.already_confirmed)
+        raise RegistrationError(_MOVED_ON[was])
     db.session.refresh(event)  # the event may have closed or been cancelled while we waited for the lock
     if not event.accepts_registrations(now):
         db.session.rollback()
@@ -261,12 +293,13 @@ def update_registration(registration, *, first_name, last_name, organisation, ac
     invite when something that shows in it changed (name, booked workshops). Commits.
     `by`: the organiser's account, when done from the back office (journalled).
 
-    Raises RegistrationError('cancelled') for a cancelled registration, and, when the workshops
-    change, 'event_cancelled', 'closed', 'unknown_workshop' or 'workshops_overlap'.
+    Raises RegistrationError('cancelled') for a registration that ended (cancelled or declined),
+    and, when the workshops change, 'event_cancelled', 'closed', 'unknown_workshop' or
+    'workshops_overlap'.
     """
     event = seats.lock_event(registration.event_id)
     try:
-        if registration.status == RegistrationStatus.cancelled:
+        if not registration.is_active:
             raise RegistrationError(RegistrationErrorCode.cancelled)
         workshops = list(workshops)
         current = {b.workshop_id: b for b in registration.active_bookings()}
@@ -307,29 +340,32 @@ def update_registration(registration, *, first_name, last_name, organisation, ac
     return registration
 
 
-def _end_registration(registration, allowed, mail_kind, by=None):
-    """End a registration that is in one of `allowed` statuses: free its seats and places at
-    once, and queue `mail_kind` (CANCEL, with the invite only if the person had one). Commits.
+def _end_registration(registration, allowed, mail_kind, by=None, *, ended=RegistrationStatus.cancelled,
+                      refused=RegistrationErrorCode.not_waiting, action=JournalAction.registration_cancelled):
+    """End a registration that is in one of `allowed` statuses: it becomes `ended` (cancelled, or
+    declined by an organiser), its seats and places are freed at once, and `mail_kind` is queued
+    (CANCEL, with the invite only if the person had one). Commits.
 
-    A second click finds it cancelled: RegistrationError('already_cancelled'), nothing changes.
+    A second click finds it ended: RegistrationError('already_cancelled') when cancelling one that
+    ended, otherwise `refused`; nothing changes.
     """
     event = seats.lock_event(registration.event_id)
     held = registration.status
+    when = {"cancelled_at" if ended == RegistrationStatus.cancelled else "decided_at": utcnow()}
     if held not in allowed or not transition(
-        registration, [held], RegistrationStatus.cancelled,
-        cancelled_at=utcnow(), revision=Registration.revision + 1,
+        registration, [held], ended, revision=Registration.revision + 1, **when,
     ):
         db.session.rollback()
-        raise RegistrationError(RegistrationErrorCode.already_cancelled if held == RegistrationStatus.cancelled
-                                else RegistrationErrorCode.not_waiting)
+        raise RegistrationError(RegistrationErrorCode.already_cancelled
+                                if held in ENDED_STATUSES and ended == RegistrationStatus.cancelled else refused)
     seats.give_up_place(event, held, registration)
     for booking in registration.active_bookings():
         seats.cancel_booking(booking)
     if by is not None:
-        journal.record(event, by, JournalAction.registration_cancelled, registration_id=registration.id,
+        journal.record(event, by, action, registration_id=registration.id,
                        name=registration.full_name, email=registration.email)
     queue_registration_mail(
-        mail_kind, registration, f"registration-cancelled:{registration.id}",
+        mail_kind, registration, f"{mail_kind.replace('_', '-')}:{registration.id}",
         sequence=registration.invite_sequence, with_invite=held == RegistrationStatus.confirmed,
     )
     db.session.commit()
@@ -354,6 +390,66 @@ def leave_waiting_list(registration):
     return _end_registration(
         registration, (RegistrationStatus.waiting, RegistrationStatus.offered), "registration_cancelled"
     )
+
+
+# --- The organisers' decision, for an event that needs approval. ---
+
+def _check_decidable(event, registration):
+    """Raise RegistrationError (after a rollback) unless the registration awaits a decision that can
+    still be taken: 'not_awaiting', or 'event_cancelled'."""
+    try:
+        if registration.status != RegistrationStatus.awaiting_approval:
+            raise RegistrationError(RegistrationErrorCode.not_awaiting)
+        if event.status == EventStatus.cancelled:
+            raise RegistrationError(RegistrationErrorCode.event_cancelled)
+    except RegistrationError:
+        db.session.rollback()
+        raise
+
+
+def accept_registration(registration, by):
+    """An organiser (`by`) accepts a request: by the usual rules, the person takes a seat (a free
+    one, when nobody waits) or joins the waiting list, their workshops are booked (or waited for),
+    and they get the usual mail (confirmation with the invite, or the waiting list). Journalled.
+    Commits; returns the registration.
+
+    Raises RegistrationError('not_awaiting') when it awaits no decision (any more: of two
+    decisions at once, one wins), 'event_cancelled', or 'closed' (registrations closed: the
+    request can still be declined).
+    """
+    event = seats.lock_event(registration.event_id)
+    _check_decidable(event, registration)
+    if not event.accepts_registrations():
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.closed)
+    _take_seat_or_wait(registration, RegistrationStatus.awaiting_approval, decided_at=utcnow())
+    journal.record(event, by, JournalAction.registration_accepted, registration_id=registration.id,
+                   name=registration.full_name, email=registration.email)
+    db.session.commit()
+    return registration
+
+
+def decline_registration(registration, by):
+    """An organiser (`by`) declines a request: the registration ends (its workshop requests too)
+    and the person gets a polite mail. They may register again: a new request. Journalled.
+    Commits; returns the registration.
+
+    Raises RegistrationError('not_awaiting') when it awaits no decision (any more: of two
+    decisions at once, one wins), or 'event_cancelled' (everyone was told already).
+    """
+    event = seats.lock_event(registration.event_id)
+    _check_decidable(event, registration)
+    return _end_registration(
+        registration, [RegistrationStatus.awaiting_approval], "registration_declined", by,
+        ended=RegistrationStatus.declined, refused=RegistrationErrorCode.not_awaiting,
+        action=JournalAction.registration_declined,
+    )
+
+
+def awaiting_approval_count(event):
+    """How many requests of the event await the organisers' decision."""
+    return db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.event_id == event.id, Registration.status == RegistrationStatus.awaiting_approval))
 
 
 def send_lost_links(email):
