@@ -5,7 +5,8 @@ walks the app's URL map: a back-office route missing from ROUTES fails the suite
 
 To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
 makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target},
-{people_event}, {seated}, {waiting}, {failed_mail} are replaced by ids; {workshop_start} and
+{people_event}, {seated}, {waiting}, {failed_mail}, {approval_event}, {awaiting}, {awaiting_other} are replaced
+by ids; {workshop_start} and
 {workshop_end} by times within the event).
 """
 import enum
@@ -118,6 +119,10 @@ ROUTES = [
           Access.event),
     Route("organiser.give_priority", "POST", "/organiser/events/{people_event}/registrations/{waiting}/priority",
           Access.event),
+    Route("organiser.accept_registration", "POST",
+          "/organiser/events/{approval_event}/registrations/{awaiting}/accept", Access.event),
+    Route("organiser.decline_registration", "POST",
+          "/organiser/events/{approval_event}/registrations/{awaiting_other}/decline", Access.event),
     Route("organiser.mail_log", "GET", "/organiser/events/{people_event}/mails", Access.event),
     Route("organiser.retry_failed_mails", "POST", "/organiser/events/{people_event}/mails/retry", Access.event),
     Route("organiser.retry_mail", "POST", "/organiser/events/{people_event}/mails/{failed_mail}/retry", Access.event),
@@ -146,21 +151,24 @@ def world(app, make_event):
     """Two events, the first with a workshop, and a draft; an admin; an organiser of the first
     event and of the draft; an organiser of the second only; a disabled organiser of the first
     (logged in before being disabled); an account to disable. A third event of the first organiser
-    (one seat) has people: one with the seat, whose confirmation mail failed, and one waiting."""
+    (one seat) has people: one with the seat, whose confirmation mail failed, and one waiting; a fourth
+    one of theirs asks for approval: two requests await a decision."""
     event = make_event(title="Journée régionale", starts_at=support.START, ends_at=support.START + timedelta(hours=8),
                        workshops=[dict(key="agro", title="Agroécologie", starts_at=support.START + timedelta(hours=1),
                                        ends_at=support.START + timedelta(hours=2))])
     other_event = make_event(title="Atelier ESS")
     draft = make_event(title="Brouillon", status=EventStatus.draft)
     people_event = make_event(title="Journée avec inscriptions", capacity=1)
+    approval_event = make_event(title="Journée sur validation", approval_required=True)
     with app.app_context():
         ids = {
             "event": event, "other_event": other_event, "draft": draft, "people_event": people_event,
+            "approval_event": approval_event,
             "workshop": db.session.get(Event, event).workshops[0].id,
             # The workshop's times as the forms show them (Paris time), within the event.
             "workshop_start": "2030-06-12T10:30", "workshop_end": "2030-06-12T12:00",
             "admin": make_user("admin@example.org", UserRole.admin),
-            "organiser": make_user("anne@example.org", events=[event, draft, people_event]),
+            "organiser": make_user("anne@example.org", events=[event, draft, people_event, approval_event]),
             "other": make_user("yann@example.org", events=[other_event]),
             "disabled": make_user("gwen@example.org", events=[event]),
             "target": make_user("cible@example.org"),
@@ -168,6 +176,8 @@ def world(app, make_event):
         ids["reset_token"] = accounts.password_token(db.session.get(User, ids["organiser"]))
     ids["seated"] = support.person_id(app, people_event, "Maela")
     ids["waiting"] = support.person_id(app, people_event, "Loeiz")
+    ids["awaiting"] = support.person_id(app, approval_event, "Morgane")
+    ids["awaiting_other"] = support.person_id(app, approval_event, "Erwan")
     with app.app_context():
         failed = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "registration_confirmed")).one()
         failed.status, failed.last_error = OutboxStatus.failed, "550 5.1.1 mailbox unknown"
