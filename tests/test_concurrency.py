@@ -4,7 +4,8 @@ The headline test fires 200 simultaneous confirmation clicks at a gunicorn serve
 worker processes, for an event of 50 seats. The others run services from many threads at once,
 each thread with its own app context, session and database connection (so the database sees
 truly concurrent transactions): accepting offers, cancelling, double clicks. After each, the
-seat counters must equal what the rows say.
+seat counters must equal what the rows say. Last, organisers deciding on the same requests at
+once (events that need approval): one decision per request.
 """
 import threading
 import uuid
@@ -17,7 +18,17 @@ import requests
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, SeatOffer
+from webapp.models import (
+    Event,
+    EventStatus,
+    JournalEntry,
+    OfferStatus,
+    OutboxMail,
+    Registration,
+    SeatOffer,
+    User,
+    UserRole,
+)
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 from webapp.services.registrations import RegistrationError
@@ -220,4 +231,44 @@ def test_concurrent_cancellations_while_people_wait(target):
         offers = Counter(status.value for status in db.session.scalars(select(SeatOffer.status)))
         assert offers["open"] == 10 and set(offers) <= {"open", "withdrawn"}
         assert mail_count("seat_offer") == offers.total()
+        assert_counters_match_rows(event_id)
+
+
+# --- The organisers' decisions on requests (events that need approval). ---
+
+def test_concurrent_decisions_on_requests_one_decision_per_request(target):
+    _, app = target
+    with app.test_request_context():
+        event = create_event(capacity=5)
+        event.approval_required = True
+        db.session.commit()
+        event_id = event.id
+        people = register_people(event, 16)
+        confirm(people)  # 16 requests await a decision
+        organisers = [support.make_user(f"orga{i}@example.org", UserRole.admin) for i in range(2)]
+        db.session.commit()
+
+    def decide(decision, registration_id, organiser_id):
+        def call():
+            registration = db.session.get(Registration, registration_id)
+            return decision(registration, by=db.session.get(User, organiser_id))
+        return call
+
+    accept, decline = registrations.accept_registration, registrations.decline_registration
+    # Requests 0-5: two organisers accept at once. 6-11: one accepts while the other declines.
+    # 12-15: both decline.
+    calls = ([decide(accept, i, o) for i in people[:6] for o in organisers]
+             + [decide(d, i, o) for i in people[6:12] for d, o in zip((accept, decline), organisers, strict=True)]
+             + [decide(decline, i, o) for i in people[12:] for o in organisers])
+    results = outcomes(run_together(app, calls))
+    # One decision per request won; the other click is told the request awaits no decision any more.
+    assert results == {"ok": 16, "not_awaiting": 16}
+    with app.app_context():
+        accepted = statuses(event_id)["confirmed"] + statuses(event_id)["waiting"]
+        assert 6 <= accepted <= 12
+        assert statuses(event_id) == Counter(confirmed=5, waiting=accepted - 5, declined=16 - accepted)
+        assert (mail_count("registration_confirmed"), mail_count("waiting_list")) == (5, accepted - 5)
+        assert mail_count("registration_declined") == 16 - accepted
+        actions = Counter(db.session.scalars(select(JournalEntry.action).where(JournalEntry.event_id == event_id)))
+        assert actions == Counter(registration_accepted=accepted, registration_declined=16 - accepted)
         assert_counters_match_rows(event_id)
