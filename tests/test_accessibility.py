@@ -21,7 +21,7 @@ import time_machine
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, Registration, SeatOffer
+from webapp.models import Event, EventStatus, Registration, SeatOffer, User, UserRole
 from webapp.models.base import utcnow
 from webapp.services import events, registrations, seats
 
@@ -141,6 +141,12 @@ def _(v):
     v.goto("/events/journee/register")
 
 
+@state("form: registrations need approval")
+def _(v):
+    v.event(slug="journee", approval_required=True, workshops=("riaa",))
+    v.goto("/events/journee/register")
+
+
 @state("form: every field wrong", 422)
 def _(v):
     v.event(slug="journee", workshops=("xylm", "outaouais"))
@@ -216,6 +222,12 @@ def _(v):
     v.goto(v.link("confirm", v.person(event_id, confirm=False)))
 
 
+@state("confirmed: request awaiting approval")
+def _(v):
+    event_id = v.event(approval_required=True, workshops=("xylm", "riaa"))
+    v.goto(v.link("confirm", v.person(event_id, confirm=False, email=PARTICIPANT, workshops=("xylm",))))
+
+
 @state("confirm link expired", 410)
 def _(v):
     registration_id = v.person(v.event(), confirm=False)
@@ -265,6 +277,27 @@ def _(v):
     event_id = v.event(capacity=1, workshops=("riaa",))
     v.person(event_id, "Yann")
     v.goto(v.link("manage", v.person(event_id, workshops=("riaa",))))
+
+
+@state("manage: request awaiting approval")
+def _(v):
+    event_id = v.event(approval_required=True, workshops=("xylm", "riaa"))
+    v.goto(v.link("manage", v.person(event_id, email=PARTICIPANT, workshops=("riaa",))))
+
+
+@state("manage: request declined", 410)
+def _(v):
+    registration_id = v.person(v.event(approval_required=True))
+    with v.app.app_context():
+        admin = support.make_user("organisation@example.org", UserRole.admin)
+        registrations.decline_registration(db.session.get(Registration, registration_id),
+                                           by=db.session.get(User, admin))
+    v.goto(v.link("manage", registration_id))
+
+
+@state("cancel: question, request awaiting approval")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(approval_required=True))) + "/cancel")
 
 
 @state("manage: seat offered")

@@ -83,6 +83,23 @@ class Visit(accessibility.Visit):
                      (JournalAction.event_published, {}))
         return event_id
 
+    def approval_event(self):
+        """A published event that asks for approval: Anne's and Yann's requests await a decision,
+        Bleuenn's was declined (ids in `self.people`); the admin logged in; returns its id."""
+        admin = self.log_in()
+        event_id = self.event(title=TITLE, capacity=2, approval_required=True, workshops=("xylm", "riaa"),
+                              capacities=(1, 10))
+        self.people = {
+            "Anne": self.person(event_id, "Anne", email=PARTICIPANT, organisation="Réseau Bretagne Solidaire",
+                                workshops=("xylm", "riaa")),
+            "Yann": self.person(event_id, "Yann"),
+            "Bleuenn": self.person(event_id, "Bleuenn", email=LONG_ADDRESS),
+        }
+        with self.app.app_context():
+            registrations.decline_registration(db.session.get(Registration, self.people["Bleuenn"]),
+                                               by=db.session.get(User, admin))
+        return event_id
+
     def mail_trouble(self):
         """Anne's confirmation refused by the mail server, Yann's to be tried again."""
         with self.app.app_context():
@@ -437,6 +454,39 @@ def _(v):
     with v.app.app_context():
         registrations.cancel_registration(db.session.get(Registration, v.people["Yann"]))
     v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Yann']}")
+
+
+@state("registrations: requests to decide")
+def _(v):
+    event_id = v.approval_event()
+    v.goto(f"/organiser/events/{event_id}/registrations?status=awaiting_approval")
+
+
+@state("person: request to decide")
+def _(v):
+    event_id = v.approval_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Anne']}")
+
+
+@state("person: request accepted")
+def _(v):
+    event_id = v.approval_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Anne']}")
+    v.send("main form[action$='/accept'] button")
+
+
+@state("person: request declined")
+def _(v):
+    event_id = v.approval_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Bleuenn']}")
+
+
+@state("event edit: approval kept while requests await", 422)
+def _(v):
+    event_id = v.approval_event()
+    v.goto(f"/organiser/events/{event_id}/edit")
+    v.page.locator("#approval_required").uncheck()
+    v.send(SAVE)
 
 
 @state("add a person")

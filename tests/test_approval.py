@@ -195,8 +195,9 @@ def test_approval_cannot_be_turned_off_while_requests_await_a_decision(app_ctx, 
 
     with pytest.raises(EventRuleError) as caught:
         events.update_event(event, approval_required=False)
-    assert support.plain_list(caught.value.errors) == [("2 demandes d'inscription attendent la décision des personnes qui organisent : "
-                                    "acceptez-les ou refusez-les avant de ne plus demander de validation.")]
+    assert support.plain_list(caught.value.errors) == [
+        ("2 demandes d'inscription attendent la décision des personnes qui organisent : "
+         "acceptez-les ou refusez-les avant de ne plus demander de validation.")]
     db.session.refresh(event)
     assert event.approval_required
 
