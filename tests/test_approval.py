@@ -134,6 +134,21 @@ def test_only_a_request_awaiting_a_decision_can_be_accepted_or_declined(app_ctx,
     assert len(mails("registration_confirmed")) == len(mails("registration_declined")) == 1
 
 
+def test_accept_all_requests_the_oldest_first_leaving_those_decided(app_ctx, make_event, organiser):
+    event = approval_event(make_event, capacity=2)
+    people = [person(event, name) for name in ("Anne", "Bleunwenn", "Corentin", "Deniz")]
+    registrations.decline_registration(people[1], by=organiser)
+    late = person(event, "Erwan", confirm=False)
+
+    accepted = registrations.accept_all_requests(event, by=organiser)
+
+    assert [r.id for r in accepted] == [people[0].id, people[2].id, people[3].id]
+    assert [status(p) for p in (*people, late)] == ["confirmed", "declined", "confirmed", "waiting", "pending"]
+    assert journal_actions(event).count(JournalAction.registration_accepted) == 3
+    assert registrations.accept_all_requests(event, by=organiser) == []
+    assert_counters_match_rows(event.id)
+
+
 def test_a_request_cannot_be_accepted_once_registrations_close_but_can_be_declined(app_ctx, make_event, organiser):
     event = approval_event(make_event)
     anne, bleunwenn = person(event, "Anne"), person(event, "Bleunwenn")
@@ -295,6 +310,20 @@ def test_the_list_counts_and_filters_the_requests_to_decide(app, back_office, ma
     with app.app_context():
         support.logged_in_as(admin_client, make_user("admin@example.org", UserRole.admin))
     assert "à valider :" not in page_text(admin_client.get(f"/organiser/events/{other}/registrations"))
+
+
+def test_accept_every_request_from_the_list(app, back_office):
+    client, event, people = back_office
+    page = f"/organiser/events/{event}/registrations"
+    assert "Accepter les 2 demandes à valider" in page_text(client.get(page))
+
+    text = page_text(press(client, page, f"{page}/accept-all"))
+
+    assert "Demandes acceptées : 2 (places réservées : 1 ; liste d'attente : 1)." in text
+    assert "Accepter les" not in text and "Aucune inscription ne correspond." in text
+    with app.app_context():
+        assert [db.session.get(Registration, people[name]).status.value for name in ("Anne", "Bleunwenn")] == [
+            "confirmed", "waiting"]
 
 
 def test_accept_and_decline_from_the_persons_page(app, back_office):

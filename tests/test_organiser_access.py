@@ -119,6 +119,8 @@ ROUTES = [
           Access.event),
     Route("organiser.give_priority", "POST", "/organiser/events/{people_event}/registrations/{waiting}/priority",
           Access.event),
+    Route("organiser.accept_all_requests", "POST", "/organiser/events/{approval_event}/registrations/accept-all",
+          Access.event),
     Route("organiser.accept_registration", "POST",
           "/organiser/events/{approval_event}/registrations/{awaiting}/accept", Access.event),
     Route("organiser.decline_registration", "POST",

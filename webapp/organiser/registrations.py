@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..formatting import back_office_status_label
-from ..services import exports, mail_log, registration_list, registrations, seats
+from ..models import RegistrationStatus
+from ..services import events, exports, mail_log, registration_list, registrations, seats
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
 from ..services.exports import ExportFormat
@@ -70,9 +71,10 @@ def registration_list_page(event):
     def page_url(number):
         return url_for("organiser.registrations", event_id=event.id, **arguments, page=number)
 
+    counts = registrations.counts_by_status([event.id])[event.id]
     return render_form_page(
         "organiser/registrations.html", form, event=event, page=page, page_url=page_url,
-        arguments=arguments, counts=registrations.counts_by_status([event.id])[event.id],
+        arguments=arguments, counts=counts, awaiting=counts.get(RegistrationStatus.awaiting_approval, 0),
     )
 
 
@@ -174,6 +176,22 @@ def cancel_registration(event, registration_id):
         flash(_("L'inscription de %(name)s est annulée ; la personne en est informée par courriel.",
                 name=registration.full_name), "success")
     return redirect(_person_url(registration))
+
+
+@bp.post("/events/<int:event_id>/registrations/accept-all")
+@with_event
+def accept_all_requests(event):
+    """Accept every request that awaits a decision, the oldest first."""
+    accepted = registrations.accept_all_requests(event, by=current_user)
+    seated = sum(registration.status == RegistrationStatus.confirmed for registration in accepted)
+    flash(_("Demandes acceptées : %(count)s (places réservées : %(seated)s ; liste d'attente : %(waiting)s). "
+            "Chaque personne en est informée par courriel.",
+            count=len(accepted), seated=seated, waiting=len(accepted) - seated), "success")
+    left = events.awaiting_approval_count(event)
+    if left:
+        flash(_("Demandes toujours à valider : %(count)s (les inscriptions sont peut-être closes).", count=left),
+              "error")
+    return redirect(url_for("organiser.registrations", event_id=event.id, status=RegistrationStatus.awaiting_approval))
 
 
 @bp.post("/events/<int:event_id>/registrations/<int:registration_id>/accept")

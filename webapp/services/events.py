@@ -152,8 +152,7 @@ def update_event(event, *, workshops=None, **changes):
                             "brouillon. Annulez-le pour prévenir les personnes inscrites.",
                             slug=event.slug, count=registered))
     if event.approval_required and not values["approval_required"]:
-        awaiting = db.session.scalar(select(func.count()).select_from(Registration).where(
-            Registration.event_id == event.id, Registration.status == RegistrationStatus.awaiting_approval))
+        awaiting = awaiting_approval_count(event)
         if awaiting:
             errors.append(ngettext(
                 "%(num)d demande d'inscription attend la décision des personnes qui organisent : acceptez-la ou "
@@ -259,6 +258,12 @@ def active_registration_count(event):
     awaiting approval): the people a cancellation mails."""
     return db.session.scalar(select(func.count()).select_from(Registration).where(
         Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES)))
+
+
+def awaiting_approval_count(event):
+    """How many requests of the event await the organisers' decision."""
+    return db.session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.event_id == event.id, Registration.status == RegistrationStatus.awaiting_approval))
 
 
 def workshop_booking_count(workshop):

@@ -446,10 +446,26 @@ def decline_registration(registration, by):
     )
 
 
-def awaiting_approval_count(event):
-    """How many requests of the event await the organisers' decision."""
-    return db.session.scalar(select(func.count()).select_from(Registration).where(
-        Registration.event_id == event.id, Registration.status == RegistrationStatus.awaiting_approval))
+def accept_all_requests(event, by):
+    """An organiser (`by`) accepts every request of the event that awaits a decision, the oldest
+    first (so the seats go in the order people asked), each as `accept_registration` does, in a
+    transaction of its own; a request decided meanwhile by someone else is left alone. Stops when
+    registrations close or the event is cancelled. Returns the registrations accepted."""
+    ids = db.session.scalars(
+        select(Registration.id).where(Registration.event_id == event.id,
+                                      Registration.status == RegistrationStatus.awaiting_approval)
+        .order_by(Registration.approval_requested_at, Registration.id)
+    ).all()
+    db.session.rollback()
+    accepted = []
+    for registration_id in ids:
+        registration = db.session.get(Registration, registration_id)
+        try:
+            accepted.append(accept_registration(registration, by))
+        except RegistrationError as exc:
+            if exc.code != RegistrationErrorCode.not_awaiting:
+                break
+    return accepted
 
 
 def send_lost_links(email):
