@@ -164,6 +164,9 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.waiting_priority_given: _l("Passage en tête de la liste d'attente : %(name)s (%(email)s)."),
     JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s) ; lignes : %(count)s."),
     JournalAction.mails_requeued: _l("Courriels en échec renvoyés : %(count)s."),
+    JournalAction.checked_in: _l("Arrivée enregistrée : %(name)s."),
+    JournalAction.checkin_undone: _l("Arrivée annulée : %(name)s."),
+    JournalAction.walk_in_added: _l("Personne venue sans inscription ajoutée à l'accueil : %(name)s."),
 }
 
 # The fields of an event or a workshop as journal entries name them: their `fields` detail lists

@@ -66,7 +66,10 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
 
 
 def queue_registration_mail(kind, registration, dedup_key, **payload):
-    """A mail about one registration, to its address and in its language."""
+    """A mail about one registration, to its address and in its language; None (no mail) for a
+    person added at the door without an address."""
+    if registration.email is None:
+        return None
     return queue_mail(kind, registration.email, dedup_key, language=registration.language,
                       registration=registration, payload=payload)
 

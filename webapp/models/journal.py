@@ -31,6 +31,9 @@ class JournalAction(enum.StrEnum):
     waiting_priority_given = "waiting_priority_given"
     registrations_exported = "registrations_exported"
     mails_requeued = "mails_requeued"
+    checked_in = "checked_in"
+    checkin_undone = "checkin_undone"
+    walk_in_added = "walk_in_added"  # a person added at the door, checked in at once
 
 
 class JournalEntry(db.Model):

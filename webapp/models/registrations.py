@@ -3,7 +3,7 @@ import enum
 import secrets
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -103,7 +103,8 @@ class Registration(db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True)
     first_name: Mapped[str] = mapped_column(String(100), nullable=False)
     last_name: Mapped[str] = mapped_column(String(100), nullable=False)
-    email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    # None only for a person added at the door without an address (a walk-in): no mail is sent to them.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
     organisation: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     actor_type: Mapped[str] = mapped_column(String(30), nullable=False)
     language: Mapped[str] = mapped_column(String(5), default="fr", nullable=False)
@@ -137,6 +138,8 @@ class Registration(db.Model):
         "WorkshopBooking", back_populates="registration", cascade="all, delete-orphan",
         order_by="WorkshopBooking.id",
     )
+    # Added at the door on the day (`checkin.add_walk_in`), without registering beforehand.
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
     checkin = relationship("CheckIn", back_populates="registration", uselist=False, passive_deletes=True)
 
     @property

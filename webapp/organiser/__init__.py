@@ -33,4 +33,15 @@ def _not_stored_by_caches(response):
     return response
 
 
-from . import access, account, admin, auth, event_admin, events, mails, navigation, registrations  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    access,
+    account,
+    admin,
+    auth,
+    checkin,
+    event_admin,
+    events,
+    mails,
+    navigation,
+    registrations,
+)

@@ -2,10 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..formatting import BACK_OFFICE_STATUS_LABELS, LANGUAGE_NAMES
-from ..forms import Form, ParticipantDetailsForm, RegistrationForm
+from ..forms import Form, ParticipantDetailsForm, RegistrationForm, _email_syntax, actor_type_choices
 from ..models import ACTOR_TYPES, UserRole
 from ..services import accounts
 from ..services.errors import AccountError
@@ -154,3 +154,46 @@ class AddRegistrationForm(RegistrationDetailsForm):
 
     field_order = ("first_name", "last_name", "email", "organisation", "actor_type", "language", "workshops",
                    "confirmed", "privacy_consent")
+
+
+class CheckInLookupForm(Form):
+    """The check-in page's two ways to find a person: the code (typed, or read by a scanner) and a
+    search by name (GET forms: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(_l("Code d'accueil"), filters=[_strip],
+                       validators=[Length(max=200, message=_l("200 caractères au plus."))])
+    q = StringField(_l("Nom ou structure"), filters=[_strip],
+                    validators=[Length(max=200, message=_l("200 caractères au plus."))])
+
+
+class CheckInForm(Form):
+    """Record a person's arrival: their check-in code, and an id of this sending (a retry sends the
+    same one), chosen by the page."""
+
+    code = StringField(_l("Code d'accueil"), filters=[_strip],
+                       validators=[DataRequired(_l("Indiquez le code d'accueil.")), Length(max=200)])
+    request_id = StringField(validators=[Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9-]+$")])
+
+
+class WalkInForm(Form):
+    """A person who came without registering: few details, the address optional."""
+
+    first_name = ParticipantDetailsForm.first_name
+    last_name = ParticipantDetailsForm.last_name
+    organisation = ParticipantDetailsForm.organisation
+    actor_type = ParticipantDetailsForm.actor_type
+    email = StringField(
+        _l("Adresse électronique (facultatif : sans adresse, la personne ne reçoit aucun courriel)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=254, message=_l("254 caractères au plus.")), _email_syntax],
+    )
+    privacy_consent = AddRegistrationForm.privacy_consent
+
+    field_order = ("first_name", "last_name", "email", "organisation", "actor_type", "privacy_consent")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor_type.choices = actor_type_choices()

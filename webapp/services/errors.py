@@ -13,6 +13,7 @@ class RegistrationErrorCode(enum.StrEnum):
     already_registered = "already_registered"    # an organiser adds an address that has an active registration
     not_awaiting = "not_awaiting"            # accepting or declining a request that awaits no decision (any more)
     event_cancelled = "event_cancelled"
+    full = "full"                            # no free seat for a person added at the door
     unknown_workshop = "unknown_workshop"    # a workshop of another event
     workshops_overlap = "workshops_overlap"
     # A seat offer that can no longer be answered: it was already answered, or it ended.

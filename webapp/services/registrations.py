@@ -50,7 +50,7 @@ def _new_registration(event, *, first_name, last_name, email, organisation, acto
         event=event,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
-        email=email.strip().lower(),
+        email=email.strip().lower() if email else None,
         organisation=(organisation or "").strip(),
         actor_type=actor_type,
         language=language,
@@ -126,6 +126,41 @@ def add_by_organiser(event, *, by, confirmed, first_name, last_name, email, orga
     else:
         queue_confirm_address(registration)
     db.session.commit()
+    return registration
+
+
+def add_walk_in(event, *, by, first_name, last_name, email, organisation, actor_type, language):
+    """A person who came to the door without registering, added by an organiser (`by`): confirmed
+    at once on a seat taken by the usual rules (a free seat, and nobody waiting for one), without
+    workshops, journalled. The address is optional: without one, no mail is ever sent; with one, the
+    person gets the usual confirmation (and their manage link). Registrations may be closed: the
+    event only has to be published. Not committed: the check-in joins the same transaction.
+
+    Raises RegistrationError('closed') for an event not published (draft, cancelled), 'full' when no
+    seat can be taken, 'already_registered' when the address has an active registration; then the
+    transaction is rolled back.
+    """
+    event = seats.lock_event(event.id)
+    if event.status != EventStatus.published:
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.closed)
+    if not seats.take_seat(event):
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.full)
+    registration = _new_registration(
+        event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
+        actor_type=actor_type, language=language, workshops=())
+    now = utcnow()
+    registration.status, registration.confirmed_at, registration.walk_in = RegistrationStatus.confirmed, now, True
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+    except IntegrityError:
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.already_registered) from None
+    journal.record(event, by, JournalAction.walk_in_added, registration_id=registration.id,
+                   name=registration.full_name)
+    seats.queue_registration_confirmed(registration)
     return registration
 
 
