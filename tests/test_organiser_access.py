@@ -5,8 +5,8 @@ walks the app's URL map: a back-office route missing from ROUTES fails the suite
 
 To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
 makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target},
-{people_event}, {seated}, {waiting}, {failed_mail}, {approval_event}, {awaiting}, {awaiting_other} are replaced
-by ids; {workshop_start} and
+{people_event}, {arrival_event}, {seated}, {waiting}, {failed_mail}, {approval_event}, {awaiting},
+{awaiting_other} are replaced by ids, {arrival_code} by a check-in code; {workshop_start} and
 {workshop_end} by times within the event).
 """
 import enum
@@ -18,7 +18,18 @@ import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, JournalEntry, OutboxMail, OutboxStatus, User, UserRole, event_organisers
+from webapp.models import (
+    CheckIn,
+    Event,
+    EventStatus,
+    JournalEntry,
+    OutboxMail,
+    OutboxStatus,
+    Registration,
+    User,
+    UserRole,
+    event_organisers,
+)
 from webapp.organiser import PUBLIC_ENDPOINTS
 from webapp.services import accounts
 
@@ -125,6 +136,14 @@ ROUTES = [
           "/organiser/events/{approval_event}/registrations/{awaiting}/accept", Access.event),
     Route("organiser.decline_registration", "POST",
           "/organiser/events/{approval_event}/registrations/{awaiting_other}/decline", Access.event),
+    Route("organiser.checkin", "GET", "/organiser/events/{people_event}/checkin", Access.event),
+    Route("organiser.check_in", "POST", "/organiser/events/{arrival_event}/checkin", Access.event,
+          {"code": "{arrival_code}"}),
+    Route("organiser.undo_check_in", "POST", "/organiser/events/{people_event}/checkin/{seated}/undo", Access.event),
+    Route("organiser.walk_in", "GET", "/organiser/events/{event}/checkin/walk-in", Access.event),
+    Route("organiser.walk_in", "POST", "/organiser/events/{event}/checkin/walk-in", Access.event,
+          {"first_name": "Nolwenn", "last_name": "Riou", "actor_type": "paysanne", "privacy_consent": "y"}),
+    Route("organiser.attendance_sheet", "GET", "/organiser/events/{people_event}/attendance", Access.event),
     Route("organiser.mail_log", "GET", "/organiser/events/{people_event}/mails", Access.event),
     Route("organiser.retry_failed_mails", "POST", "/organiser/events/{people_event}/mails/retry", Access.event),
     Route("organiser.retry_mail", "POST", "/organiser/events/{people_event}/mails/{failed_mail}/retry", Access.event),
@@ -153,8 +172,9 @@ def world(app, make_event):
     """Two events, the first with a workshop, and a draft; an admin; an organiser of the first
     event and of the draft; an organiser of the second only; a disabled organiser of the first
     (logged in before being disabled); an account to disable. A third event of the first organiser
-    (one seat) has people: one with the seat, whose confirmation mail failed, and one waiting; a fourth
-    one of theirs asks for approval: two requests await a decision."""
+    (one seat) has people: one with the seat (checked in), whose confirmation mail failed, and one
+    waiting; a fourth one of theirs asks for approval: two requests await a decision; a fifth one
+    of theirs has a person with a seat, not checked in yet."""
     event = make_event(title="Journée régionale", starts_at=support.START, ends_at=support.START + timedelta(hours=8),
                        workshops=[dict(key="agro", title="Agroécologie", starts_at=support.START + timedelta(hours=1),
                                        ends_at=support.START + timedelta(hours=2))])
@@ -162,15 +182,17 @@ def world(app, make_event):
     draft = make_event(title="Brouillon", status=EventStatus.draft)
     people_event = make_event(title="Journée avec inscriptions", capacity=1)
     approval_event = make_event(title="Journée sur validation", approval_required=True)
+    arrival_event = make_event(title="Journée de l'accueil")
     with app.app_context():
         ids = {
             "event": event, "other_event": other_event, "draft": draft, "people_event": people_event,
-            "approval_event": approval_event,
+            "approval_event": approval_event, "arrival_event": arrival_event,
             "workshop": db.session.get(Event, event).workshops[0].id,
             # The workshop's times as the forms show them (Paris time), within the event.
             "workshop_start": "2030-06-12T10:30", "workshop_end": "2030-06-12T12:00",
             "admin": make_user("admin@example.org", UserRole.admin),
-            "organiser": make_user("anne@example.org", events=[event, draft, people_event, approval_event]),
+            "organiser": make_user("anne@example.org", events=[event, draft, people_event, approval_event,
+                                                               arrival_event]),
             "other": make_user("yann@example.org", events=[other_event]),
             "disabled": make_user("gwen@example.org", events=[event]),
             "target": make_user("cible@example.org"),
@@ -185,6 +207,11 @@ def world(app, make_event):
         failed.status, failed.last_error = OutboxStatus.failed, "550 5.1.1 mailbox unknown"
         db.session.commit()
         ids["failed_mail"] = failed.id
+    arrival = support.person_id(app, ids["arrival_event"], "Nolwenn")
+    with app.app_context():
+        ids["arrival_code"] = db.session.get(Registration, arrival).checkin_code
+        db.session.add(CheckIn(registration_id=ids["seated"], event_id=people_event))
+        db.session.commit()
     return ids
 
 
