@@ -252,9 +252,10 @@ def start_worker(env, concurrency=2, beat=False):
     return worker
 
 
-def start_gunicorn(env, workers=4):
-    """The web app under gunicorn with several worker processes; returns (Process, base_url)."""
-    port = free_port()
+def start_gunicorn(env, workers=4, port=None):
+    """The web app under gunicorn with several worker processes, on `port` (default: a free one);
+    returns (Process, base_url)."""
+    port = port or free_port()
     server = Process([str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
                       "--timeout", "120", "webapp:create_app()"], env, "gunicorn")
     try:
