@@ -18,7 +18,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Event, EventStatus, JournalAction, OutboxMail, OutboxStatus, Registration, User, UserRole
 from webapp.models.base import utcnow
-from webapp.services import accounts, journal, registrations
+from webapp.services import accounts, checkin, journal, registrations
 from webapp.web import address_breaks
 
 from . import accessibility, support
@@ -523,6 +523,93 @@ def _(v):
     event_id = v.busy_event()
     v.mail_trouble()
     v.goto(f"/organiser/events/{event_id}/mails")
+
+
+# --- The day itself: check-in, walk-ins, attendance sheets ------------------------------------------
+
+def checked_in(v, name):
+    """`name` of the busy event checked in by the admin; returns the person's check-in code."""
+    with v.app.app_context():
+        person = db.session.get(Registration, v.people[name])
+        checkin.check_in(person, db.session.scalars(select(User).where(User.email == ADMIN)).one())
+        return db.session.get(Registration, v.people[name]).checkin_code
+
+
+@state("check-in: search results")
+def _(v):
+    event_id = v.busy_event()
+    checked_in(v, "Anne")
+    v.goto(f"/organiser/events/{event_id}/checkin")
+    v.fill(q="le goff")
+    v.send("main form[role=search] button")
+
+
+@state("check-in: a person to check in")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/checkin?registration={v.people['Yann']}")
+
+
+@state("check-in: found by code, already checked in")
+def _(v):
+    event_id = v.busy_event()
+    code = checked_in(v, "Anne")
+    v.goto(f"/organiser/events/{event_id}/checkin")
+    v.fill(code=code)
+    v.send("main form.checkin-find:not([role=search]) button")
+
+
+@state("check-in: waiting list")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/checkin?registration={v.people['Bleuenn']}")
+
+
+@state("check-in: unknown code", 422)
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/checkin?code=AAAABBBBCCCC")
+
+
+@state("check-in: a code read by the scanner, one waiting for the network")
+def _(v):
+    event_id = v.busy_event()
+    with v.app.app_context():
+        yann, bleuenn = (db.session.get(Registration, v.people[name]).checkin_code for name in ("Yann", "Bleuenn"))
+    v.goto(f"/organiser/events/{event_id}/checkin")
+    v.page.wait_for_function("typeof window.EmgavCheckin?.checkInCode === 'function'")
+    v.page.evaluate("code => EmgavCheckin.checkInCode(code)", yann)
+    v.page.context.set_offline(True)
+    v.page.evaluate("code => EmgavCheckin.checkInCode(code)", bleuenn)
+    v.page.context.set_offline(False)
+    v.page.evaluate("localStorage.clear()")
+    expect(v.page.locator("[data-result]")).to_be_visible()
+
+
+@state("walk-in")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/checkin/walk-in")
+
+
+@state("walk-in: errors", 422)
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/checkin/walk-in")
+    v.fill(email="nolwenn@example")
+    v.send()
+
+
+@state("attendance sheet")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/attendance")
+
+
+@state("attendance sheet: a workshop")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/attendance?workshop={v.workshop_id(event_id, 'riaa')}")
 
 
 # --- Errors -----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import CheckIn, Event, JournalEntry, OutboxMail, Registration, RegistrationStatus, User, UserRole
 from webapp.services import checkin, registrations
-from webapp.services.checkin import Outcome, Warning
+from webapp.services.checkin import CheckInWarning, Outcome
 from webapp.services.errors import RegistrationError
 
 from . import support
@@ -97,7 +97,7 @@ def test_check_in_once_then_it_says_by_whom_and_undo(day, app_ctx):
     retry = checkin.check_in(reg(day["Anne"]), by, request_id="r1")
 
     assert first.outcome == Outcome.checked_in and first.warnings == []
-    assert again.outcome == Outcome.already_checked_in and again.warnings == [Warning.already_checked_in]
+    assert again.outcome == Outcome.already_checked_in and again.warnings == [CheckInWarning.already_checked_in]
     assert again.checkin.checked_in_by.email == "accueil@example.org"
     assert retry.outcome == Outcome.checked_in  # the same request sent again: a success, not a warning
     assert db.session.scalar(select(func.count()).select_from(CheckIn)) == 1
@@ -110,8 +110,8 @@ def test_check_in_once_then_it_says_by_whom_and_undo(day, app_ctx):
     assert actions == ["checked_in", "checkin_undone"]
 
 
-@pytest.mark.parametrize("name, warning", [("Bleuenn", Warning.waiting), ("Gwen", Warning.pending),
-                                           ("Loeiz", Warning.cancelled)])
+@pytest.mark.parametrize("name, warning", [("Bleuenn", CheckInWarning.waiting), ("Gwen", CheckInWarning.pending),
+                                           ("Loeiz", CheckInWarning.cancelled)])
 def test_only_a_confirmed_registration_is_checked_in(day, app_ctx, name, warning):
     result = checkin.check_in(reg(day[name]), organiser(day))
 
@@ -125,7 +125,7 @@ def test_an_offered_seat_is_a_warning(day, app_ctx):
     seats.offer_free_seats(day["event"])
     assert reg(day["Bleuenn"]).status == RegistrationStatus.offered
 
-    assert checkin.warnings(reg(day["Bleuenn"])) == [Warning.offered]
+    assert checkin.warnings(reg(day["Bleuenn"])) == [CheckInWarning.offered]
 
 
 def test_a_walk_in_without_an_address_takes_a_seat_and_is_checked_in(app_ctx, make_event):

@@ -15,8 +15,7 @@ from flask_login import current_user
 from ..formatting import back_office_status_label, short_datetime, workshop_slot
 from ..models import RegistrationStatus
 from ..services import checkin, registration_list, registrations
-from ..services.checkin import Outcome
-from ..services.checkin import Warning as CheckInWarning
+from ..services.checkin import CheckInWarning, Outcome
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
 from ..web import PERMISSIONS_POLICY, render_form_page

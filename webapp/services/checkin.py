@@ -27,7 +27,7 @@ SEARCH_LIMIT = 25
 _CODE = re.compile(f"[{CHECKIN_CODE_ALPHABET}]{{{CHECKIN_CODE_LENGTH}}}")
 
 
-class Warning(enum.StrEnum):
+class CheckInWarning(enum.StrEnum):
     """Why a person found at the door needs a second look (their wording is in the pages)."""
     pending = "pending"      # address never confirmed: no seat
     waiting = "waiting"      # on the waiting list: no seat
@@ -78,12 +78,12 @@ def search(event, text):
 
 
 def warnings(registration):
-    """What the page must point out about this person (a list of Warning, empty when all is well)."""
+    """What the page must point out about this person (a list of CheckInWarning, empty when all is well)."""
     found = []
     if registration.status != RegistrationStatus.confirmed:
-        found.append(Warning(registration.status.value))
+        found.append(CheckInWarning(registration.status.value))
     if registration.checkin is not None:
-        found.append(Warning.already_checked_in)
+        found.append(CheckInWarning.already_checked_in)
     return found
 
 
@@ -107,7 +107,7 @@ def check_in(registration, by, request_id=None):
         existing = db.session.scalars(select(CheckIn).where(CheckIn.registration_id == registration.id)).one()
         if request_id and existing.request_id == request_id:
             return Result(Outcome.checked_in, registration, existing)
-        return Result(Outcome.already_checked_in, registration, existing, [Warning.already_checked_in])
+        return Result(Outcome.already_checked_in, registration, existing, [CheckInWarning.already_checked_in])
     db.session.commit()
     return Result(Outcome.checked_in, registration, checkin)
 
