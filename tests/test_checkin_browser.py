@@ -158,3 +158,22 @@ def test_a_check_in_made_while_the_server_is_down_is_stored_once_it_is_back(app,
         tab.context.close()
     finally:
         server.stop()
+
+
+def test_the_attendance_sheet_prints_alone_with_a_line_to_sign_per_person(app, browser, live_server, make_event):
+    event_id = make_event(starts_at=support.START, ends_at=support.START + timedelta(hours=8))
+    for name in ("Yann", "Anne"):
+        support.person_id(app, event_id, name, organisation=f"Structure de {name}")
+    tab = phone_tab(browser, app, live_server, event_id)
+    tab.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    tab.goto(f"{live_server}/organiser/events/{event_id}/attendance")
+
+    tab.emulate_media(media="print")
+
+    for hidden in (".site-header", ".event-nav", ".site-footer", ".no-print"):
+        expect(tab.locator(hidden)).to_be_hidden()
+    expect(tab.get_by_role("columnheader", name="Signature")).to_be_visible()
+    expect(tab.locator(".attendance-sheet tbody tr")).to_have_count(2)
+    expect(tab.locator(".attendance-sheet tbody tr").first).to_contain_text("LE GOFF Anne")
+    assert tab.locator(".attendance-sheet td.signature").first.evaluate("cell => cell.offsetHeight") >= 30
+    tab.context.close()
