@@ -385,3 +385,20 @@ def test_the_manage_link_checks_nobody_in(app, day, desk):
     assert answer.status_code in (302, 400)
     with app.app_context():
         assert db.session.scalars(select(CheckIn)).all() == []
+
+
+@pytest.mark.parametrize("status", [s for s in RegistrationStatus if s != RegistrationStatus.confirmed])
+def test_every_status_without_a_seat_has_its_warning(app, day, desk, status):
+    with app.app_context():
+        registration = reg(day["Yann"])
+        registration.status = status
+        registration.cancelled_at = registration.waiting_since = registration.updated_at
+        db.session.commit()
+        assert checkin.warnings(reg(day["Yann"])) == [CheckInWarning(status.value)]
+
+    card = desk.get(page_url(day, registration=day["Yann"]))
+
+    assert card.status_code == 200
+    text = page_text(card)
+    assert "Attention :" in text and "n'a pas de place" in text or "Inscription annulée" in text
+    assert "Enregistrer l'arrivée" not in text

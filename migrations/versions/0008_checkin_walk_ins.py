@@ -1,7 +1,7 @@
 """check-in at the door: walk-ins (an address becomes optional), the check-in's request id
 
 Revision ID: 0008_checkin_walk_ins
-Revises: 0005_checkins
+Revises: 0007_approval_mode
 Create Date: 2026-11-26 13:10:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0008_checkin_walk_ins'
-down_revision = '0005_checkins'
+down_revision = '0007_approval_mode'
 branch_labels = None
 depends_on = None
 

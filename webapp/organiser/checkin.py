@@ -43,6 +43,10 @@ def warning_texts(registration):
                            position=registrations.waiting_position(registration)))
         elif warning == CheckInWarning.offered:
             texts.append(_("Une place lui est proposée, pas encore acceptée : cette personne n'a pas de place."))
+        elif warning == CheckInWarning.awaiting_approval:
+            texts.append(_("Demande d'inscription pas encore validée : cette personne n'a pas de place."))
+        elif warning == CheckInWarning.declined:
+            texts.append(_("Demande d'inscription refusée : cette personne n'a pas de place."))
         elif warning == CheckInWarning.cancelled:
             texts.append(_("Inscription annulée le %(moment)s.",
                            moment=short_datetime(event, registration.cancelled_at or registration.updated_at)))

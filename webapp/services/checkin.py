@@ -32,7 +32,9 @@ class CheckInWarning(enum.StrEnum):
     pending = "pending"      # address never confirmed: no seat
     waiting = "waiting"      # on the waiting list: no seat
     offered = "offered"      # a seat is offered but not accepted yet
+    awaiting_approval = "awaiting_approval"  # the organisers have not accepted the request yet: no seat
     cancelled = "cancelled"
+    declined = "declined"    # the organisers declined the request
     already_checked_in = "already_checked_in"
 
 
