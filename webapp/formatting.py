@@ -126,6 +126,7 @@ MAIL_KIND_LABELS = {
     "approval_requested": _l("Demande reçue, en attente de validation"),
     "registration_declined": _l("Demande refusée"),
     "event_cancelled": _l("Événement annulé"),
+    "event_reminder": _l("Rappel avant l'événement"),
     "lost_links": _l("Liens d'inscription perdus"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
@@ -164,6 +165,10 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.waiting_priority_given: _l("Passage en tête de la liste d'attente : %(name)s (%(email)s)."),
     JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s) ; lignes : %(count)s."),
     JournalAction.mails_requeued: _l("Courriels en échec renvoyés : %(count)s."),
+    JournalAction.reminder_added: _l("Rappel ajouté (jours avant l'événement : %(days)s)."),
+    JournalAction.reminder_removed: _l("Rappel retiré (jours avant l'événement : %(days)s)."),
+    JournalAction.reminders_switched_on: _l("Rappels activés."),
+    JournalAction.reminders_switched_off: _l("Rappels désactivés."),
 }
 
 # The fields of an event or a workshop as journal entries name them: their `fields` detail lists

@@ -2,7 +2,8 @@
 
 `deliver` is safe to run twice: a row that is sent, or claimed by another worker, or not due,
 is left alone. Temporary SMTP failures (4xx, connection errors) are retried with backoff,
-permanent ones (5xx) fail the row.
+permanent ones (5xx) fail the row. A row its kind withdraws at sending time (a reminder of a
+cancelled registration) is cancelled.
 """
 import logging
 import smtplib
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
-from .kinds import MailNotDeliverable
+from .kinds import MailNotDeliverable, MailWithdrawn
 from .message import build_message, new_message_id
 from .outbox import claim, record_outcome, retry_later
 from .transport import SMTPSession
@@ -58,6 +59,10 @@ def _deliver_row(outbox_id, session):
         recipient, kind = row.recipient, row.kind
         # No transaction stays open while the SMTP server talks.
         db.session.commit()
+    except MailWithdrawn as exc:  # no longer wanted: nothing to retry, nothing failed
+        db.session.rollback()
+        record_outcome(claimed, OutboxStatus.cancelled, str(exc))
+        return True
     except MailNotDeliverable as exc:
         db.session.rollback()
         record_outcome(claimed, OutboxStatus.failed, str(exc))

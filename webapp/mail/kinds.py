@@ -18,8 +18,10 @@ from sqlalchemy import select
 from ..extensions import db
 from ..formatting import event_when, in_language, sentence, venue_line
 from ..links import absolute_url
-from ..models import BookingStatus, Registration, SeatOffer, User
+from ..models import BookingStatus, EventStatus, Registration, RegistrationStatus, SeatOffer, User
+from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
+from ..rich_text import to_html, to_text
 from ..services import accounts, tokens
 from ..services.registrations import waiting_position
 
@@ -36,6 +38,11 @@ class InviteMethod(enum.StrEnum):
 
 class MailNotDeliverable(Exception):
     """This row can never be sent (unknown kind, registration or offer gone, bad address)."""
+
+
+class MailWithdrawn(MailNotDeliverable):
+    """This row is no longer wanted (a reminder of a registration or an event cancelled since it
+    was queued): it is cancelled, not failed."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,23 @@ def _invite_updated_context(row):
         before = venue_line(previous["venue_name"], previous["venue_address"]) or _("non précisé")
         changes.append((_("Lieu"), before, venue_line(event.venue_name, event.venue_address) or _("non précisé")))
     context["changes"] = [change for change in changes if change[1] != change[2]]
+    return context
+
+
+def _reminder_context(row):
+    """A reminder goes to a person who still holds a seat, before the event: checked at sending
+    time, so that a cancellation after the reminder was queued stops it. The event's practical
+    information, and how many days are left, on the event's clock."""
+    context = _workshops_context(row)
+    registration, event = context["registration"], context["event"]
+    now = utcnow()
+    if registration.status != RegistrationStatus.confirmed or event.status == EventStatus.cancelled:
+        raise MailWithdrawn("the registration or the event is cancelled")
+    if now >= event.starts_at:
+        raise MailWithdrawn("the event has started")
+    context["days_left"] = (event.local_start.date() - now.astimezone(event.tz).date()).days
+    context["practical_info_html"] = to_html(event.practical_info)
+    context["practical_info_text"] = to_text(event.practical_info)
     return context
 
 
@@ -189,6 +213,7 @@ KINDS = {kind.name: kind for kind in [
     MailKind("approval_requested", _requested_workshops_context),
     MailKind("registration_declined", _registration_context),
     MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
+    MailKind("event_reminder", _reminder_context, invite=InviteMethod.request),
     MailKind("lost_links", _lost_links_context),
     MailKind("password_reset", _password_reset_context),
     MailKind("account_invitation", _account_invitation_context),

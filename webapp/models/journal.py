@@ -31,6 +31,10 @@ class JournalAction(enum.StrEnum):
     waiting_priority_given = "waiting_priority_given"
     registrations_exported = "registrations_exported"
     mails_requeued = "mails_requeued"
+    reminder_added = "reminder_added"
+    reminder_removed = "reminder_removed"
+    reminders_switched_on = "reminders_switched_on"
+    reminders_switched_off = "reminders_switched_off"
 
 
 class JournalEntry(db.Model):
