@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
-from .kinds import MailNotDeliverable, MailWithdrawn
+from .kinds import MailNotDeliverable, withdrawal_reason
 from .message import build_message, new_message_id
 from .outbox import claim, record_outcome, retry_later
 from .transport import SMTPSession
@@ -52,6 +52,11 @@ def _deliver_row(outbox_id, session):
         return True
     row = db.session.get(OutboxMail, outbox_id)
     claimed = (row.id, row.attempts)
+    withdrawn = withdrawal_reason(row)
+    if withdrawn is not None:  # no longer wanted: nothing to retry, nothing failed
+        db.session.rollback()
+        record_outcome(claimed, OutboxStatus.cancelled, withdrawn)
+        return True
     try:
         if row.message_id is None:  # kept across retries, so a resent mail keeps its Message-ID
             row.message_id = new_message_id()
@@ -59,10 +64,6 @@ def _deliver_row(outbox_id, session):
         recipient, kind = row.recipient, row.kind
         # No transaction stays open while the SMTP server talks.
         db.session.commit()
-    except MailWithdrawn as exc:  # no longer wanted: nothing to retry, nothing failed
-        db.session.rollback()
-        record_outcome(claimed, OutboxStatus.cancelled, str(exc))
-        return True
     except MailNotDeliverable as exc:
         db.session.rollback()
         record_outcome(claimed, OutboxStatus.failed, str(exc))

@@ -51,7 +51,7 @@ def reminders(event):
     if form.validate_on_submit():
         days = form.days_before.data
         if days in [reminder.days_before for reminder in event.reminders]:
-            form.days_before.errors.append(_("Un rappel part déjà %(days)s jours avant l'événement.", days=days))
+            form.days_before.errors.append(_("Il existe déjà un rappel ce nombre de jours avant l'événement."))
         else:
             answer = _change(event, JournalAction.reminder_added, {"days": days}, _("Le rappel est ajouté."),
                              form=form, reminders=[*(r.days_before for r in event.reminders), days])

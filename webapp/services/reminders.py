@@ -12,8 +12,9 @@ event's clock (DST-safe: the wall-clock time in the event's zone, whatever its U
   the transaction that queues one outbox row per person confirmed at its moment (people confirmed
   later do not get it), de-duplicated by `reminder:<reminder id>:<moment>:<registration id>`.
   Running it twice, or in two beat processes, queues each mail once.
-- At sending time, the mail kind (`event_reminder`) withdraws a reminder whose registration or
-  event was cancelled meanwhile, or whose event has started (`mail.kinds.MailWithdrawn`).
+- At sending time, the mail kind (`event_reminder`, `MailKind.withdrawn_if`) withdraws a reminder
+  whose registration or event was cancelled meanwhile, or whose event has started: the worker
+  cancels its outbox row instead of sending it.
 """
 import logging
 from datetime import UTC, datetime, time, timedelta
