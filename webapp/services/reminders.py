@@ -55,7 +55,7 @@ def offset_problems(days):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS_BEFORE:
             errors.append(_("Un rappel se donne en jours avant l'événement, de 1 à %(max)s, pas « %(value)s ».",
                             max=MAX_DAYS_BEFORE, value=value))
-    if len(set(days)) != len(days) and not errors:
+    if not errors and len(set(days)) != len(days):
         errors.append(_("Deux rappels ont le même nombre de jours."))
     return errors
 
@@ -103,6 +103,8 @@ def _send(reminder_id, due_at, now):
     """Mark the reminder sent at `due_at` (one conditional UPDATE: if another run or a move
     changed it meanwhile, nothing happens) and queue its mails in the same transaction."""
     reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None:  # removed by an organiser meanwhile
+        return 0
     event = reminder.event
     if now >= event.starts_at:  # the beat did not run before the event: too late to remind
         update_where(Reminder, Reminder.id == reminder_id, Reminder.status == ReminderStatus.planned,
