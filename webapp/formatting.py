@@ -183,6 +183,7 @@ CHANGED_FIELD_LABELS = {
     "venue_name": _l("lieu"),
     "venue_address": _l("adresse du lieu"),
     "online_url": _l("adresse de la réunion en ligne"),
+    "practical_info": _l("informations pratiques"),
     "capacity": _l("nombre de places"),
     "registration_opens_at": _l("ouverture des inscriptions"),
     "registration_closes_at": _l("clôture des inscriptions"),
