@@ -1,7 +1,7 @@
 """reminders: reminder offsets of each event and their state, events.practical_info, events.reminders_enabled
 
 Revision ID: 0009_reminders
-Revises: 0005_checkins
+Revises: 0007_approval_mode
 Create Date: 2026-11-26 13:15:00
 
 Existing events get the default reminders (7 days and 1 day before, at 09:00 on the event's
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0009_reminders'
-down_revision = '0005_checkins'
+down_revision = '0007_approval_mode'
 branch_labels = None
 depends_on = None
 
