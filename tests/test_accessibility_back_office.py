@@ -16,9 +16,19 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, JournalAction, OutboxMail, OutboxStatus, Registration, User, UserRole
+from webapp.models import (
+    Event,
+    EventStatus,
+    JournalAction,
+    OutboxMail,
+    OutboxStatus,
+    Registration,
+    ReminderStatus,
+    User,
+    UserRole,
+)
 from webapp.models.base import utcnow
-from webapp.services import accounts, checkin, journal, registrations
+from webapp.services import accounts, checkin, journal, registrations, reminders
 from webapp.web import address_breaks
 
 from . import accessibility, support
@@ -610,6 +620,57 @@ def _(v):
 def _(v):
     event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/attendance?workshop={v.workshop_id(event_id, 'riaa')}")
+
+
+# --- Reminders ------------------------------------------------------------------------------------
+
+def reminders_of(v, event_id, days=(14, 7, 1), **event_fields):
+    """The event's reminders: the first sent (to 3 people), the second skipped, the others planned."""
+    with v.app.app_context():
+        event = db.session.get(Event, event_id)
+        for name, value in event_fields.items():
+            setattr(event, name, value)
+        reminders.schedule(event, list(days))
+        db.session.flush()
+        if len(event.reminders) > 1:
+            sent, skipped = event.reminders[:2]
+            sent.status, sent.sent_at, sent.recipients = ReminderStatus.sent, sent.due_at, 3
+            skipped.status = ReminderStatus.skipped
+        db.session.commit()
+
+
+@state("reminders: sent, skipped and planned")
+def _(v):
+    event_id = v.event(title=TITLE)
+    reminders_of(v, event_id, practical_info=MARKDOWN)
+    v.log_in_organiser(events=[event_id])
+    v.goto(f"/organiser/events/{event_id}/reminders")
+
+
+@state("reminders: switched off")
+def _(v):
+    event_id = v.event(title=TITLE)
+    reminders_of(v, event_id, days=(7,), reminders_enabled=False)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/reminders")
+
+
+@state("reminders: errors", 422)
+def _(v):
+    event_id = v.event(title=TITLE)
+    reminders_of(v, event_id)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/reminders")
+    v.fill(days_before="0")
+    v.send('main form[aria-labelledby="add-title"] button[type=submit]')
+
+
+@state("reminders: cancelled event")
+def _(v):
+    event_id = v.event(title=TITLE, status=EventStatus.cancelled)
+    reminders_of(v, event_id)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/reminders")
 
 
 # --- Errors -----------------------------------------------------------------------------------------

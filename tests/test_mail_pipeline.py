@@ -280,6 +280,9 @@ def _payloads(registration):
         "lost_links": {"registration_ids": [registration.id]},
         "password_reset": {"user_id": account},
         "account_invitation": {"user_id": account},
+        "approval_requested": {},
+        "registration_declined": {},
+        "event_reminder": {"reminder_id": 0},  # last: it needs the seat the loop gives the person
     }
 
 
@@ -293,6 +296,8 @@ def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_ev
     assert set(payloads) == set(KINDS)
 
     for kind, payload in payloads.items():
+        if kind == "event_reminder":  # a reminder goes to a person holding a seat
+            registration.status = RegistrationStatus.confirmed
         row = outbox.queue_mail(kind, registration.email, f"every-kind:{kind}", payload=payload,
                                  registration=None if kind in ABOUT_NO_REGISTRATION else registration)
         db.session.commit()
@@ -308,7 +313,8 @@ def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_ev
             assert "http://emgav.test/organiser/password/reset/" in text, kind
             assert "Message automatique d'Emgav, le service d'inscription" in text, kind
             continue
-        if kind not in ("confirm_address", "registration_cancelled", "event_cancelled", "seat_offer"):
+        if kind not in ("confirm_address", "registration_cancelled", "event_cancelled", "seat_offer",
+                        "registration_declined"):
             assert "http://emgav.test/manage/" in text, kind
         assert "Journée &lt;régionale&gt; &amp; « solidaire »" in html, kind
         assert "Journée <régionale> & « solidaire »" in text, kind

@@ -31,7 +31,7 @@ from webapp.models import (
     event_organisers,
 )
 from webapp.organiser import PUBLIC_ENDPOINTS
-from webapp.services import accounts
+from webapp.services import accounts, reminders
 
 from . import support
 from .support import logged_in_as, make_user
@@ -147,6 +147,10 @@ ROUTES = [
     Route("organiser.mail_log", "GET", "/organiser/events/{people_event}/mails", Access.event),
     Route("organiser.retry_failed_mails", "POST", "/organiser/events/{people_event}/mails/retry", Access.event),
     Route("organiser.retry_mail", "POST", "/organiser/events/{people_event}/mails/{failed_mail}/retry", Access.event),
+    Route("organiser.reminders", "GET", "/organiser/events/{event}/reminders", Access.event),
+    Route("organiser.reminders", "POST", "/organiser/events/{event}/reminders", Access.event, {"days_before": "3"}),
+    Route("organiser.remove_reminder", "POST", "/organiser/events/{event}/reminders/7/remove", Access.event),
+    Route("organiser.switch_reminders", "POST", "/organiser/events/{event}/reminders/switch?enabled=0", Access.event),
 ]
 PROTECTED = [route for route in ROUTES if route.access != Access.public]
 DASHBOARD = ROUTES[[route.endpoint for route in ROUTES].index("organiser.dashboard")]
@@ -169,7 +173,7 @@ def route_id(route):
 
 @pytest.fixture
 def world(app, make_event):
-    """Two events, the first with a workshop, and a draft; an admin; an organiser of the first
+    """Two events, the first with a workshop and the default reminders, and a draft; an admin; an organiser of the first
     event and of the draft; an organiser of the second only; a disabled organiser of the first
     (logged in before being disabled); an account to disable. A third event of the first organiser
     (one seat) has people: one with the seat (checked in), whose confirmation mail failed, and one
@@ -184,6 +188,8 @@ def world(app, make_event):
     approval_event = make_event(title="Journée sur validation", approval_required=True)
     arrival_event = make_event(title="Journée de l'accueil")
     with app.app_context():
+        reminders.schedule(db.session.get(Event, event), reminders.DEFAULT_DAYS)
+        db.session.commit()
         ids = {
             "event": event, "other_event": other_event, "draft": draft, "people_event": people_event,
             "approval_event": approval_event, "arrival_event": arrival_event,

@@ -126,6 +126,7 @@ MAIL_KIND_LABELS = {
     "approval_requested": _l("Demande reçue, en attente de validation"),
     "registration_declined": _l("Demande refusée"),
     "event_cancelled": _l("Événement annulé"),
+    "event_reminder": _l("Rappel avant l'événement"),
     "lost_links": _l("Liens d'inscription perdus"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
@@ -167,6 +168,10 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.checked_in: _l("Arrivée enregistrée : %(name)s."),
     JournalAction.checkin_undone: _l("Arrivée annulée : %(name)s."),
     JournalAction.walk_in_added: _l("Personne venue sans inscription ajoutée à l'accueil : %(name)s."),
+    JournalAction.reminder_added: _l("Rappel ajouté (jours avant l'événement : %(days)s)."),
+    JournalAction.reminder_removed: _l("Rappel retiré (jours avant l'événement : %(days)s)."),
+    JournalAction.reminders_switched_on: _l("Rappels activés."),
+    JournalAction.reminders_switched_off: _l("Rappels désactivés."),
 }
 
 # The fields of an event or a workshop as journal entries name them: their `fields` detail lists
@@ -181,6 +186,7 @@ CHANGED_FIELD_LABELS = {
     "venue_name": _l("lieu"),
     "venue_address": _l("adresse du lieu"),
     "online_url": _l("adresse de la réunion en ligne"),
+    "practical_info": _l("informations pratiques"),
     "capacity": _l("nombre de places"),
     "registration_opens_at": _l("ouverture des inscriptions"),
     "registration_closes_at": _l("clôture des inscriptions"),

@@ -2,7 +2,8 @@
 
 `deliver` is safe to run twice: a row that is sent, or claimed by another worker, or not due,
 is left alone. Temporary SMTP failures (4xx, connection errors) are retried with backoff,
-permanent ones (5xx) fail the row.
+permanent ones (5xx) fail the row. A row its kind withdraws at sending time (a reminder of a
+cancelled registration) is cancelled.
 """
 import logging
 import smtplib
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
-from .kinds import MailNotDeliverable
+from .kinds import MailNotDeliverable, withdrawal_reason
 from .message import build_message, new_message_id
 from .outbox import claim, record_outcome, retry_later
 from .transport import SMTPSession
@@ -51,6 +52,11 @@ def _deliver_row(outbox_id, session):
         return True
     row = db.session.get(OutboxMail, outbox_id)
     claimed = (row.id, row.attempts)
+    withdrawn = withdrawal_reason(row)
+    if withdrawn is not None:  # no longer wanted: nothing to retry, nothing failed
+        db.session.rollback()
+        record_outcome(claimed, OutboxStatus.cancelled, withdrawn)
+        return True
     try:
         if row.message_id is None:  # kept across retries, so a resent mail keeps its Message-ID
             row.message_id = new_message_id()

@@ -18,8 +18,10 @@ from sqlalchemy import select
 from ..extensions import db
 from ..formatting import event_when, in_language, sentence, venue_line
 from ..links import absolute_url
-from ..models import BookingStatus, Registration, SeatOffer, User
+from ..models import BookingStatus, EventStatus, Registration, RegistrationStatus, SeatOffer, User
+from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
+from ..rich_text import to_html, to_text
 from ..services import accounts, tokens
 from ..services.registrations import waiting_position
 
@@ -48,6 +50,15 @@ class MailKind:
     # who holds one when the mail is sent (`Registration.shows_checkin_code`).
     checkin_code: bool = False
     family: MailFamily = MailFamily.transactional
+    # outbox row -> why it is no longer wanted at sending time (then it is cancelled, not sent), or None.
+    withdrawn_if: Callable | None = None
+
+
+def withdrawal_reason(row):
+    """Why the row's mail is no longer wanted (its kind says), or None: checked by the worker
+    before sending."""
+    kind = KINDS.get(row.kind)
+    return kind.withdrawn_if(row) if kind is not None and kind.withdrawn_if is not None else None
 
 
 def _participant_url(endpoint, token):
@@ -99,6 +110,30 @@ def _invite_updated_context(row):
         before = venue_line(previous["venue_name"], previous["venue_address"]) or _("non précisé")
         changes.append((_("Lieu"), before, venue_line(event.venue_name, event.venue_address) or _("non précisé")))
     context["changes"] = [change for change in changes if change[1] != change[2]]
+    return context
+
+
+def _reminder_withdrawn(row):
+    """A reminder goes to a person who still holds a seat, before the event: a cancellation after
+    the reminder was queued stops it."""
+    registration = row.registration
+    if registration is None:
+        return None  # the context says it cannot be sent
+    if registration.status != RegistrationStatus.confirmed or registration.event.status == EventStatus.cancelled:
+        return "the registration or the event is cancelled"
+    if utcnow() >= registration.event.starts_at:
+        return "the event has started"
+    return None
+
+
+def _reminder_context(row):
+    """The event's practical information, and how many days are left on the event's clock."""
+    context = _workshops_context(row)
+    event = context["event"]
+    now = utcnow()
+    context["days_left"] = (event.local_start.date() - now.astimezone(event.tz).date()).days
+    context["practical_info_html"] = to_html(event.practical_info)
+    context["practical_info_text"] = to_text(event.practical_info)
     return context
 
 
@@ -189,6 +224,7 @@ KINDS = {kind.name: kind for kind in [
     MailKind("approval_requested", _requested_workshops_context),
     MailKind("registration_declined", _registration_context),
     MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
+    MailKind("event_reminder", _reminder_context, invite=InviteMethod.request, withdrawn_if=_reminder_withdrawn),
     MailKind("lost_links", _lost_links_context),
     MailKind("password_reset", _password_reset_context),
     MailKind("account_invitation", _account_invitation_context),

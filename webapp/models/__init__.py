@@ -13,6 +13,7 @@ from .registrations import (
     SeatOffer,
     WorkshopBooking,
 )
+from .reminders import Reminder, ReminderStatus
 
 __all__ = [
     "ACTOR_TYPES",
@@ -28,6 +29,8 @@ __all__ = [
     "Registration",
     "RegistrationState",
     "RegistrationStatus",
+    "Reminder",
+    "ReminderStatus",
     "SeatOffer",
     "User",
     "UserRole",

@@ -3,7 +3,7 @@
 import enum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -53,6 +53,10 @@ class Event(SeatPoolMixin, db.Model):
     slug: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # « Informations pratiques » (same Markdown subset as the description), sent in the reminders.
+    practical_info: Mapped[str] = mapped_column(Text, default="", server_default="", nullable=False)
+    # Off: no reminder is sent (the offsets in `reminders` are kept for when they are switched on).
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), nullable=False)
     # Language of the organisers' texts (title, description, places, workshops): a code of the
     # app's LANGUAGES. Pages in another language mark those texts with it (lang="…").
     content_language: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr", nullable=False)
@@ -80,6 +84,8 @@ class Event(SeatPoolMixin, db.Model):
         "Workshop", back_populates="event", order_by="(Workshop.starts_at, Workshop.id)",
         cascade="all, delete-orphan",
     )
+    reminders = relationship("Reminder", back_populates="event", order_by="Reminder.days_before.desc()",
+                             cascade="all, delete-orphan")
     # The accounts that run this event (admins see every event without being listed here).
     organisers = relationship("User", secondary="event_organisers", order_by="User.email", back_populates="events")
 

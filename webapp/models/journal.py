@@ -34,6 +34,10 @@ class JournalAction(enum.StrEnum):
     checked_in = "checked_in"
     checkin_undone = "checkin_undone"
     walk_in_added = "walk_in_added"  # a person added at the door, checked in at once
+    reminder_added = "reminder_added"
+    reminder_removed = "reminder_removed"
+    reminders_switched_on = "reminders_switched_on"
+    reminders_switched_off = "reminders_switched_off"
 
 
 class JournalEntry(db.Model):

@@ -20,6 +20,7 @@ from ..forms import Form
 from ..models import Event, Workshop
 from ..services.event_files import DEFAULT_TIMEZONE
 from ..services.events import SLUG_PATTERN
+from ..services.reminders import MAX_DAYS_BEFORE
 
 # What a datetime-local input sends: minutes, or seconds too.
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -92,9 +93,9 @@ def _title(model):
                        validators=[DataRequired(_l("Indiquez un titre.")), _max_length(model, "title"), _single_line])
 
 
-def _description():
+def _description(label=None):
     return TextAreaField(
-        _l("Présentation"), filters=[_strip],
+        label or _l("Présentation"), filters=[_strip],
         validators=[Length(max=DESCRIPTION_MAX_LENGTH,
                            message=_l("%(max)d caractères au plus.", max=DESCRIPTION_MAX_LENGTH))],
         description=_l("Une ligne vide sépare deux paragraphes ; « - » en début de ligne fait une liste, "
@@ -139,8 +140,8 @@ class EventForm(TimesInZone, Form):
     """The event's own fields (the slug only at creation: see NewEventForm)."""
 
     columns = ("title", "content_language", "description", "timezone", "starts_at", "ends_at", "venue_name",
-               "venue_address", "online_url", "capacity", "registration_opens_at", "registration_closes_at",
-               "contact_email", "approval_required")
+               "venue_address", "online_url", "practical_info", "capacity", "registration_opens_at",
+               "registration_closes_at", "contact_email", "approval_required")
     datetime_fields = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
 
     title = _title(Event)
@@ -162,6 +163,7 @@ class EventForm(TimesInZone, Form):
     online_url = StringField(_l("Adresse de la réunion en ligne"), filters=[_strip],
                              validators=[_max_length(Event, "online_url"), _web_address],
                              description=_l("Pour un événement en ligne ; sinon, laissez vide."))
+    practical_info = _description(_l("Informations pratiques"))
     capacity = _capacity(_l("Nombre de places"))
     registration_opens_at = _date_time(_l("Ouverture des inscriptions"),
                                        description=_l("Laissez vide pour ouvrir dès la publication."))
@@ -231,6 +233,17 @@ class NewWorkshopForm(WorkshopForm):
     )
 
     field_order = ("title", "key", *WorkshopForm.columns[1:])  # as on the page
+
+
+class ReminderForm(Form):
+    """A reminder to add: how many days before the event (sent at 09:00 on its clock)."""
+
+    days_before = IntegerField(
+        _l("Nombre de jours avant l'événement"),
+        validators=[InputRequired(_l("Indiquez un nombre de jours.")),
+                    NumberRange(min=1, max=MAX_DAYS_BEFORE,
+                                message=_l("Indiquez un nombre de jours de 1 à %(max)s.", max=MAX_DAYS_BEFORE))],
+        description=_l("Le rappel part à 9 h, heure de l'événement, ce nombre de jours avant sa date."))
 
 
 class CopyEventForm(TimesInZone, Form):

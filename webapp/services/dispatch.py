@@ -17,6 +17,7 @@ OFFER_FREE_SEATS = "emgav.offer_free_seats"
 EXPIRE_SEAT_OFFERS = "emgav.expire_seat_offers"
 SEND_LOST_LINKS = "emgav.send_lost_links"
 SEND_PASSWORD_RESET = "emgav.send_password_reset"
+QUEUE_DUE_REMINDERS = "emgav.queue_due_reminders"
 
 _PENDING_KEY = "emgav_tasks_after_commit"
 
@@ -51,6 +52,7 @@ def celery_init_app(app):
         beat_schedule={
             "sweep-outbox": {"task": SWEEP_OUTBOX, "schedule": 30.0},
             "expire-seat-offers": {"task": EXPIRE_SEAT_OFFERS, "schedule": 60.0},
+            "queue-due-reminders": {"task": QUEUE_DUE_REMINDERS, "schedule": 60.0},
         },
     )
     celery_app.set_default()

@@ -29,7 +29,8 @@ EVENT_FIELDS = {
     "slug": True, "title": True, "language": False, "description": False, "status": False, "timezone": False,
     "starts_at": True, "ends_at": True, "venue_name": False, "venue_address": False,
     "online_url": False, "capacity": False, "registration_opens_at": False,
-    "registration_closes_at": False, "contact_email": True, "approval_required": False, "workshops": False,
+    "registration_closes_at": False, "contact_email": True, "approval_required": False, "practical_info": False,
+    "reminders": False, "workshops": False,
 }
 WORKSHOP_FIELDS = {
     "key": True, "title": True, "description": False, "starts_at": True, "ends_at": True,
@@ -60,14 +61,17 @@ def import_event(data):
     """
     errors = []
     values, workshops = _clean_event(data, errors)
-    errors += events.event_problems(values, workshops)
+    # `reminders`: days before the event; absent, the defaults for a new event, unchanged otherwise.
+    reminders = data.get("reminders") if isinstance(data, dict) else None
+    errors += events.event_problems(values, workshops, reminders)
     if errors:
         raise EventFileError(errors)
+    extra = {} if reminders is None else {"reminders": reminders}
     event = db.session.scalars(select(Event).where(Event.slug == values["slug"])).one_or_none()
     if event is None:
-        return events.create_event(**values, workshops=workshops), True
+        return events.create_event(**values, workshops=workshops, **extra), True
     del values["slug"]
-    return events.update_event(event, **values, workshops=workshops), False
+    return events.update_event(event, **values, workshops=workshops, **extra), False
 
 
 # --- Validation: turn the file's dict into column values, collecting every error. ---
@@ -81,6 +85,7 @@ def _clean_event(data, errors):
         "slug": _text(data, "slug", Event, errors),
         "title": _text(data, "title", Event, errors),
         "description": _text(data, "description", Event, errors),
+        "practical_info": _text(data, "practical_info", Event, errors),
         "content_language": _language(data, errors),
         "venue_name": _text(data, "venue_name", Event, errors),
         "venue_address": _text(data, "venue_address", Event, errors),

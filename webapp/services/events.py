@@ -15,6 +15,8 @@ the people registered:
 - after any change of an event that is not cancelled, a task offers the free seats to the
   people waiting (a raised capacity, a reopened registration window or a new publication may
   have freed some; the task does nothing otherwise).
+- after any change of an event that is not cancelled, its reminders not sent yet follow its start
+  (`reminders.schedule`): a moved event moves them, and one whose new moment has passed is skipped.
 
 Transactions: each of these functions is one operation and commits (after an EventRuleError it
 rolls back, which releases the locks). `notify_event_changed`, an effect inside an operation,
@@ -32,6 +34,7 @@ from ..extensions import db
 from ..mail.outbox import queue_registration_mail
 from ..models import Event, EventStatus, Registration, RegistrationStatus, Workshop, WorkshopBooking
 from ..models.registrations import ACTIVE_STATUSES
+from . import reminders as reminder_rules
 from . import seats
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 
@@ -41,7 +44,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 EVENT_COLUMNS = (
     "title", "description", "content_language", "status", "timezone", "starts_at", "ends_at", "venue_name",
     "venue_address", "online_url", "capacity", "registration_opens_at", "registration_closes_at", "contact_email",
-    "approval_required",
+    "approval_required", "practical_info", "reminders_enabled",
 )
 WORKSHOP_COLUMNS = ("key", "title", "description", "starts_at", "ends_at", "room", "capacity")
 # A change of one of these sends an updated invite to the people who hold a seat.
@@ -61,12 +64,12 @@ def workshop_label(key, number=None):
     return _("l'atelier « %(key)s »", key=key) if key else _("l'atelier n° %(number)s", number=number)
 
 
-def event_problems(values, workshops):
+def event_problems(values, workshops, reminders=None):
     """The rules that need no database, on an event's values and its workshops' (dicts; a
     missing or None value is not checked): slug and keys, times in order, workshops during the
-    event, no two workshops with the same key, the language of its texts one of the app's.
-    Returns the list of problems."""
-    errors = []
+    event, no two workshops with the same key, the language of its texts one of the app's, the
+    reminder offsets (days before, when given). Returns the list of problems."""
+    errors = [] if reminders is None else reminder_rules.offset_problems(reminders)
     if values.get("slug") and not SLUG_PATTERN.match(values["slug"]):
         errors.append(_("« slug » ne peut contenir que des minuscules sans accent, des chiffres et des tirets "
                         "(par exemple journee-ess-2027), pas « %(slug)s ».", slug=values["slug"]))
@@ -93,14 +96,17 @@ def event_problems(values, workshops):
     return errors
 
 
-def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=(), **values):
+def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=(),
+                 reminders=reminder_rules.DEFAULT_DAYS, **values):
     """Create an event (a draft unless `status` says otherwise) with its workshops, dicts of
-    WORKSHOP_COLUMNS; `values` are other EVENT_COLUMNS. Commits; returns the event."""
+    WORKSHOP_COLUMNS, and its reminders (days before; default 7 and 1); `values` are other
+    EVENT_COLUMNS. Commits; returns the event."""
     values.update(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, contact_email=contact_email)
     _check_names(values, ("slug", *EVENT_COLUMNS))
     for fields in workshops:
         _check_names(fields, WORKSHOP_COLUMNS)
-    errors = event_problems(values, workshops)
+    reminders = list(reminders)
+    errors = event_problems(values, workshops, reminders)
     slug_taken = _("« slug » : un autre événement utilise déjà « %(slug)s ».", slug=slug)
     if db.session.scalar(select(Event.id).where(Event.slug == slug)):
         errors.append(slug_taken)
@@ -110,6 +116,8 @@ def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=()
     event = Event(**values, workshops=[Workshop(**fields) for fields in workshops])
     db.session.add(event)
     try:
+        db.session.flush()  # the column defaults (time zone) before the reminders' moments
+        reminder_rules.schedule(event, reminders)
         db.session.commit()
     except IntegrityError:  # the same slug created concurrently: the unique index decides
         db.session.rollback()
@@ -117,10 +125,12 @@ def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=()
     return event
 
 
-def update_event(event, *, workshops=None, **changes):
+def update_event(event, *, workshops=None, reminders=None, **changes):
     """Change the EVENT_COLUMNS given in `changes` and, when `workshops` is given, the workshops:
     the full list, dicts matched by "key" to the current ones (a listed workshop is added, or
-    changed in the columns its dict gives; a workshop not listed is deleted).
+    changed in the columns its dict gives; a workshop not listed is deleted); when `reminders`
+    is given, the reminder offsets (days before; `services.reminders.schedule`). The pending
+    reminders follow the event's start.
 
     Refused: a capacity below the seats taken, a new status for a cancelled event, a published
     event back to a draft while people are registered, deleting a workshop that people booked,
@@ -142,7 +152,7 @@ def update_event(event, *, workshops=None, **changes):
     listed = {w["key"] for w in workshops}
     removed = [w for key, w in current.items() if key not in listed]
 
-    errors = event_problems(values, resulting)
+    errors = event_problems(values, resulting, None if reminders is None else list(reminders))
     if event.status == EventStatus.cancelled and values["status"] != EventStatus.cancelled:
         errors.append(_("L'événement « %(slug)s » est annulé : il ne peut pas changer de statut.", slug=event.slug))
     if event.status == EventStatus.published and values["status"] == EventStatus.draft:
@@ -191,6 +201,8 @@ def update_event(event, *, workshops=None, **changes):
     if cancelling:
         _cancel(event)
     elif event.status != EventStatus.cancelled:  # after the CANCEL, an updated invite would undo it
+        reminder_rules.schedule(event, None if reminders is None else list(reminders))
+        db.session.flush()  # before the revision's lock reads the event again
         if invite_changed:
             notify_event_changed(event, previous)
         enqueue_after_commit(db.session, OFFER_FREE_SEATS, event.id)
@@ -232,9 +244,9 @@ def cancel_event(event):
 
 def copy_event(source, *, slug, title, starts_at, ends_at):
     """A new draft from `source` (next year's edition): its other columns and its workshops,
-    which keep their place in the event's day: workshops and the registration window move with
-    the start, by the same wall-clock time in the event's zone. No registrations, no seats
-    taken. Commits; returns the new event (EventRuleError, as `create_event`)."""
+    which keep their place in the event's day, and its reminder offsets: workshops and the
+    registration window move with the start, by the same wall-clock time in the event's zone. No
+    registrations, no seats taken. Commits; returns the new event (EventRuleError, as `create_event`)."""
     moved = _mover(source.starts_at, starts_at, source.tz)
     values = {name: getattr(source, name) for name in EVENT_COLUMNS}
     values.update(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, status=EventStatus.draft,
@@ -242,7 +254,7 @@ def copy_event(source, *, slug, title, starts_at, ends_at):
                   registration_closes_at=moved(source.registration_closes_at))
     workshops = [_columns(w) | {"starts_at": moved(w.starts_at), "ends_at": moved(w.ends_at)}
                  for w in source.workshops]
-    return create_event(**values, workshops=workshops)
+    return create_event(**values, workshops=workshops, reminders=[r.days_before for r in source.reminders])
 
 
 def workshops_moved_with(event, starts_at):
