@@ -7,6 +7,7 @@ SVG pictures, the CSV exports read back, a bounded number of SQL statements, and
 import csv
 import io
 import time
+import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,17 @@ import time_machine
 from sqlalchemy import func, insert, select
 
 from webapp.extensions import db
-from webapp.models import CheckIn, Event, Registration, RegistrationStatus, SeatOffer, UserRole, WorkshopBooking
+from webapp.models import (
+    CheckIn,
+    Event,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    SeatOffer,
+    UserRole,
+    Workshop,
+    WorkshopBooking,
+)
 from webapp.services import dashboards, registrations, seats
 
 from . import support
@@ -32,15 +43,48 @@ def at(day, hour, minute=0):
 
 
 @pytest.fixture
-def story(app, make_event):
+def db_app(request, app):
+    """The app on the suite's SQLite database, or, given the indirect parameter "postgresql" (see
+    ON_BOTH), on a fresh PostgreSQL database: the figures are SQL, written for both."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield app
+        return
+    from webapp import create_app
+
+    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("pg_env")["DATABASE_URL"]})
+    yield pg_app
+    with pg_app.app_context():
+        db.engine.dispose()
+
+
+ON_BOTH = pytest.mark.parametrize(
+    "db_app", ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])], indirect=True)
+
+
+def new_event(app, workshops=(), **fields):
+    """A published event (`fields` override the defaults) with its workshops; returns its id."""
+    values = dict(slug=f"journee-{uuid.uuid4().hex[:8]}", title="Journée régionale : ESS et solidarité internationale",
+                  starts_at=START, ends_at=START + timedelta(hours=8), contact_email="contact@bretagne-solidaire.bzh",
+                  status=EventStatus.published, capacity=None)
+    values.update(fields)
+    with app.app_context():
+        event = Event(**values, workshops=[Workshop(**workshop) for workshop in workshops])
+        db.session.add(event)
+        db.session.commit()
+        return event.id
+
+
+@pytest.fixture
+def story(db_app):
     """An event of 2 seats with a workshop of 1 seat, and four people registering over a week
     (Paris time): Anne (ess, workshop) on the 1st at 10:00, Bleuenn (asi) on the 1st at 23:30,
     Corentin (research, workshop) on the 2nd at 00:30 (still the 1st in UTC), who waits; Deniz (ess)
     on the 4th, address not confirmed. Bleuenn cancels on the 5th: the seat is offered to Corentin,
     who accepts it on the 6th."""
-    event_id = make_event(slug="journee", starts_at=START, ends_at=START + timedelta(hours=8), capacity=2,
-                          workshops=[dict(key="agro", title="Agroécologie", starts_at=START + timedelta(hours=2),
-                                          ends_at=START + timedelta(hours=3), capacity=1)])
+    app = db_app
+    event_id = new_event(app, slug="journee", capacity=2,
+                         workshops=[dict(key="agro", title="Agroécologie", starts_at=START + timedelta(hours=2),
+                                         ends_at=START + timedelta(hours=3), capacity=1)])
     people = {}
 
     def register(moment, name, **fields):
@@ -80,8 +124,9 @@ def mix_of(pool):
     return {row.actor_type: (row.registered, row.confirmed, row.present) for row in pool.mix if row.registered}
 
 
-def test_registrations_seats_and_waiting_list_day_by_day_in_the_events_time_zone(app, story):
-    figures = figures_of(app, story["event"])
+@ON_BOTH
+def test_registrations_seats_and_waiting_list_day_by_day_in_the_events_time_zone(db_app, story):
+    figures = figures_of(db_app, story["event"])
 
     assert [(day.day, day.registrations, day.seats, day.waiting) for day in figures.days] == [
         (date(2030, 6, 1), 2, 2, 0),
@@ -96,7 +141,9 @@ def test_registrations_seats_and_waiting_list_day_by_day_in_the_events_time_zone
     assert (workshop.title, workshop.capacity, workshop.taken, workshop.waiting) == ("Agroécologie", 1, 1, 1)
 
 
-def test_the_mix_of_actors_among_registered_confirmed_and_present_follows_check_ins(app, story):
+@ON_BOTH
+def test_the_mix_of_actors_among_registered_confirmed_and_present_follows_check_ins(db_app, story):
+    app = db_app
     before = figures_of(app, story["event"])
     assert mix_of(before.pool) == {"ess": (2, 1, 0), "recherche": (1, 1, 0)}
     assert [row.actor_type for row in before.pool.mix][:3] == ["asi", "ess", "collectivite"]  # every family, in order
@@ -112,14 +159,15 @@ def test_the_mix_of_actors_among_registered_confirmed_and_present_follows_check_
 
 
 @pytest.fixture
-def network(app, make_event):
+def network(db_app):
     """Two events of 2030 and one of 2029: Anne comes to all three (her address written with capitals
     once), Bleuenn to the two of 2030, Corentin only to the second, Deniz cancelled at the first."""
+    app = db_app
     spring = datetime(2030, 3, 10, 9, tzinfo=PARIS)
-    old = make_event(slug="2029", title="Journée 2029", starts_at=spring.replace(year=2029),
-                     ends_at=spring.replace(year=2029) + timedelta(hours=8))
-    first = make_event(slug="printemps", title="Printemps", starts_at=spring, ends_at=spring + timedelta(hours=8))
-    second = make_event(slug="ete", title="Été", starts_at=START, ends_at=START + timedelta(hours=8))
+    old = new_event(app, slug="2029", title="Journée 2029", starts_at=spring.replace(year=2029),
+                    ends_at=spring.replace(year=2029) + timedelta(hours=8))
+    first = new_event(app, slug="printemps", title="Printemps", starts_at=spring, ends_at=spring + timedelta(hours=8))
+    second = new_event(app, slug="ete", title="Été")
     registered = {}
     for event_id, moment, people in [
         (old, datetime(2029, 2, 1, tzinfo=PARIS), [("Anne", "ess")]),
@@ -137,8 +185,9 @@ def network(app, make_event):
     return {"old": old, "first": first, "second": second, "admin": admin}
 
 
-def test_the_network_view_counts_people_who_came_back_and_newcomers(app, network):
-    with app.test_request_context():
+@ON_BOTH
+def test_the_network_view_counts_people_who_came_back_and_newcomers(db_app, network):
+    with db_app.test_request_context():
         figures = dashboards.network_figures(date(2030, 1, 1), date(2030, 12, 31), "Europe/Paris",
                                              now=datetime(2030, 4, 1, tzinfo=PARIS))
         rows = [(item.event.title, item.pool.registered, item.returning, item.newcomers, item.ended, mix_of(item.pool))
@@ -299,9 +348,10 @@ def two_workshops(day=0):
                  ends_at=START + timedelta(days=day, hours=n + 1), capacity=500) for n in (1, 2)]
 
 
-def test_the_figures_take_the_same_number_of_statements_whatever_the_size(app, make_event):
-    small, large = make_event(workshops=two_workshops()), make_event(workshops=two_workshops())
-    with app.app_context():
+@ON_BOTH
+def test_the_figures_take_the_same_number_of_statements_whatever_the_size(db_app):
+    small, large = new_event(db_app, workshops=two_workshops()), new_event(db_app, workshops=two_workshops())
+    with db_app.app_context():
         bulk_people([small], 10)
         bulk_people([large], 400)
         counted = []
@@ -318,13 +368,15 @@ def test_the_figures_take_the_same_number_of_statements_whatever_the_size(app, m
     assert network.count <= 4, network.count  # events, mix, returning people, people
 
 
-def test_dashboards_of_20_events_with_2000_registrations_each(app, make_event, capsys):
+@ON_BOTH
+def test_dashboards_of_20_events_with_2000_registrations_each(db_app, capsys):
     """The benchmark of `make bench`: the time of the figures of one event and of the network's
     view of 20 events × 2,000 registrations, and as a ratio of the time of counting the same rows
     (a plain `SELECT count(*)` of the registrations joined to their check-ins)."""
-    event_ids = [make_event(starts_at=START + timedelta(days=n), ends_at=START + timedelta(days=n, hours=8),
-                            workshops=two_workshops(n)) for n in range(20)]
-    with app.app_context():
+    event_ids = [new_event(db_app, starts_at=START + timedelta(days=n), ends_at=START + timedelta(days=n, hours=8),
+                           workshops=two_workshops(n)) for n in range(20)]
+    database = db_app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0]
+    with db_app.app_context():
         workshops = [db.session.get(Event, event_id).workshops[0].id for event_id in event_ids]
         bulk_people(event_ids, 2000, workshops)
         assert db.session.scalar(select(func.count()).select_from(Registration)) == 40_000
@@ -356,9 +408,9 @@ def test_dashboards_of_20_events_with_2000_registrations_each(app, make_event, c
     assert figures.pool.registered == 2000 and len(network.events) == 20
     assert network.several == 500  # one address in 4 comes to every event
     with capsys.disabled():
-        print(f"\n[benchmark] baseline, SELECT count(*) of 40,000 registrations and their check-ins: "
+        print(f"\n[benchmark] {database}: baseline, SELECT count(*) of 40,000 registrations and their check-ins: "
               f"{base * 1000:.1f} ms")
-        print(f"[benchmark] dashboard of one event of 2,000 registrations: {one * 1000:.1f} ms, "
+        print(f"[benchmark] {database}: dashboard of one event of 2,000 registrations: {one * 1000:.1f} ms, "
               f"{one_statements} SQL statements, {one / base:.1f} × the baseline")
-        print(f"[benchmark] network view of 20 events × 2,000 registrations: {every * 1000:.1f} ms, "
+        print(f"[benchmark] {database}: network view of 20 events × 2,000 registrations: {every * 1000:.1f} ms, "
               f"{network_statements} SQL statements, {every / base:.1f} × the baseline")
