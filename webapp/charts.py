@@ -25,8 +25,11 @@ STYLE = Style(
     foreground_subtle="#5c5c5c", font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
     colors=("#1d4f91", "#a03c00", "#2f6b2f", "#6b3fa0", "#8a5a00", "#a0213f", "#00657a", "#4d4d4d"),
     label_font_size=14, major_label_font_size=14, value_font_size=14, legend_font_size=15, tooltip_font_size=14,
-    title_font_size=16, opacity=".85", opacity_hover=".95",
+    title_font_size=16, opacity="1", opacity_hover="1", dot_opacity="1", value_colors=("#ffffff",),
 )
+PERCENT_AXIS = [0, 25, 50, 75, 100]
+# Longer labels (event titles) are cut in the pictures (`short`): the tables give them in full.
+LABEL_LENGTH = 50
 SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
 # The SVG response: an image, so no script would run; this policy says so again and allows only
 # the styles written inside the file.
@@ -39,6 +42,11 @@ class Table:
     """A data table: the header of each column, then rows (their first cell names the row)."""
     headers: list
     rows: list
+
+    @property
+    def wide(self):
+        """Too many columns for a page of ordinary width: shown as blocks (emgav.css)."""
+        return len(self.headers) > 6
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,11 @@ class Chart:
                                                                                  xml_declaration=False)
 
 
+def short(label, length=LABEL_LENGTH):
+    """A label of a picture: cut after `length` characters, with « … »."""
+    return label if len(label) <= length else label[:length - 1].rstrip() + "…"
+
+
 def percent(value):
     """A whole percentage (given out of 100) as the reader's language writes it; « – » for none."""
     return "–" if value is None else format_percent(value / 100)
@@ -75,12 +88,12 @@ def _day(day):
 
 def _dot_grid(rows, columns, values):
     """A grid of dots: one row per name of `rows`, one column per name of `columns`, each dot as
-    large as its value (printed in it). `values[i][j]` is row i, column j."""
+    large as its value (the numbers are in the chart's table). `values[i][j]` is row i, column j."""
     def draw():
-        chart = pygal.Dot(show_legend=False, print_values=True, x_label_rotation=0 if len(columns) < 5 else 30)
-        chart.x_labels = columns
+        chart = pygal.Dot(show_legend=False, x_label_rotation=0 if len(columns) < 5 else 30)
+        chart.x_labels = [short(column) for column in columns]
         for name, row in zip(rows, values, strict=True):
-            chart.add(name, row)
+            chart.add(short(name), row)
         return chart
     return draw
 
@@ -123,9 +136,9 @@ def _seats_chart(figures):
     limited = [pool for pool in pools if pool.capacity]
 
     def draw():
-        chart = pygal.HorizontalBar(show_legend=False, print_values=True, range=(0, 100), include_x_axis=True,
+        chart = pygal.HorizontalBar(show_legend=False, print_values=True, range=(0, 100), y_labels=PERCENT_AXIS,
                                     value_formatter=lambda value: percent(value))
-        chart.x_labels = [pool.title for pool in limited]
+        chart.x_labels = [short(pool.title) for pool in limited]
         chart.add(_("Part des places prises"), [pool.percent_taken for pool in limited])
         return chart
 
@@ -165,9 +178,9 @@ def _attendance_chart(figures):
     rated = [pool for pool in pools if pool.attendance_rate is not None]
 
     def draw():
-        chart = pygal.HorizontalBar(show_legend=False, print_values=True, range=(0, 100), include_x_axis=True,
+        chart = pygal.HorizontalBar(show_legend=False, print_values=True, range=(0, 100), y_labels=PERCENT_AXIS,
                                     value_formatter=lambda value: percent(value))
-        chart.x_labels = [pool.title for pool in rated]
+        chart.x_labels = [short(pool.title) for pool in rated]
         chart.add(_("Taux de présence"), [pool.attendance_rate for pool in rated])
         return chart
 
@@ -206,8 +219,17 @@ def event_charts(figures):
 
 # --- The network ---
 
+def _event_date(item):
+    return format_date(item.event.local_start, "short", rebase=False)
+
+
 def _event_name(item):
-    return f"{item.event.title} ({format_date(item.event.local_start, 'short', rebase=False)})"
+    return f"{item.event.title} ({_event_date(item)})"
+
+
+def _event_label(item):
+    """An event in a picture: its title (cut if long) and its date."""
+    return f"{short(item.event.title, LABEL_LENGTH - 13)} ({_event_date(item)})"
 
 
 def _people_chart(figures):
@@ -217,7 +239,7 @@ def _people_chart(figures):
 
     def draw():
         chart = pygal.HorizontalBar(show_legend=False, print_values=True, include_x_axis=True)
-        chart.x_labels = [_event_name(item) for item in figures.events]
+        chart.x_labels = [_event_label(item) for item in figures.events]
         chart.add(_("Personnes inscrites"), [item.pool.registered for item in figures.events])
         return chart
 
@@ -228,25 +250,30 @@ def _people_chart(figures):
 
 
 def _share(part, whole):
-    return percent(round(100 * part / whole) if whole else None)
+    """`part` in % of `whole` (a whole number; None when `whole` is 0)."""
+    return round(100 * part / whole) if whole else None
 
 
 def _network_mix_chart(figures):
     keys = [row.actor_type for row in figures.mix_totals()]
     labels = [formatting.actor_type_label(key) for key in keys]
-    headers = [_("Événement"), *labels]
-    rows = []
-    values = []
+    counts = {}  # (event id, actor type) -> people registered
     for item in figures.events:
-        by_type = {row.actor_type: row.registered for row in item.pool.mix}
-        counts = [by_type.get(key, 0) for key in keys]
-        rows.append([_event_name(item)] + [f"{count} ({_share(count, item.pool.registered)})" for count in counts])
-        values.append([round(100 * count / item.pool.registered) if item.pool.registered else 0 for count in counts])
+        counts.update({(item.event.id, row.actor_type): row.registered for row in item.pool.mix})
+
+    def count(item, key):
+        return counts.get((item.event.id, key), 0)
+
+    headers = [_("Événement"), *labels]
+    rows = [[_event_name(item)] + [f"{count(item, key)} ({percent(_share(count(item, key), item.pool.registered))})"
+                                   for key in keys] for item in figures.events]
     summary = _("Part de chaque famille d'acteurs parmi les personnes inscrites à chaque événement, en "
-                "pourcentage ; le tableau donne aussi le nombre de personnes.")
-    draw = _dot_grid([_event_name(item) for item in figures.events], labels, values)
+                "pourcentage : une ligne par famille, une colonne par événement (à sa date). Le tableau donne "
+                "aussi le nombre de personnes.")
+    draw = _dot_grid(labels, [_event_date(item) for item in figures.events],
+                     [[_share(count(item, key), item.pool.registered) or 0 for item in figures.events] for key in keys])
     return Chart("mix", _("Familles d'acteurs par événement"), summary, Table(headers, rows),
-                 draw if figures.events else None, height=max(300, 200 + 50 * len(figures.events)))
+                 draw if figures.events else None, height=560)
 
 
 def _returning_chart(figures):
@@ -255,7 +282,7 @@ def _returning_chart(figures):
     rows = [[_event_name(item), item.returning, item.newcomers] for item in figures.events]
     summary = _("Parmi les personnes inscrites à chaque événement : celles dont l'adresse électronique était "
                 "déjà inscrite à un événement précédent du réseau, et les nouvelles.")
-    draw = _dot_grid([_event_name(item) for item in figures.events], columns,
+    draw = _dot_grid([_event_label(item) for item in figures.events], columns,
                      [[item.returning, item.newcomers] for item in figures.events])
     return Chart("returning", _("Personnes revenues et nouvelles"), summary, Table(headers, rows),
                  draw if figures.events else None, height=max(220, 150 + 50 * len(figures.events)))
