@@ -237,6 +237,30 @@ def test_the_event_dashboard_shows_each_chart_with_its_table(app, story, organis
     assert f'src="/organiser/events/{story["event"]}/dashboard/registrations.svg?lang={lang}"' in body
 
 
+def test_an_event_without_registrations_has_its_dashboard_too(app, make_event):
+    event_id = make_event(capacity=30, status=EventStatus.draft)
+    client = app.test_client()
+    with app.app_context():
+        logged_in_as(client, make_user("anne.organisation@example.org", events=[event_id]))
+
+    response = client.get(f"/organiser/events/{event_id}/dashboard")
+
+    assert response.status_code == 200
+    assert "Aucune inscription pour l'instant." in page_text(response)
+    assert response.get_data(as_text=True).count('<img class="chart-picture"') == 1  # the seats: 0 of 30
+    assert client.get(f"/organiser/events/{event_id}/dashboard/mix.svg").status_code == 404
+
+
+def test_the_menus_lead_to_the_dashboards(app, story, organiser):
+    page = organiser.get(f"/organiser/events/{story['event']}/dashboard").get_data(as_text=True)
+    assert f'<a href="/organiser/events/{story["event"]}/dashboard" aria-current="page">Tableau de bord</a>' in page
+    assert "/organiser/network" not in page  # admins only
+    admin = app.test_client()
+    with app.app_context():
+        logged_in_as(admin, make_user("admin@example.org", UserRole.admin))
+    assert '<a href="/organiser/network">Vue du réseau</a>' in admin.get("/organiser/").get_data(as_text=True)
+
+
 def test_attendance_shows_once_the_day_has_passed(app, story):
     check_in(app, story, "Anne")
     with time_machine.travel(START + timedelta(days=1)), app.app_context():
