@@ -10,6 +10,7 @@ in its legend; the charts of several series are dot grids, where each row and co
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from xml.etree import ElementTree
 
 import pygal
@@ -39,9 +40,15 @@ SVG_HEADERS = {"Content-Type": "image/svg+xml; charset=utf-8",
 
 @dataclass(frozen=True)
 class Table:
-    """A data table: the header of each column, then rows (their first cell names the row)."""
+    """A data table: the header of each column, then rows (their first cell names the row). Cells
+    are texts, numbers or dates: a page writes dates in words (`shown_rows`), the CSV file as ISO
+    dates (`csv_tables`)."""
     headers: list
     rows: list
+
+    @property
+    def shown_rows(self):
+        return [[_day(cell, "medium") if isinstance(cell, date) else cell for cell in row] for row in self.rows]
 
     @property
     def wide(self):
@@ -82,8 +89,9 @@ def percent(value):
     return "–" if value is None else format_percent(value / 100)
 
 
-def _day(day):
-    return format_date(day, "d MMM", rebase=False)
+def _day(day, length="d MMM"):
+    """A day (in the event's time zone already) in words: « 1 juin » in a picture."""
+    return format_date(day, length, rebase=False)
 
 
 def _dot_grid(rows, columns, values):
@@ -107,7 +115,7 @@ def _actor_labels(mix):
 def _registrations_chart(figures):
     days = figures.days
     headers = [_("Jour"), _("Inscriptions (cumul)"), _("Places réservées (cumul)")]
-    rows = [[_day(day.day), day.registrations, day.seats] for day in days]
+    rows = [[day.day, day.registrations, day.seats] for day in days]
     if not days:
         return Chart("registrations", _("Inscriptions au fil du temps"), _("Aucune inscription pour l'instant."),
                      Table(headers, rows))
@@ -152,7 +160,7 @@ def _seats_chart(figures):
 def _waiting_chart(figures):
     days = figures.days
     headers = [_("Jour"), _("Personnes en liste d'attente le soir")]
-    rows = [[_day(day.day), day.waiting] for day in days]
+    rows = [[day.day, day.waiting] for day in days]
     title = _("Liste d'attente au fil du temps")
     if not any(day.waiting for day in days):
         return Chart("waiting", title, _("Personne n'a attendu une place de l'événement."), Table(headers, rows))
@@ -255,7 +263,7 @@ def _share(part, whole):
 
 
 def _network_mix_chart(figures):
-    keys = [row.actor_type for row in figures.mix_totals()]
+    keys = figures.actor_types()
     labels = [formatting.actor_type_label(key) for key in keys]
     counts = {}  # (event id, actor type) -> people registered
     for item in figures.events:
@@ -304,8 +312,10 @@ def svg_response(chart):
 
 
 def csv_tables(charts):
-    """The rows of the CSV export: each chart's title, its table, an empty line."""
+    """The rows of the CSV export: each chart's title, its table (dates as 2030-06-12), an empty line."""
     rows = []
     for chart in charts:
-        rows += [[chart.title], chart.table.headers, *chart.table.rows, []]
+        rows += [[chart.title], chart.table.headers,
+                 *([cell.isoformat() if isinstance(cell, date) else cell for cell in row] for row in chart.table.rows),
+                 []]
     return rows

@@ -250,17 +250,10 @@ class NetworkFigures:
     people: int = 0     # different addresses registered at the period's events
     several: int = 0    # of them, those registered at two events of the period or more
 
-    def mix_totals(self):
-        """ActorMix of the whole period: people registered (counted once per event)."""
-        totals = defaultdict(lambda: [0, 0, 0])
-        for item in self.events:
-            for row in item.pool.mix:
-                counts = totals[row.actor_type]
-                counts[0] += row.registered
-                counts[1] += row.confirmed
-                counts[2] += row.present
-        keys = list(ACTOR_TYPES) + sorted(set(totals) - set(ACTOR_TYPES))
-        return [ActorMix(key, *totals[key]) if key in totals else ActorMix(key) for key in keys]
+    def actor_types(self):
+        """The families of actors of the period's mixes: every ACTOR_TYPES key, then any other found."""
+        found = {row.actor_type for item in self.events for row in item.pool.mix}
+        return list(ACTOR_TYPES) + sorted(found - set(ACTOR_TYPES))
 
 
 def default_period(today):
