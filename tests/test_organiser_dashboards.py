@@ -157,6 +157,11 @@ def test_the_mix_of_actors_among_registered_confirmed_and_present_follows_check_
     assert mix_of(after.workshops[0]) == {"ess": (1, 1, 1), "recherche": (1, 0, 0)}
     assert (after.pool.confirmed, after.pool.present, after.pool.attendance_rate, after.ended) == (2, 1, 50, True)
 
+    with app.app_context():  # a request the organisers declined is no registration any more
+        db.session.get(Registration, story["Deniz"]).status = RegistrationStatus.declined
+        db.session.commit()
+    assert mix_of(figures_of(app, story["event"]).pool) == {"ess": (1, 1, 1), "recherche": (1, 1, 0)}
+
 
 @pytest.fixture
 def network(db_app):

@@ -251,8 +251,9 @@ def _people_chart(figures):
         chart.add(_("Personnes inscrites"), [item.pool.registered for item in figures.events])
         return chart
 
-    summary = _("Adresses électroniques différentes inscrites (inscriptions annulées exclues) : %(people)s ; "
-                "à plusieurs événements de la période : %(several)s.", people=figures.people, several=figures.several)
+    summary = _("Adresses électroniques différentes inscrites (inscriptions annulées ou refusées exclues) : "
+                "%(people)s ; à plusieurs événements de la période : %(several)s.", people=figures.people,
+                several=figures.several)
     return Chart("people", _("Personnes inscrites par événement"), summary, Table(headers, rows),
                  draw if figures.events else None, height=max(220, 90 + 50 * len(figures.events)))
 

@@ -6,10 +6,11 @@ its size (plus its workshops), the network's four. The functions return plain da
 pages, their charts (webapp/charts.py) and the CSV exports are all drawn from them.
 
 What is counted:
-- registered: registrations that are not cancelled (address to confirm, seat, offer, waiting);
-  for a workshop, its bookings that are not cancelled;
+- registered: registrations that have not ended (ACTIVE_STATUSES: address to confirm, awaiting
+  the organisers' approval, seat, offer, waiting; not cancelled nor declined); for a workshop, its
+  bookings that are not cancelled, of such registrations;
 - confirmed: registrations holding a confirmed seat (for a workshop: booked seats);
-- present: registrations (not cancelled) with a check-in, i.e. people checked in at the door
+- present: registrations (not ended) with a check-in, i.e. people checked in at the door
   (for a workshop: its booked people checked in at the event's door; there is no check-in per
   workshop);
 - registrations over time: per day in the event's time zone, the running total of registrations
@@ -42,6 +43,7 @@ from ..models import (
     WorkshopBooking,
 )
 from ..models.base import utcnow
+from ..models.registrations import ACTIVE_STATUSES
 
 # Moments are grouped by quarter of an hour (UTC) in SQL, then the groups by day in the event's
 # time zone: every zone's offset is a whole number of quarters of an hour, so no group straddles
@@ -148,7 +150,7 @@ def _empty_mix():
 
 def _registration_mix(event_ids):
     """(event_id, actor_type, registered, confirmed, present) rows of these events."""
-    active = Registration.status != RegistrationStatus.cancelled
+    active = Registration.status.in_(ACTIVE_STATUSES)
     return db.session.execute(
         select(Registration.event_id, Registration.actor_type, _count_if(active),
                _count_if(Registration.status == RegistrationStatus.confirmed),
@@ -161,7 +163,7 @@ def _registration_mix(event_ids):
 
 def _workshop_mix(event):
     """(workshop_id, actor_type, registered, booked, present) rows of the event's workshops."""
-    active = (WorkshopBooking.status != BookingStatus.cancelled) & (Registration.status != RegistrationStatus.cancelled)
+    active = (WorkshopBooking.status != BookingStatus.cancelled) & (Registration.status.in_(ACTIVE_STATUSES))
     booked = active & (WorkshopBooking.status == BookingStatus.booked)
     return db.session.execute(
         select(WorkshopBooking.workshop_id, Registration.actor_type, _count_if(active), _count_if(booked),
@@ -281,10 +283,10 @@ def network_figures(start, end, zone, now=None):
         return NetworkFigures(start, end)
     ids = [event.id for event in events]
     mixes = _mixes(_registration_mix(ids))
-    active = Registration.status != RegistrationStatus.cancelled
+    active = Registration.status.in_(ACTIVE_STATUSES)
     address = func.lower(Registration.email)
 
-    # Each address's first event of the network (published, registration not cancelled).
+    # Each address's first event of the network (published, registration not ended).
     first = (
         select(address.label("address"), func.min(Event.starts_at).label("first_start"))
         .join(Event, Event.id == Registration.event_id)
