@@ -622,8 +622,6 @@ def _(v):
     v.goto(f"/organiser/events/{event_id}/attendance?workshop={v.workshop_id(event_id, 'riaa')}")
 
 
-
-
 # --- Dashboards --------------------------------------------------------------------------------------
 
 @state("event dashboard: before the day")
