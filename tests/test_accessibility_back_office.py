@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import (
+    CheckIn,
     Event,
     EventStatus,
     JournalAction,
@@ -671,6 +672,49 @@ def _(v):
     reminders_of(v, event_id)
     v.log_in()
     v.goto(f"/organiser/events/{event_id}/reminders")
+
+
+# --- Dashboards --------------------------------------------------------------------------------------
+
+@state("event dashboard: before the day")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/dashboard")
+
+
+@state("event dashboard: after the day, people checked in")
+def _(v):
+    event_id = v.busy_event()
+    with v.app.app_context():
+        db.session.add(CheckIn(registration_id=v.people["Anne"], event_id=event_id))
+        db.session.commit()
+    past = utcnow().replace(microsecond=0) - timedelta(days=2)
+    v.change(Event, event_id, starts_at=past, ends_at=past + timedelta(hours=8))
+    v.goto(f"/organiser/events/{event_id}/dashboard")
+
+
+@state("network view: events side by side")
+def _(v):
+    v.busy_event()
+    second = v.event(title="Webinaire : financer un projet de coopération", starts_at=support.START + timedelta(days=3),
+                     ends_at=support.START + timedelta(days=3, hours=2))
+    v.person(second, "Anne", email=PARTICIPANT, actor_type="ess")
+    v.person(second, "Maïwenn", actor_type="collectivite")
+    v.goto("/organiser/network?start=2030-01-01&end=2030-12-31")
+
+
+@state("network view: no event in the period")
+def _(v):
+    v.log_in()
+    v.goto("/organiser/network")
+
+
+@state("network view: wrong period", 422)
+def _(v):
+    v.log_in()
+    v.goto("/organiser/network")
+    v.fill(start="2030-12-31", end="2030-01-01")
+    v.send()
 
 
 # --- Errors -----------------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """Forms of the back office."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..formatting import BACK_OFFICE_STATUS_LABELS, LANGUAGE_NAMES
 from ..forms import Form, ParticipantDetailsForm, RegistrationForm, _email_syntax, actor_type_choices
 from ..models import ACTOR_TYPES, UserRole
-from ..services import accounts
+from ..services import accounts, dashboards
 from ..services.errors import AccountError
 from ..services.registration_list import ACTIVE, DEFAULT_PER_PAGE, PER_PAGE_CHOICES, Filters, SortOrder
 
@@ -197,3 +197,24 @@ class WalkInForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.actor_type.choices = actor_type_choices()
+
+
+class NetworkPeriodForm(Form):
+    """The period of the network's view (a GET form: no CSRF token); empty: the last twelve months."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("Du"), validators=[Optional()],
+                      invalid_value_message=_l("Saisissez une date valide."))
+    end = DateField(_l("Au"), validators=[Optional()], invalid_value_message=_l("Saisissez une date valide."))
+
+    def validate_end(self, field):
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("La fin de la période ne peut pas précéder son début."))
+
+    def period(self, today):
+        """(start, end) dates: those given, the others from the last twelve months."""
+        start = self.start.data
+        end = self.end.data or max(today, start or today)
+        return start or dashboards.default_period(end)[0], end

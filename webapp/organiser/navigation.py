@@ -20,6 +20,7 @@ class Section:
 # The header's menu (pages without an event).
 MAIN_SECTIONS = [
     Section("organiser.dashboard", _l("Événements")),
+    Section("organiser.network_dashboard", _l("Vue du réseau"), admin_only=True),
     Section("organiser.account_list", _l("Comptes"), admin_only=True),
     Section("organiser.change_password", _l("Mon mot de passe")),
 ]
@@ -27,6 +28,7 @@ MAIN_SECTIONS = [
 # The menu of an event's pages; each endpoint takes `event_id`.
 EVENT_SECTIONS = [
     Section("organiser.event_home", _l("Vue d'ensemble")),
+    Section("organiser.event_dashboard", _l("Tableau de bord")),
     Section("organiser.edit_event", _l("Informations")),
     Section("organiser.event_workshops", _l("Ateliers")),
     Section("organiser.registrations", _l("Inscriptions")),

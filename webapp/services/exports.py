@@ -1,4 +1,5 @@
-"""Exports of an event's registration list: CSV and Excel (.xlsx) files.
+"""Exports of an event's registration list: CSV and Excel (.xlsx) files (the CSV writer also
+writes the dashboards' figures).
 
 CSV: UTF-8 with a byte order mark, so that spreadsheets read accents right, and `;` between
 fields, because French-locale spreadsheets use the comma as the decimal separator and expect
@@ -89,12 +90,17 @@ def _rows(event, registrations, columns, date_value):
         yield row
 
 
-def to_csv(event, registrations, columns=COLUMNS):
-    """The CSV file (bytes) of these registrations."""
+def csv_file(rows):
+    """A CSV file (bytes) of `rows` (lists of cells) as described above; text cells neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
-    writer.writerows(_rows(event, registrations, columns, lambda local: local.strftime("%Y-%m-%d %H:%M")))
+    writer.writerows([neutralise(value) for value in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
+
+
+def to_csv(event, registrations, columns=COLUMNS):
+    """The CSV file (bytes) of these registrations."""
+    return csv_file(_rows(event, registrations, columns, lambda local: local.strftime("%Y-%m-%d %H:%M")))
 
 
 def to_xlsx(event, registrations, columns=COLUMNS):
