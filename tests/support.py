@@ -410,6 +410,9 @@ def mail_payloads(registration):
         "registration_confirmed": {"sequence": 0},
         "registration_cancelled": {"sequence": 2, "with_invite": True},
         "event_cancelled": {"sequence": 2, "with_invite": True},
+        "workshop_removed": {"sequence": 1, "with_invite": True, "workshop": {
+            "title": "Atelier retiré", "room": "Salle 4", "starts_at": registration.event.starts_at.isoformat(),
+            "ends_at": (registration.event.starts_at + timedelta(hours=1)).isoformat()}},
         "lost_links": {"registration_ids": [registration.id]},
         "password_reset": {"user_id": account},
         "account_invitation": {"user_id": account},

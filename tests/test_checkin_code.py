@@ -31,7 +31,7 @@ from .support import (
 )
 from .support import personal_link as link
 
-SEAT_KINDS = {"registration_confirmed", "invite_updated"}
+SEAT_KINDS = {"registration_confirmed", "invite_updated", "workshop_removed"}
 
 
 def parsed(row):

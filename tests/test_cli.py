@@ -235,6 +235,36 @@ def test_capacity_cannot_go_below_the_seats_taken(app, base_env, tmp_path):
         assert db.session.scalars(select(Event.capacity)).one() == 3
 
 
+def test_a_booked_workshop_is_dropped_only_with_the_option_and_its_people_are_mailed(app, base_env, tmp_path):
+    path = event_file(tmp_path, MINIMAL_EVENT + textwrap.dedent("""\
+        [[workshops]]
+        key = "agro"
+        title = "Agroécologie"
+        starts_at = 2027-03-11T15:00:00
+        ends_at = 2027-03-11T16:00:00
+        """))
+    support.run_emgav(base_env, "events", "import", str(path))
+    with app.test_request_context():
+        event = db.session.scalars(select(Event)).one()
+        event_id, anne = event.id, person(event, "Anne", workshops=event.workshops).id
+    event_file(tmp_path, MINIMAL_EVENT)
+
+    refused = support.run_emgav(base_env, "events", "import", str(path), check=False)
+
+    assert_clean_failure(refused, "L'atelier « agro » a des inscriptions : il n'est retiré que sur une confirmation "
+                                  "explicite (personnes à prévenir par courriel : 1).")
+    with app.app_context():
+        assert db.session.scalars(select(Workshop.key)).all() == ["agro"]
+
+    support.run_emgav(base_env, "events", "import", "--remove-booked-workshops", str(path))
+
+    with app.app_context():
+        assert db.session.scalars(select(Workshop.key)).all() == []
+        [mail] = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "workshop_removed")).all()
+        assert (mail.registration_id, mail.payload["workshop"]["title"]) == (anne, "Agroécologie")
+        support.assert_counters_match_rows(event_id)
+
+
 # --- The import service, in-process ---
 
 def event_data(**changes):
@@ -338,6 +368,9 @@ def test_a_workshop_with_bookings_cannot_be_dropped(app_ctx):
 
     event, _ = event_files.import_event(event_data())  # drops "vide" only, which nobody booked
     assert [w.key for w in event.workshops] == ["atelier"]
+
+    event, _ = event_files.import_event(event_data(workshops=[]), remove_booked_workshops=True)  # told explicitly
+    assert event.workshops == [] and kinds(event).count("workshop_removed") == 1
 
 
 def test_workshop_capacity_cannot_go_below_its_bookings(app_ctx):

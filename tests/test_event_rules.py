@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from webapp import create_app
@@ -244,7 +245,8 @@ def test_every_problem_of_an_update_is_listed_and_nothing_changes(app_ctx):
 
     assert plain_list(refused.value.errors) == [
         "La capacité de l'événement (0) est inférieure au nombre de places déjà prises (1).",
-        "L'atelier « agro » a des inscriptions : il ne peut pas être retiré.",
+        ("L'atelier « agro » a des inscriptions : il n'est retiré que sur une confirmation explicite "
+         "(personnes à prévenir par courriel : 1)."),
     ]
     event = db.session.get(Event, event.id)
     assert (event.title, event.capacity, [w.key for w in event.workshops]) == (
@@ -253,6 +255,70 @@ def test_every_problem_of_an_update_is_listed_and_nothing_changes(app_ctx):
     # The full list of workshops: "vide" (nobody booked it) goes, "autre" comes, "agro" changes.
     events.update_event(event, workshops=[{"key": "agro", "room": "Salle 1"}, workshop("autre", hours=(1, 2))])
     assert [(w.key, w.room) for w in db.session.get(Event, event.id).workshops] == [("autre", ""), ("agro", "Salle 1")]
+
+
+def test_removing_a_booked_workshop_cancels_its_bookings_and_mails_each_person_on_confirmation(app_ctx):
+    event = new_event(capacity=4, workshops=[workshop("agro", capacity=2), workshop("autre", hours=(1, 2))])
+    agro = [w for w in event.workshops if w.key == "agro"]
+    anne, fanch, bleunwenn, elouan = (person(event, name, workshops=agro)
+                                      for name in ("Anne", "Fanch", "Bleunwenn", "Elouan"))
+    denez = person(event, "Denez", workshops=agro)  # waits for a seat of the event: agro is requested
+    corentin = person(event, "Corentin", workshops=agro, confirm=False)
+    registrations.cancel_registration(anne)
+    seats.offer_free_seats(event.id)  # Anne's seats: the event's to Denez, agro's to Bleunwenn
+    assert (status(denez), status(bleunwenn)) == ("offered", "confirmed")
+    [agro_offer] = db.session.scalars(select(SeatOffer).where(SeatOffer.workshop_id.is_not(None))).all()
+    assert agro_offer.registration_id == bleunwenn.id
+    sequences = {r.id: r.invite_sequence for r in (fanch, bleunwenn, elouan)}
+    assert events.workshop_people_count(agro[0]) == 5  # Fanch booked, Bleunwenn offered, Elouan waiting, 2 requested
+    before = outbox_size()
+
+    with raises_saying(EventRuleError, "L'atelier « agro » a des inscriptions : il n'est retiré que sur une "
+                                       "confirmation explicite (personnes à prévenir par courriel : 5)."):
+        events.update_event(event, workshops=[{"key": "autre"}])
+    assert [w.key for w in db.session.get(Event, event.id).workshops] == ["autre", "agro"]
+    assert outbox_size() == before
+
+    events.update_event(db.session.get(Event, event.id), workshops=[{"key": "autre"}], remove_booked_workshops=True)
+
+    assert [w.key for w in db.session.get(Event, event.id).workshops] == ["autre"]
+    removed = {m.registration_id: m for m in mails("workshop_removed")}
+    assert sorted(removed) == sorted(r.id for r in (fanch, bleunwenn, elouan, denez, corentin))
+    assert outbox_size() == before + 5
+    for registration in (fanch, bleunwenn, elouan):  # they hold a seat: an updated invite, a new SEQUENCE
+        db.session.refresh(registration)
+        payload = removed[registration.id].payload
+        assert payload["with_invite"] and payload["sequence"] == sequences[registration.id] + 1
+        assert registration.invite_sequence == payload["sequence"]
+    assert not removed[denez.id].payload["with_invite"] and not removed[corentin.id].payload["with_invite"]
+    # The offer of agro's seat is gone with the workshop; Denez's offer of an event seat stays open.
+    assert db.session.scalars(select(SeatOffer.registration_id).where(SeatOffer.status == OfferStatus.open)).all() \
+        == [denez.id]
+    assert (status(fanch), status(denez), status(corentin)) == ("confirmed", "offered", "pending")
+    assert_counters_match_rows(event.id)
+
+    # The mail names the workshop, gone from the database, and carries the invite as it is now.
+    with rendering_context("fr"):
+        mail = render_mail(removed[fanch.id])
+        waiting_mail = render_mail(removed[denez.id])
+    assert "Atelier retiré du programme : Atelier agro" in plain_list([mail.subject])
+    assert "Atelier agro" in mail.text and "votre inscription à cet atelier prend fin" in plain_list([mail.text])[0]
+    invite = Calendar.from_ical(mail.invite)
+    assert (mail.invite_method, str(invite["METHOD"])) == ("REQUEST", "REQUEST")
+    assert invite.walk("VEVENT")[0]["SEQUENCE"] == sequences[fanch.id] + 1
+    assert "Atelier agro" not in invite.walk("VEVENT")[0]["DESCRIPTION"]
+    assert waiting_mail.invite is None and "Atelier agro" in waiting_mail.text
+
+
+def test_a_workshop_removed_with_the_cancellation_of_its_event_mails_nobody_about_it(app_ctx):
+    event = new_event(workshops=[workshop("agro")])
+    person(event, "Anne", workshops=event.workshops)
+
+    events.update_event(event, status=EventStatus.cancelled, workshops=[], remove_booked_workshops=True)
+
+    assert db.session.get(Event, event.id).workshops == []
+    assert [m.kind for m in mails("event_cancelled")] == ["event_cancelled"] and mails("workshop_removed") == []
+    assert_counters_match_rows(event.id)
 
 
 # --- Cancelling. ---

@@ -277,6 +277,9 @@ def _payloads(registration):
         "invite_updated": {"sequence": 1},
         "registration_cancelled": {"sequence": 2, "with_invite": True},
         "event_cancelled": {"sequence": 2, "with_invite": False},
+        "workshop_removed": {"sequence": 1, "with_invite": True, "workshop": {
+            "title": "Atelier retiré", "room": "", "starts_at": registration.event.starts_at.isoformat(),
+            "ends_at": registration.event.ends_at.isoformat()}},
         "lost_links": {"registration_ids": [registration.id]},
         "password_reset": {"user_id": account},
         "account_invitation": {"user_id": account},

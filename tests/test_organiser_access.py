@@ -103,7 +103,7 @@ ROUTES = [
     Route("organiser.remove_workshop", "GET", "/organiser/events/{event}/workshops/{workshop}/remove",
           Access.event),
     Route("organiser.remove_workshop", "POST", "/organiser/events/{event}/workshops/{workshop}/remove",
-          Access.event),
+          Access.event, {"people": "0"}),
     Route("organiser.account_list", "GET", "/organiser/accounts", Access.admin),
     Route("organiser.new_account", "GET", "/organiser/accounts/new", Access.admin),
     Route("organiser.new_account", "POST", "/organiser/accounts/new", Access.admin,

@@ -444,7 +444,7 @@ def test_workshops_are_added_edited_and_removed(app, admin_client, event_id):
     confirmation = page_text(admin_client.get(f"{workshops}/{fresque.id}/remove"))
     assert "Personne n'a réservé cet atelier : personne ne sera prévenu par courriel." in confirmation
     removed = admin_client.post(f"{workshops}/{fresque.id}/remove",
-                                data={"csrf_token": support.csrf_token(admin_client, workshops)})
+                                data={"csrf_token": support.csrf_token(admin_client, workshops), "people": "0"})
     assert removed.status_code == 302
     with app.app_context():
         assert db.session.get(Workshop, fresque.id) is None
@@ -487,23 +487,44 @@ def test_a_workshop_capacity_below_its_seats_taken_is_refused(app, admin_client,
     assert fetch(app, Workshop, agro).capacity == 1
 
 
-def test_a_workshop_that_people_booked_stays_and_the_page_says_why(app, admin_client, event_id):
+def test_removing_a_booked_workshop_says_how_many_people_are_mailed_and_needs_that_confirmation(app, admin_client,
+                                                                                               event_id):
     with app.app_context():
         agro = db.session.scalars(select(Workshop.id)).one()
-    person_id(app, event_id, "Anne", workshops=["agro"])
+    anne = person_id(app, event_id, "Anne", workshops=["agro"])
+    bleunwenn = person_id(app, event_id, "Bleunwenn", workshops=["agro"])  # waits for agro's only seat
+    corentin = person_id(app, event_id, "Corentin", workshops=["agro"], confirm=False)
     path = f"/organiser/events/{event_id}/workshops/{agro}/remove"
+    mails_before = len(outbox(app))
 
-    page = admin_client.get(path)
-    assert "Cet atelier ne peut pas être retiré : des personnes l'ont réservé" in page_text(page)
-    assert "Retirer l'atelier</button>" not in page.get_data(as_text=True)  # nothing destructive on offer
+    page = page_text(admin_client.get(path))
+    assert "Personnes qui seront prévenues par courriel : 3." in page
+    assert "Retirer l'atelier et prévenir les personnes inscrites (3)</button>" in page
+    assert re.search(r'<input[^>]*name="people"[^>]*value="3"', admin_client.get(path).get_data(as_text=True))
 
-    forced = admin_client.post(path, data={"csrf_token": support.csrf_token(admin_client, path)})
-
-    assert forced.status_code == 302
-    assert "L'atelier « agro » a des inscriptions : il ne peut pas être retiré." in page_text(
-        admin_client.get(forced.headers["Location"]))
+    # Without the number the page showed, or with another one, nothing is removed.
+    token = support.csrf_token(admin_client, path)
+    for sent in ({}, {"people": "2"}):
+        refused = admin_client.post(path, data={"csrf_token": token, **sent})
+        assert refused.status_code == 422
+        assert "Le nombre de personnes à prévenir a changé : vérifiez-le avant de confirmer." in error_summary(refused)
+        assert "Personnes qui seront prévenues par courriel : 3." in page_text(refused)
     assert fetch(app, Workshop, agro).key == "agro"
-    assert journal_actions(app, event_id) == []
+    assert (journal_actions(app, event_id), len(outbox(app))) == ([], mails_before)
+
+    removed = admin_client.post(path, data={"csrf_token": token, "people": "3"})
+
+    assert (removed.status_code, removed.headers["Location"]) == (302, f"/organiser/events/{event_id}/workshops")
+    assert "L'atelier agro est retiré. Personnes prévenues par courriel : 3." in page_text(
+        admin_client.get(removed.headers["Location"]))
+    with app.app_context():
+        assert db.session.get(Workshop, agro) is None
+        support.assert_counters_match_rows(event_id)
+    mailed = {registration: payload["with_invite"] for _, registration, payload in outbox(app, "workshop_removed")}
+    assert mailed == {anne: True, bleunwenn: True, corentin: False}
+    assert journal_actions(app, event_id) == [JournalAction.workshop_removed_booked]
+    assert ("Atelier retiré : agro ; ses inscriptions sont annulées et les personnes prévenues par courriel : 3."
+            in page_text(admin_client.get(f"/organiser/events/{event_id}")))
 
 
 # --- Copying --------------------------------------------------------------------------------

@@ -62,9 +62,9 @@ def cli():
     """Emgav: event registration and mailing service."""
 
 
-def _import_event_file(path):
+def _import_event_file(path, remove_booked_workshops=False):
     try:
-        event, created = import_event(load_event_file(path))
+        event, created = import_event(load_event_file(path), remove_booked_workshops=remove_booked_workshops)
     except EventRuleError as exc:
         raise click.ClickException(f"{path} n'a pas été importé :\n- " + "\n- ".join(exc.errors)) from None
     action = "créé" if created else "à jour"
@@ -85,10 +85,13 @@ def events_group():
 
 @events_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--remove-booked-workshops", is_flag=True,
+              help="Retirer aussi les ateliers réservés que le fichier ne liste plus : leurs réservations "
+                   "sont annulées et les personnes prévenues par courriel.")
 @with_appcontext
-def import_event_command(file):
+def import_event_command(file, remove_booked_workshops):
     """Create or update an event from a TOML FILE (format: README.md, "Event files")."""
-    _import_event_file(file)
+    _import_event_file(file, remove_booked_workshops)
 
 
 @click.group("users")

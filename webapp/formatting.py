@@ -127,6 +127,7 @@ MAIL_KIND_LABELS = {
     "registration_declined": _l("Demande refusée"),
     "event_cancelled": _l("Événement annulé"),
     "event_reminder": _l("Rappel avant l'événement"),
+    "workshop_removed": _l("Atelier retiré (avec l'invitation mise à jour)"),
     "lost_links": _l("Liens d'inscription perdus"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
@@ -157,6 +158,8 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.workshop_added: _l("Atelier ajouté : %(key)s."),
     JournalAction.workshop_updated: _l("Atelier %(key)s modifié : %(fields)s."),
     JournalAction.workshop_removed: _l("Atelier retiré : %(key)s."),
+    JournalAction.workshop_removed_booked: _l("Atelier retiré : %(key)s ; ses inscriptions sont annulées et les "
+                                              "personnes prévenues par courriel : %(count)s."),
     JournalAction.registration_added: _l("Inscription ajoutée à la main : %(name)s (%(email)s)."),
     JournalAction.registration_updated: _l("Inscription modifiée : %(name)s (%(email)s)."),
     JournalAction.registration_cancelled: _l("Inscription annulée : %(name)s (%(email)s)."),

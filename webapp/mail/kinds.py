@@ -10,6 +10,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -137,6 +138,18 @@ def _reminder_context(row):
     return context
 
 
+def _workshop_removed_context(row):
+    """The workshops as they are now, and the workshop removed, from the payload (its row is gone):
+    title, room, start and end (ISO)."""
+    context = _workshops_context(row)
+    removed = row.payload["workshop"]
+    context["removed_workshop"] = SimpleNamespace(
+        event=context["event"], title=removed["title"], room=removed["room"],
+        starts_at=datetime.fromisoformat(removed["starts_at"]), ends_at=datetime.fromisoformat(removed["ends_at"]),
+    )
+    return context
+
+
 def _confirm_address_context(row):
     context = _registration_context(row)
     context["confirm_url"] = _participant_url("participant.confirm", tokens.confirm_token(context["registration"]))
@@ -220,6 +233,7 @@ KINDS = {kind.name: kind for kind in [
     MailKind("seat_offer", _offer_context),
     MailKind("offer_expired", _offer_context),
     MailKind("invite_updated", _invite_updated_context, invite=InviteMethod.request, checkin_code=True),
+    MailKind("workshop_removed", _workshop_removed_context, invite=InviteMethod.request, checkin_code=True),
     MailKind("registration_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("approval_requested", _requested_workshops_context),
     MailKind("registration_declined", _registration_context),

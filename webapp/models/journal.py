@@ -23,6 +23,7 @@ class JournalAction(enum.StrEnum):
     workshop_added = "workshop_added"
     workshop_updated = "workshop_updated"
     workshop_removed = "workshop_removed"
+    workshop_removed_booked = "workshop_removed_booked"  # its bookings cancelled, their people mailed
     registration_added = "registration_added"
     registration_updated = "registration_updated"
     registration_cancelled = "registration_cancelled"

@@ -23,7 +23,14 @@ from ..services.events import EventRuleError
 from ..web import render_form_page
 from . import bp
 from .access import admin_required, with_event
-from .event_forms import CopyEventForm, EditEventForm, NewEventForm, NewWorkshopForm, WorkshopForm
+from .event_forms import (
+    CopyEventForm,
+    EditEventForm,
+    NewEventForm,
+    NewWorkshopForm,
+    RemoveWorkshopForm,
+    WorkshopForm,
+)
 
 
 def _form_page(template, form, **context):
@@ -248,20 +255,34 @@ def edit_workshop(event, workshop_id):
 @bp.route("/events/<int:event_id>/workshops/<int:workshop_id>/remove", methods=["GET", "POST"])
 @with_event
 def remove_workshop(event, workshop_id):
-    """A confirmation page, then the removal; a workshop that people booked stays (the rules refuse
-    it: their bookings would go), and the page says so instead of offering the button."""
+    """A confirmation page that says how many people will be mailed, then the removal. The form
+    sends back the number the page showed: when it is missing or no longer true (someone booked
+    meanwhile), nothing is removed and the page shows the new number (422)."""
     workshop = _workshop_of(event, workshop_id)
-    bookings = events.workshop_booking_count(workshop)
-    if request.method == "GET":
-        return render_template("organiser/workshop_remove.html", event=event, workshop=workshop, bookings=bookings)
+    people = events.workshop_people_count(workshop)
+    form = RemoveWorkshopForm()
+    if form.validate_on_submit():
+        if form.people.data == str(people):
+            return _removed(event, workshop, people)
+        form.form_errors.append(_("Le nombre de personnes à prévenir a changé : vérifiez-le avant de confirmer."))
+    return render_form_page("organiser/workshop_remove.html", form, refused=form.is_submitted(),
+                            event=event, workshop=workshop, people=people)
+
+
+def _removed(event, workshop, people):
+    """Remove the workshop, confirmed with `people` to mail: through the rules of events, as the
+    import of a file with its option does it."""
     key = workshop.key
-    journal.record(event, current_user, JournalAction.workshop_removed, key=key)
+    if people:
+        journal.record(event, current_user, JournalAction.workshop_removed_booked, key=key, count=people)
+    else:
+        journal.record(event, current_user, JournalAction.workshop_removed, key=key)
     try:
-        events.update_event(event, workshops=_keys(event, but=workshop))
+        events.update_event(event, workshops=_keys(event, but=workshop), remove_booked_workshops=True)
     except EventRuleError as error:
         for message in error.errors:
             flash(message, "error")
     else:
-        flash(_("L'atelier %(key)s est retiré.", key=key), "success")
+        flash(_("L'atelier %(key)s est retiré. Personnes prévenues par courriel : %(count)s.",
+                key=key, count=people), "success")
     return redirect(url_for("organiser.event_workshops", event_id=event.id))
-

@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
@@ -256,3 +264,9 @@ class CopyEventForm(TimesInZone, Form):
     slug = _slug()
     starts_at = _date_time(_l("Début"), required=True)
     ends_at = _date_time(_l("Fin"), required=True, after=END_AFTER_START)
+
+
+class RemoveWorkshopForm(Form):
+    """The confirmation of a workshop's removal: `people` is the number of people to be mailed that
+    the page showed; the removal is done only while it is still the number (see `remove_workshop`)."""
+    people = HiddenField()

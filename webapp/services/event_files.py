@@ -53,8 +53,10 @@ def load_event_file(path):
         raise EventFileError([_("Impossible de lire %(path)s : %(error)s", path=path, error=exc.strerror)]) from None
 
 
-def import_event(data):
+def import_event(data, remove_booked_workshops=False):
     """Create or update the event described by `data` (a parsed event file) and its workshops.
+    A workshop that people booked and that the file no longer lists is removed (its people
+    mailed) only when `remove_booked_workshops` says so; otherwise the rules refuse the file.
 
     Returns `(event, created)`. Raises EventFileError or EventRuleError, with nothing changed.
     Commits.
@@ -71,7 +73,8 @@ def import_event(data):
     if event is None:
         return events.create_event(**values, workshops=workshops, **extra), True
     del values["slug"]
-    return events.update_event(event, **values, workshops=workshops, **extra), False
+    return events.update_event(event, **values, workshops=workshops, **extra,
+                               remove_booked_workshops=remove_booked_workshops), False
 
 
 # --- Validation: turn the file's dict into column values, collecting every error. ---

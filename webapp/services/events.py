@@ -12,6 +12,12 @@ the people registered:
   revision and sends an updated invite to every person holding a seat (`notify_event_changed`);
 - a cancellation withdraws the open offers and sends every active registration the
   cancellation (with the CANCEL invite to seat holders);
+- removing a workshop that people booked is refused unless the caller confirms it explicitly
+  (`remove_booked_workshops`: the back office after its confirmation page, the import of a file
+  with its command-line option); then each active booking ends (an open offer for it is
+  withdrawn) and each person gets a mail that names the workshop, with an updated invite for
+  those who hold a seat (`_remove_workshop`). The workshop row is deleted with its bookings:
+  the journal and each person's mails keep the trace;
 - after any change of an event that is not cancelled, a task offers the free seats to the
   people waiting (a raised capacity, a reopened registration window or a new publication may
   have freed some; the task does nothing otherwise).
@@ -32,7 +38,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..mail.outbox import queue_registration_mail
-from ..models import Event, EventStatus, Registration, RegistrationStatus, Workshop, WorkshopBooking
+from ..models import (
+    BookingStatus,
+    Event,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Workshop,
+    WorkshopBooking,
+)
 from ..models.registrations import ACTIVE_STATUSES
 from . import reminders as reminder_rules
 from . import seats
@@ -125,7 +139,7 @@ def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=()
     return event
 
 
-def update_event(event, *, workshops=None, reminders=None, **changes):
+def update_event(event, *, workshops=None, reminders=None, remove_booked_workshops=False, **changes):
     """Change the EVENT_COLUMNS given in `changes` and, when `workshops` is given, the workshops:
     the full list, dicts matched by "key" to the current ones (a listed workshop is added, or
     changed in the columns its dict gives; a workshop not listed is deleted); when `reminders`
@@ -133,7 +147,8 @@ def update_event(event, *, workshops=None, reminders=None, **changes):
     reminders follow the event's start.
 
     Refused: a capacity below the seats taken, a new status for a cancelled event, a published
-    event back to a draft while people are registered, deleting a workshop that people booked,
+    event back to a draft while people are registered, deleting a workshop that people booked
+    unless `remove_booked_workshops` confirms it (their bookings end and they are mailed),
     turning approval off while requests await a decision (they would wait forever, or take seats
     nobody accepted), and what `event_problems` finds. Commits; returns the event.
     """
@@ -173,10 +188,12 @@ def update_event(event, *, workshops=None, reminders=None, **changes):
     for fields in resulting:
         if fields["key"] in current:
             _check_capacity(current[fields["key"]], fields["capacity"], workshop_label(fields["key"]), errors)
-    for workshop in removed:
-        if workshop_booking_count(workshop):
-            errors.append(_("L'atelier « %(key)s » a des inscriptions : il ne peut pas être retiré.",
-                            key=workshop.key))
+    if not remove_booked_workshops:
+        for workshop in removed:
+            if workshop_booking_count(workshop):
+                errors.append(_("L'atelier « %(key)s » a des inscriptions : il n'est retiré que sur une "
+                                "confirmation explicite (personnes à prévenir par courriel : %(count)s).",
+                                key=workshop.key, count=workshop_people_count(workshop)))
     if errors:
         db.session.rollback()
         raise EventRuleError(errors)
@@ -188,7 +205,8 @@ def update_event(event, *, workshops=None, reminders=None, **changes):
         if name != "status" or not cancelling:  # _cancel sets the status itself
             _assign(event, name, value)
     for workshop in removed:
-        event.workshops.remove(workshop)
+        # After a cancellation (now or before) the people have been told: no mail about a workshop.
+        _remove_workshop(event, workshop, mail=values["status"] != EventStatus.cancelled)
     for fields in workshops:
         workshop = current.get(fields["key"])
         if workshop is None:
@@ -279,10 +297,17 @@ def awaiting_approval_count(event):
 
 
 def workshop_booking_count(workshop):
-    """How many bookings the workshop has ever had (cancelled ones too): while it has any, it
-    cannot be deleted."""
+    """How many bookings the workshop has ever had (cancelled ones too): while it has any, it is
+    deleted only on an explicit confirmation."""
     return db.session.scalar(select(func.count()).select_from(WorkshopBooking).where(
         WorkshopBooking.workshop_id == workshop.id))
+
+
+def workshop_people_count(workshop):
+    """How many people have an active booking of the workshop (booked, waiting, offered,
+    requested): the people its removal mails."""
+    return db.session.scalar(select(func.count()).select_from(WorkshopBooking).where(
+        WorkshopBooking.workshop_id == workshop.id, WorkshopBooking.status != BookingStatus.cancelled))
 
 
 # --- Effects on the registrations. ---
@@ -327,6 +352,35 @@ def _cancel(event):
             "event_cancelled", registration, f"event-cancelled:{registration.id}:{event.revision}",
             sequence=registration.invite_sequence, with_invite=registration.status == RegistrationStatus.confirmed,
         )
+
+
+def _remove_workshop(event, workshop, mail):
+    """Delete `workshop` (locked by the caller). Each active booking ends first, through the seat
+    rules (an open offer for it withdrawn); unless `mail` is false, its person gets the
+    `workshop_removed` mail, which names the workshop from its payload (the row is gone when
+    the mail is written), with an updated invite (REQUEST, a new SEQUENCE) when they hold a seat
+    of the event. The bookings, cancelled ones too, go with the workshop."""
+    removed = {"title": workshop.title, "starts_at": workshop.starts_at.isoformat(),
+               "ends_at": workshop.ends_at.isoformat(), "room": workshop.room}
+    bookings = db.session.scalars(
+        select(WorkshopBooking).where(WorkshopBooking.workshop_id == workshop.id,
+                                      WorkshopBooking.status != BookingStatus.cancelled)
+        .order_by(WorkshopBooking.id).with_for_update()
+    ).all()
+    for booking in bookings:
+        seats.cancel_booking(booking)
+        if not mail:
+            continue
+        registration = booking.registration
+        with_invite = registration.status == RegistrationStatus.confirmed
+        if with_invite:
+            seats.raise_revision(registration)
+        queue_registration_mail(
+            "workshop_removed", registration, f"workshop-removed:{workshop.id}:{registration.id}",
+            workshop=removed, sequence=registration.invite_sequence, with_invite=with_invite,
+        )
+    db.session.flush()
+    event.workshops.remove(workshop)
 
 
 # --- Helpers. ---
