@@ -109,6 +109,7 @@ ROUTES = [
     Route("organiser.new_account", "POST", "/organiser/accounts/new", Access.admin,
           {"email": "nouvelle@example.org", "role": "organiser"}),
     Route("organiser.disable_account", "POST", "/organiser/accounts/{target}/disable", Access.admin),
+    Route("organiser.enable_account", "POST", "/organiser/accounts/{dormant}/enable", Access.admin),
     Route("organiser.event_team", "GET", "/organiser/events/{event}/team", Access.admin),
     Route("organiser.event_team", "POST", "/organiser/events/{event}/team", Access.admin, {"user_id": "{other}"}),
     Route("organiser.remove_organiser", "POST", "/organiser/events/{event}/team/{organiser}/remove", Access.admin),
@@ -185,10 +186,10 @@ def route_id(route):
 def world(app, make_event):
     """Two events, the first with a workshop and the default reminders, and a draft; an admin; an organiser of the first
     event and of the draft; an organiser of the second only; a disabled organiser of the first
-    (logged in before being disabled); an account to disable. A third event of the first organiser
-    (one seat) has people: one with the seat (checked in), whose confirmation mail failed, and one
-    waiting; a fourth one of theirs asks for approval: two requests await a decision; a fifth one
-    of theirs has a person with a seat, not checked in yet."""
+    (logged in before being disabled); an account to disable, and a disabled one to enable. A third
+    event of the first organiser (one seat) has people: one with the seat (checked in), whose
+    confirmation mail failed, and one waiting; a fourth one of theirs asks for approval: two
+    requests await a decision; a fifth one of theirs has a person with a seat, not checked in yet."""
     event = make_event(title="Journée régionale", starts_at=support.START, ends_at=support.START + timedelta(hours=8),
                        workshops=[dict(key="agro", title="Agroécologie", starts_at=support.START + timedelta(hours=1),
                                        ends_at=support.START + timedelta(hours=2))])
@@ -212,6 +213,7 @@ def world(app, make_event):
             "other": make_user("yann@example.org", events=[other_event]),
             "disabled": make_user("gwen@example.org", events=[event]),
             "target": make_user("cible@example.org"),
+            "dormant": make_user("dormant@example.org", active=False),
         }
         ids["reset_token"] = accounts.password_token(db.session.get(User, ids["organiser"]))
     ids["seated"] = support.person_id(app, people_event, "Maela")

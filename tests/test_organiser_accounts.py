@@ -377,6 +377,26 @@ def test_a_disabled_account_loses_its_session_and_cannot_log_in(app, admin_clien
     assert log_in(app.test_client(), "anne@example.org").status_code == 422  # refused
 
 
+def test_a_disabled_account_is_enabled_again_and_logs_in_with_its_password(app, admin_client, make_event):
+    event_id = make_event(title="Journée régionale")
+    with app.app_context():
+        anne = make_user("anne@example.org", events=[event_id], active=False)
+    accounts_page = admin_client.get("/organiser/accounts").get_data(as_text=True)
+    assert f'action="/organiser/accounts/{anne}/enable"' in accounts_page
+    assert f'action="/organiser/accounts/{anne}/disable"' not in accounts_page
+    assert log_in(app.test_client(), "anne@example.org").status_code == 422
+
+    token = support.csrf_token(admin_client, "/organiser/accounts")
+    response = admin_client.post(f"/organiser/accounts/{anne}/enable", data={"csrf_token": token})
+
+    assert response.headers["Location"] == "/organiser/accounts"
+    assert "Le compte anne@example.org est de nouveau actif." in page_text(admin_client.get("/organiser/accounts"))
+    assert user(app, "anne@example.org").active
+    client = app.test_client()
+    assert log_in(client, "anne@example.org").status_code == 302
+    assert client.get(f"/organiser/events/{event_id}").status_code == 200  # the events it ran before
+
+
 def test_an_admin_cannot_disable_their_own_account(app, admin_client):
     admin = user(app, "admin@example.org")
     token = support.csrf_token(admin_client, "/organiser/accounts")
@@ -462,7 +482,7 @@ def test_the_back_office_speaks_english_when_asked(app, client):
 
 # --- emgav users ---------------------------------------------------------------------------------
 
-def test_users_commands_create_list_and_disable(app):
+def test_users_commands_create_list_disable_and_enable(app):
     runner = app.test_cli_runner()
 
     created = runner.invoke(args=["users", "create", "Admin@Example.org", "--admin"], input=PASSWORD + "\n")
@@ -481,6 +501,13 @@ def test_users_commands_create_list_and_disable(app):
     assert log_in(app.test_client(), "admin@example.org").status_code == 302
     assert log_in(app.test_client(), "anne@example.org").status_code == 422
 
+    enabled = runner.invoke(args=["users", "enable", "anne@example.org"])
+
+    assert enabled.exit_code == 0
+    assert "Compte réactivé : anne@example.org" in enabled.output
+    assert runner.invoke(args=["users", "list"]).output.splitlines()[1] == "anne@example.org\torganisation\tactif"
+    assert log_in(app.test_client(), "anne@example.org").status_code == 302
+
 
 DUPLICATE = "Un compte existe déjà avec cette adresse électronique."
 
@@ -491,6 +518,7 @@ DUPLICATE = "Un compte existe déjà avec cette adresse électronique."
     (["users", "create", "yann@example.org"], "", "Le mot de passe doit compter au moins 12 caractères."),
     (["users", "create", "pas-une-adresse"], PASSWORD + "\n", "Saisissez une adresse électronique valide"),
     (["users", "disable", "personne@example.org"], None, "Aucun compte n'a cette adresse électronique."),
+    (["users", "enable", "personne@example.org"], None, "Aucun compte n'a cette adresse électronique."),
 ])
 def test_users_commands_say_what_is_wrong(app, args, input, message):
     with app.app_context():

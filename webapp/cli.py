@@ -111,6 +111,14 @@ def _account_error(exc):
     return click.ClickException(accounts.error_message(exc))
 
 
+def _account_of(email):
+    """The account with this address, or a ClickException that says none has it."""
+    user = accounts.user_by_email(email)
+    if user is None:
+        raise _account_error(AccountError(AccountErrorCode.unknown_email))
+    return user
+
+
 @users_group.command("create")
 @click.argument("email")
 @click.option("--admin", is_flag=True, help="Administration : tous les événements, les comptes et les équipes.")
@@ -142,11 +150,19 @@ def list_users_command():
 @with_appcontext
 def disable_user_command(email):
     """Disable the account of EMAIL: it can no longer log in, and its sessions end."""
-    user = accounts.user_by_email(email)
-    if user is None:
-        raise _account_error(AccountError(AccountErrorCode.unknown_email))
+    user = _account_of(email)
     accounts.disable_user(user)
     click.echo(f"Compte désactivé : {user.email}")
+
+
+@users_group.command("enable")
+@click.argument("email")
+@with_appcontext
+def enable_user_command(email):
+    """Enable the disabled account of EMAIL again: it can log in with its password."""
+    user = _account_of(email)
+    accounts.enable_user(user)
+    click.echo(f"Compte réactivé : {user.email}")
 
 
 COMMANDS = [seed_demo_command, events_group, users_group]

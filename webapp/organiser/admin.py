@@ -58,6 +58,16 @@ def disable_account(user_id):
     return redirect(url_for("organiser.account_list"))
 
 
+@bp.post("/accounts/<int:user_id>/enable")
+@admin_required
+def enable_account(user_id):
+    """Enable a disabled account again."""
+    user = _user_or_404(user_id)
+    accounts.enable_user(user)
+    flash(_("Le compte %(email)s est de nouveau actif.", email=user.email), "success")
+    return redirect(url_for("organiser.account_list"))
+
+
 def _candidates(event):
     """The active organiser accounts that do not run the event yet."""
     return [user for user in accounts.list_users()

@@ -120,6 +120,15 @@ def disable_user(user, by=None):
         db.session.commit()
 
 
+def enable_user(user):
+    """Enable a disabled account again: it can log in with its password (or choose one through a
+    forgotten-password link). Its sessions and links ended when it was disabled stay ended, and
+    it runs the events it ran before. Commits."""
+    if not user.active:
+        user.active = True
+        db.session.commit()
+
+
 def _verify(password_hash, password):
     try:
         return _hasher.verify(password_hash, password)
