@@ -10,6 +10,7 @@ makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}
 {workshop_end} by times within the event).
 """
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
@@ -334,10 +335,56 @@ def test_an_event_of_another_organiser_looks_like_no_event_at_all(app, world):
     missing = client.get("/organiser/events/999999")
 
     assert hidden.status_code == missing.status_code == 404
-    # The same page, but for the address in the language switch.
-    assert hidden.get_data(as_text=True).replace(f"/organiser/events/{world['event']}?", "/organiser/events/999999?") \
-        == missing.get_data(as_text=True)
+    # The same page, but for the address in the language switch (and the logout form's CSRF token,
+    # signed anew on each page).
+    assert without_csrf_tokens(hidden).replace(f"/organiser/events/{world['event']}?", "/organiser/events/999999?") \
+        == without_csrf_tokens(missing)
+    assert BACK_OFFICE_MENU in missing.get_data(as_text=True)
     assert "Journée régionale" not in support.page_text(client.get("/organiser/"))
+
+
+# --- Error pages ----------------------------------------------------------------------------------
+
+BACK_OFFICE_MENU = '<nav class="back-office-nav"'
+
+
+def without_csrf_tokens(response):
+    return re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value=""', response.get_data(as_text=True))
+
+
+def layout(response):
+    """Which layout a page has: the back office's with its menu, its bare one (logged out), or the public one."""
+    page = response.get_data(as_text=True)
+    if 'class="back-office"' not in page:
+        return "public"
+    return "back office" if BACK_OFFICE_MENU in page and "Se déconnecter" in page else "back office, no menu"
+
+
+def test_error_pages_of_the_back_office_have_its_layout_and_menu(app, world):
+    client = client_as(app, world, "event_organiser")
+    no_such_page = client.get("/organiser/pas-de-page")  # no route: no blueprint either
+    no_such_event = client.get("/organiser/events/999999")
+    wrong_method = client.get(f"/organiser/events/{world['event']}/publish")
+    no_csrf_token = client.post(f"/organiser/events/{world['event']}/publish")
+
+    assert [(r.status_code, layout(r)) for r in (no_such_page, no_such_event, wrong_method, no_csrf_token)] == [
+        (404, "back office"), (404, "back office"), (405, "back office"), (400, "back office")]
+    assert "Page introuvable" in support.page_text(no_such_page)
+    assert wrong_method.headers["Allow"] and "Action impossible" in support.page_text(wrong_method)
+    assert "Le formulaire a expiré" in support.page_text(no_csrf_token)
+    # Elsewhere the public layout, even for an account logged in.
+    assert (client.get("/pas-de-page").status_code, layout(client.get("/pas-de-page"))) == (404, "public")
+
+
+def test_a_logged_out_visitor_gets_an_error_page_that_tells_nothing(app, world):
+    client = client_as(app, world, "anonymous")
+
+    response = client.get("/organiser/pas-de-page")
+
+    assert (response.status_code, layout(response)) == (404, "back office, no menu")
+    page = support.page_text(response)
+    for hint in ("Journée régionale", "Inscriptions", "Comptes", "@example.org"):
+        assert hint not in page
 
 
 def test_a_disabled_account_is_logged_out_on_its_next_request(app, world):

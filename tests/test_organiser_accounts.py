@@ -175,7 +175,11 @@ def test_failed_logins_are_limited_per_address(app, limited_app):
                 for i in range(4)]
 
     assert statuses == [422, 422, 422, 429]
-    assert log_in(client, "anne@example.org", REMOTE_ADDR="203.0.113.9").status_code == 429
+    refused = log_in(client, "anne@example.org", REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 429
+    # The back office's page, as bare as the login page: no menu.
+    assert 'class="back-office"' in refused.get_data(as_text=True) and "Trop de tentatives" in page_text(refused)
+    assert "Se déconnecter" not in page_text(refused)
     assert log_in(client, "anne@example.org", REMOTE_ADDR="203.0.113.10").status_code == 302
 
 

@@ -1,6 +1,7 @@
 """Cross-cutting web concerns: security headers, error pages, template helpers.
 
-Error pages are friendly `message.html` pages in the visitor's language (French by default).
+Error pages are friendly `message.html` pages in the visitor's language (French by default), in
+the layout of the part of the site they answer for (`_error_page`).
 Dates and labels are written by `webapp.formatting`, shared with mails and calendar files;
 organisers' descriptions by `webapp.rich_text` (the `rich_text` filter).
 """
@@ -9,7 +10,7 @@ import re
 from itertools import chain
 from urllib.parse import urlencode
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -85,14 +86,25 @@ def _csrf_error(error):
     links = {}
     if request.url_rule is not None and "GET" in request.url_rule.methods:
         links = {"link_url": request.path, "link_text": _("Recharger le formulaire")}
-    return render_template("message.html", heading=heading, message=message, **links), 400
+    return _error_page(400, heading=heading, message=message, **links), 400
+
+
+def _error_page(status, **context):
+    """An error page: under /organiser/, in the back office's layout, whose menu only a logged-in
+    account sees (an anonymous visitor gets the bare layout of the login page, which tells
+    nothing); elsewhere, and for a server error (the account may not even load), in the public
+    one. The same page whatever made it (a page that does not exist, or one the account may not
+    see)."""
+    if status < 500 and request.path.startswith(url_for("organiser.dashboard")):
+        context["layout"] = "organiser/base.html"
+    return render_template("message.html", **context)
 
 
 def _http_error(error):
     """Every HTTP error (404, 405, 413, 429, 500…) as a friendly page with the right status."""
     heading, message = ERROR_PAGES.get(error.code, ERROR_PAGES[500 if error.code >= 500 else 400])
     response = error.get_response()  # keeps status and headers such as Allow (405), Retry-After (429)
-    response.set_data(render_template("message.html", heading=heading, message=message))
+    response.set_data(_error_page(error.code, heading=heading, message=message))
     response.content_type = "text/html; charset=utf-8"
     return response
 

@@ -48,8 +48,10 @@ def visible(sections):
             and (current_user.is_admin or not section.admin_only)]
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _back_office_helpers():
+    """For the back office's templates; for every request, so that an error page under /organiser/
+    that no route answers (a mistyped address: no blueprint) has its menu too."""
     return {
         "back_office_sections": lambda: visible(MAIN_SECTIONS),
         "event_sections": lambda: visible(EVENT_SECTIONS),
