@@ -159,6 +159,11 @@ def _(v):
         v.send()
 
 
+@state("page not found: logged out", 404)
+def _(v):
+    v.goto("/organiser/pas-de-page")  # no route answers: no login page either
+
+
 @state("forgotten password")
 def _(v):
     v.goto("/organiser/password/forgot")
@@ -259,6 +264,26 @@ def _(v):
     new = "un nouveau mot de passe assez long"
     v.fill(current_password=support.PASSWORD, password=new, confirm=new)
     v.send()
+
+
+@state("page not found", 404)
+def _(v):
+    v.log_in_organiser()
+    v.goto("/organiser/pas-de-page")
+
+
+@state("event not found", 404)
+def _(v):
+    event_id = v.event(title=TITLE)  # an event of others: the same page as an event that does not exist
+    v.log_in_organiser()
+    v.goto(f"/organiser/events/{event_id}")
+
+
+@state("action not allowed", 405)
+def _(v):
+    event_id = v.event(title=TITLE)
+    v.log_in_organiser(events=[event_id])
+    v.goto(f"/organiser/events/{event_id}/publish")  # a button's action, opened as a page
 
 
 @state("accounts")
@@ -413,6 +438,14 @@ def _(v):
     event_id = v.event(title=TITLE, workshops=("xylm", "riaa"))
     v.log_in()
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'riaa')}/remove")
+
+
+@state("remove workshop: number changed", 422)
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/remove")
+    v.person(event_id, "Loeiz", workshops=("xylm",))  # books it while the page is open
+    v.send("main .actions button[type=submit]")
 
 
 # --- Its registrations and mails -------------------------------------------------------------------
@@ -841,7 +874,8 @@ def test_run_an_event_with_the_keyboard_alone(app, page, live_server, make_event
     enter(page)
     tab_to(page, page.get_by_role("button", name="Retirer l’atelier"))
     enter(page)
-    expect(page.get_by_role("status")).to_have_text("L’atelier fresque est retiré.")
+    expect(page.get_by_role("status")).to_have_text(
+        "L’atelier fresque est retiré. Personnes prévenues par courriel : 0.")
 
     tab_to(page, page.get_by_role("button", name="Se déconnecter"))
     enter(page)
