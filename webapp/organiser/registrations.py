@@ -163,19 +163,26 @@ def edit_registration(event, registration_id):
                             registration=registration)
 
 
+def _registration_action(event, registration_id, action, done):
+    """Run `action` (a service taking the registration and `by`) on the event's registration; then
+    back to the person's page with `done(registration)`, the message of success, or the refusal."""
+    registration = _registration_or_404(event, registration_id)
+    try:
+        action(registration, by=current_user)
+    except RegistrationError as exc:
+        flash(_refusal(exc.code), "error")
+    else:
+        flash(done(registration), "success")
+    return redirect(_person_url(registration))
+
+
 @bp.post("/events/<int:event_id>/registrations/<int:registration_id>/cancel")
 @with_event
 def cancel_registration(event, registration_id):
     """Cancel: the seat goes to the waiting list, the person gets the cancellation (and CANCEL invite)."""
-    registration = _registration_or_404(event, registration_id)
-    try:
-        registrations.cancel_registration(registration, by=current_user)
-    except RegistrationError as exc:
-        flash(_refusal(exc.code), "error")
-    else:
-        flash(_("L'inscription de %(name)s est annulée ; la personne en est informée par courriel.",
-                name=registration.full_name), "success")
-    return redirect(_person_url(registration))
+    return _registration_action(event, registration_id, registrations.cancel_registration, lambda registration: _(
+        "L'inscription de %(name)s est annulée ; la personne en est informée par courriel.",
+        name=registration.full_name))
 
 
 @bp.post("/events/<int:event_id>/registrations/accept-all")
@@ -228,12 +235,6 @@ def decline_registration(event, registration_id):
 @with_event
 def give_priority(event, registration_id):
     """Put a person at the front of the waiting list: the next free seat is offered to them."""
-    registration = _registration_or_404(event, registration_id)
-    try:
-        seats.give_priority(registration, by=current_user)
-    except RegistrationError as exc:
-        flash(_refusal(exc.code), "error")
-    else:
-        flash(_("%(name)s passe en tête de la liste d'attente : la prochaine place libre lui sera proposée.",
-                name=registration.full_name), "success")
-    return redirect(_person_url(registration))
+    return _registration_action(event, registration_id, seats.give_priority, lambda registration: _(
+        "%(name)s passe en tête de la liste d'attente : la prochaine place libre lui sera proposée.",
+        name=registration.full_name))
