@@ -28,8 +28,7 @@ from webapp.models import (
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats
 
-from . import support
-from .accessibility import AXE, AXE_TAGS
+from . import accessibility, support
 from .support import assert_counters_match_rows, invite_of, logged_in_as, make_user, page_text, person_id, submit
 
 START = support.START
@@ -655,14 +654,6 @@ def test_a_refused_change_says_why_and_changes_nothing(app, ids, organiser):
 
 # --- In a browser: keyboard only, and axe-core finds nothing ---
 
-def assert_no_axe_violations(page):
-    """axe-core (the copy of tests/vendor/) run in the page, without lifting its Content-Security-Policy."""
-    page.evaluate(AXE.read_text())
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
-                           " resultTypes: ['violations']})", AXE_TAGS)
-    assert result["violations"] == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
-
-
 def test_registration_pages_with_the_keyboard_only_and_no_axe_violation(app, page, live_server, make_event):
     event = make_event(slug="journee-clavier", capacity=1, workshops=[
         dict(key="agro", title="Agroécologie", starts_at=utcnow() + timedelta(days=30, hours=1),
@@ -677,7 +668,7 @@ def test_registration_pages_with_the_keyboard_only_and_no_axe_violation(app, pag
     page.get_by_label("Mot de passe").fill(support.PASSWORD)
     page.get_by_label("Mot de passe").press("Enter")
     page.goto(f"{live_server}/organiser/events/{event}/registrations")
-    assert_no_axe_violations(page)
+    assert accessibility.axe_violations(page) == []
 
     # Search, then open the person found, with the keyboard.
     page.get_by_label("Rechercher (nom, adresse électronique, structure)").focus()
@@ -688,7 +679,7 @@ def test_registration_pages_with_the_keyboard_only_and_no_axe_violation(app, pag
     page.keyboard.press("Enter")
     expect(page.locator("h1 .subtitle")).to_have_text("Anne Le Goff")
     expect(page.get_by_role("cell", name="550 5.1.1")).to_be_visible()
-    assert_no_axe_violations(page)
+    assert accessibility.axe_violations(page) == []
 
     # Cancelling asks first (a script served by the site); saying no changes nothing.
     page.once("dialog", lambda dialog: dialog.dismiss())
@@ -705,13 +696,13 @@ def test_registration_pages_with_the_keyboard_only_and_no_axe_violation(app, pag
 
     page.goto(f"{live_server}/organiser/events/{event}/mails")
     expect(page.get_by_role("heading", name="Courriels en échec")).to_be_visible()
-    assert_no_axe_violations(page)
+    assert accessibility.axe_violations(page) == []
     page.goto(f"{live_server}/organiser/events/{event}/registrations/new")
     page.get_by_role("button", name="Inscrire", exact=True).focus()
     page.keyboard.press("Enter")  # nothing filled in: the errors are summarised and linked
     expect(page.get_by_role("alert")).to_be_focused()
-    assert_no_axe_violations(page)
+    assert accessibility.axe_violations(page) == []
     page.goto(f"{live_server}/organiser/events/{event}/registrations?lang=en")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Registrations")
-    assert_no_axe_violations(page)
+    assert accessibility.axe_violations(page) == []
     assert all(url.startswith(live_server) for url in page.requested)
