@@ -28,9 +28,11 @@ from webapp.models import (
     SeatOffer,
     User,
     UserRole,
+    Workshop,
+    WorkshopBooking,
 )
 from webapp.models.base import utcnow
-from webapp.services import registrations, seats, tokens
+from webapp.services import events, registrations, seats, tokens
 from webapp.services.registrations import RegistrationError
 
 from . import support
@@ -272,3 +274,41 @@ def test_concurrent_decisions_on_requests_one_decision_per_request(target):
         actions = Counter(db.session.scalars(select(JournalEntry.action).where(JournalEntry.event_id == event_id)))
         assert actions == Counter(registration_accepted=accepted, registration_declined=16 - accepted)
         assert_counters_match_rows(event_id)
+
+
+def test_removing_a_booked_workshop_while_people_book_it_cancel_and_get_offers(target):
+    _, app = target
+    with app.test_request_context():
+        start = utcnow().replace(microsecond=0) + timedelta(days=30)
+        event = create_event(capacity=None)
+        event.workshops = [Workshop(key=key, title=f"Atelier {key}", starts_at=start,
+                                    ends_at=start + timedelta(hours=1), capacity=3) for key in ("agro", "autre")]
+        db.session.commit()
+        event_id, agro = event.id, event.workshops[0]
+        people = [registrations.register(event, first_name="Personne", last_name=str(i), email=f"p{i}@example.org",
+                                         organisation="", actor_type="particulier", language="fr",
+                                         workshops=[agro]).id for i in range(10)]
+        confirm(people[:5])  # three booked, two waiting for agro; the other five confirm below
+
+    def remove():
+        return events.update_event(db.session.get(Event, event_id), workshops=[{"key": "autre"}],
+                                   remove_booked_workshops=True)
+
+    calls = (
+        [remove for _ in range(2)]  # a double click on the confirmation
+        + [lambda i=i: confirm([i]) for i in people[5:]]  # they book agro, or find it gone
+        + [lambda i=i: registrations.cancel_registration(db.session.get(Registration, i)) for i in people[:2]]
+        + [lambda: seats.offer_free_seats(event_id) for _ in range(3)]
+    )
+    results = outcomes(run_together(app, calls))
+
+    assert results == {"ok": 2 + 5 + 2 + 3}
+    with app.app_context():
+        assert [w.key for w in db.session.get(Event, event_id).workshops] == ["autre"]
+        assert db.session.scalar(select(func.count()).select_from(WorkshopBooking)) == 0
+        assert_counters_match_rows(event_id)
+        mailed = db.session.scalars(
+            select(OutboxMail.registration_id).where(OutboxMail.kind == "workshop_removed")).all()
+        # Each person who still had agro when it went is told once; those who cancelled before are not.
+        assert len(mailed) == len(set(mailed)) and 8 <= len(mailed) <= 10
+        assert statuses(event_id) == {"confirmed": 8, "cancelled": 2}
