@@ -160,6 +160,10 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.workshop_removed: _l("Atelier retiré : %(key)s."),
     JournalAction.workshop_removed_booked: _l("Atelier retiré : %(key)s ; ses inscriptions sont annulées et les "
                                               "personnes prévenues par courriel : %(count)s."),
+    JournalAction.question_added: _l("Question ajoutée : « %(label)s »."),
+    JournalAction.question_updated: _l("Question modifiée : « %(label)s »."),
+    JournalAction.question_moved: _l("Question déplacée : « %(label)s »."),
+    JournalAction.question_deleted: _l("Question supprimée : « %(label)s » ; réponses effacées : %(count)s."),
     JournalAction.registration_added: _l("Inscription ajoutée à la main : %(name)s (%(email)s)."),
     JournalAction.registration_updated: _l("Inscription modifiée : %(name)s (%(email)s)."),
     JournalAction.registration_cancelled: _l("Inscription annulée : %(name)s (%(email)s)."),

@@ -9,12 +9,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
-from wtforms import BooleanField, FileField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, Field, FileField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .models import ACTOR_TYPES
+from .models import ACTOR_TYPES, QuestionKind
+from .services import questions as registration_questions
 
 # RFC 5321: the part of an address before the @ has 64 characters at most.
 LOCAL_PART_MAX_LENGTH = 64
@@ -101,6 +102,70 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class AnswerField(Field):
+    """The answer to one of the event's own questions, as the form sends it (a list of strings),
+    read and checked by `services.questions.read_answer`. Rendered by `answer_fields` (_forms.html):
+    a text input or area, or a group of radio buttons or checkboxes."""
+
+    def __init__(self, label=None, validators=None, *, question, offered, required_answer, **kwargs):
+        super().__init__(label, validators, description=question.help_text, **kwargs)
+        self.question, self.offered, self.required_answer = question, offered, required_answer
+        if required_answer and question.required:
+            self.flags.required = True
+
+    def process_formdata(self, valuelist):
+        self.data = list(valuelist)
+
+    def _value(self):
+        return self.data[0] if self.data else ""
+
+    @property
+    def is_text(self):
+        return self.question.kind in registration_questions.TEXT_MAX_LENGTH
+
+    @property
+    def max_length(self):
+        return registration_questions.TEXT_MAX_LENGTH.get(self.question.kind)
+
+    @property
+    def first_input_id(self):
+        """The input the error summary links to: the first option of a group."""
+        return self.id if self.is_text else f"{self.id}-0"
+
+    def options(self):
+        """(value, label) of each radio button or checkbox."""
+        if self.question.kind == QuestionKind.yes_no:
+            return [(registration_questions.YES, _l("Oui")), (registration_questions.NO, _l("Non"))]
+        return [(str(choice.id), choice.label) for choice in self.offered]
+
+    def pre_validate(self, form):
+        try:
+            registration_questions.read_answer(self.question, self.data, offered=self.offered,
+                                               required=self.required_answer)
+        except registration_questions.AnswerError as error:
+            raise StopValidation(str(error)) from None
+
+
+def with_questions(form_class, questions, *, answers=(), required=True):
+    """`form_class` with one AnswerField per question (`question_<id>`), after its workshops.
+    `answers`: the registration's (initial data; a hidden choice already chosen stays offered);
+    `required`: whether required questions must be answered (not in the back office)."""
+    current = {answer.question_id: answer for answer in answers}
+    fields = {}
+    for question in questions:
+        answer = current.get(question.id)
+        chosen = {choice.id for choice in answer.choices} if answer is not None else set()
+        fields[f"question_{question.id}"] = AnswerField(
+            question.label, question=question, offered=question.offered_choices(chosen), required_answer=required,
+            default=registration_questions.raw_of(answer))
+    if not fields:
+        return form_class
+    order = list(form_class.field_order)
+    after = order.index("workshops") + 1
+    order[after:after] = fields
+    return type(form_class.__name__, (form_class,), dict(fields, field_order=tuple(order)))
+
+
 class ParticipantDetailsForm(Form):
     """What a person can give at registration and change later from the manage link."""
 
@@ -145,6 +210,19 @@ class ParticipantDetailsForm(Form):
 
     def chosen_workshops(self):
         return [self._workshops[i] for i in self.workshops.data or [] if i in self._workshops]
+
+    def answer_fields(self):
+        return [field for field in self if isinstance(field, AnswerField)]
+
+    def answers(self):
+        """What the form sent for each of the event's questions: {question id: list of strings}."""
+        return {field.question.id: field.data or [] for field in self.answer_fields()}
+
+    def refuse_answers(self, error):
+        """Show the problems of a services.questions.AnswersError next to their questions."""
+        for field in self.answer_fields():
+            if field.question.id in error.errors:
+                field.errors = [*field.errors, error.errors[field.question.id]]
 
 
 class RegistrationForm(ParticipantDetailsForm):

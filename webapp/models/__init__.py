@@ -4,6 +4,7 @@ from .checkins import CheckIn
 from .events import Event, EventStatus, RegistrationState, Workshop
 from .journal import JournalAction, JournalEntry
 from .outbox import OutboxMail, OutboxStatus
+from .questions import Answer, Question, QuestionChoice, QuestionKind
 from .registrations import (
     ACTOR_TYPES,
     BookingStatus,
@@ -17,6 +18,7 @@ from .reminders import Reminder, ReminderStatus
 
 __all__ = [
     "ACTOR_TYPES",
+    "Answer",
     "BookingStatus",
     "CheckIn",
     "Event",
@@ -26,6 +28,9 @@ __all__ = [
     "OfferStatus",
     "OutboxMail",
     "OutboxStatus",
+    "Question",
+    "QuestionChoice",
+    "QuestionKind",
     "Registration",
     "RegistrationState",
     "RegistrationStatus",

@@ -86,6 +86,9 @@ class Event(SeatPoolMixin, db.Model):
     )
     reminders = relationship("Reminder", back_populates="event", order_by="Reminder.days_before.desc()",
                              cascade="all, delete-orphan")
+    # Its own registration questions, in the order of the forms.
+    questions = relationship("Question", back_populates="event", order_by="(Question.position, Question.id)",
+                             cascade="all, delete-orphan", passive_deletes=True)
     # The accounts that run this event (admins see every event without being listed here).
     organisers = relationship("User", secondary="event_organisers", order_by="User.email", back_populates="events")
 

@@ -24,6 +24,10 @@ class JournalAction(enum.StrEnum):
     workshop_updated = "workshop_updated"
     workshop_removed = "workshop_removed"
     workshop_removed_booked = "workshop_removed_booked"  # its bookings cancelled, their people mailed
+    question_added = "question_added"
+    question_updated = "question_updated"
+    question_moved = "question_moved"
+    question_deleted = "question_deleted"
     registration_added = "registration_added"
     registration_updated = "registration_updated"
     registration_cancelled = "registration_cancelled"

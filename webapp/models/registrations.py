@@ -140,6 +140,8 @@ class Registration(db.Model):
     )
     # Added at the door on the day (`checkin.add_walk_in`), without registering beforehand.
     walk_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
+    answers = relationship("Answer", back_populates="registration", cascade="all, delete-orphan",
+                           passive_deletes=True, order_by="Answer.question_id")
     checkin = relationship("CheckIn", back_populates="registration", uselist=False, passive_deletes=True)
 
     @property

@@ -16,6 +16,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -25,7 +26,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..formatting import LANGUAGE_NAMES
 from ..forms import Form
-from ..models import Event, Workshop
+from ..models import Event, Question, QuestionChoice, Workshop
+from ..services import questions as registration_questions
 from ..services.event_files import DEFAULT_TIMEZONE
 from ..services.events import SLUG_PATTERN
 from ..services.reminders import MAX_DAYS_BEFORE
@@ -270,3 +272,68 @@ class RemoveWorkshopForm(Form):
     """The confirmation of a workshop's removal: `people` is the number of people to be mailed that
     the page showed; the removal is done only while it is still the number (see `remove_workshop`)."""
     people = HiddenField()
+
+
+def _choice_lines(form, field):
+    """New choices, one a line: each a label of 200 characters at most."""
+    limit = QuestionChoice.__table__.c["label"].type.length
+    if any(len(line.strip()) > limit for line in (field.data or "").splitlines()):
+        raise ValidationError(_l("Un choix a %(max)d caractères au plus.", max=limit))
+
+
+class QuestionForm(Form):
+    """A registration question: its text, help, kind, whether it must be answered; the choices of a
+    choice question (one a line). The page of an existing question adds a field per choice
+    (`question_form`)."""
+
+    label = StringField(_l("Question"), filters=[_strip],
+                        validators=[DataRequired(_l("Indiquez la question.")), _max_length(Question, "label"),
+                                    _single_line])
+    help_text = StringField(_l("Aide (facultatif)"), filters=[_strip],
+                            validators=[_max_length(Question, "help_text"), _single_line],
+                            description=_l("Une précision affichée sous la question."))
+    kind = RadioField(_l("Type de réponse"), default="short_text", validators=[DataRequired(_l("Choisissez un type."))],
+                      choices=[SelectChoice(kind.value, label)
+                               for kind, label in registration_questions.KIND_LABELS.items()])
+    required = BooleanField(_l("Réponse obligatoire"))
+    new_choices = TextAreaField(_l("Choix proposés, un par ligne"), filters=[_strip],
+                                validators=[Length(max=10_000), _choice_lines],
+                                description=_l("Seulement pour une question à choix unique ou multiple."))
+
+    field_order = ("label", "help_text", "kind", "required", "new_choices")
+
+    def choice_fields(self, choice):
+        """(label field, remove or restore box) of an existing choice."""
+        box = self[f"restore_{choice.id}"] if choice.hidden else self[f"remove_{choice.id}"]
+        return self[f"choice_{choice.id}"], box
+
+    def choice_changes(self, question):
+        return registration_questions.ChoiceChanges(
+            labels={c.id: self[f"choice_{c.id}"].data or "" for c in question.choices},
+            removed={c.id for c in question.choices if not c.hidden and self[f"remove_{c.id}"].data},
+            restored={c.id for c in question.choices if c.hidden and self[f"restore_{c.id}"].data},
+            added=(self.new_choices.data or "").splitlines())
+
+
+def question_form(question=None, kind_fixed=False):
+    """The form of a new question, or of `question` with a field per existing choice (label, and a
+    box to remove it, or to offer it again once hidden); `kind_fixed`: without the kind field."""
+    if question is None:
+        return QuestionForm
+    fields, order = {}, ["label", "help_text", "kind", "required"]
+    for number, choice in enumerate(question.choices, 1):
+        fields[f"choice_{choice.id}"] = StringField(
+            _l("Choix %(number)s", number=number), default=choice.label, filters=[_strip],
+            validators=[DataRequired(_l("Un choix ne peut pas être vide : cochez « Retirer » pour l'enlever.")),
+                        _max_length(QuestionChoice, "label"), _single_line])
+        box = f"restore_{choice.id}" if choice.hidden else f"remove_{choice.id}"
+        fields[box] = BooleanField(_l("Proposer de nouveau ce choix") if choice.hidden else _l("Retirer ce choix"))
+        order += [f"choice_{choice.id}", box]
+    fields["new_choices"] = TextAreaField(
+        _l("Ajouter des choix, un par ligne"), filters=[_strip], validators=[Length(max=10_000), _choice_lines],
+        description=_l("Seulement pour une question à choix unique ou multiple."))
+    if kind_fixed:
+        fields["kind"] = None
+        order.remove("kind")
+    order.append("new_choices")
+    return type("QuestionForm", (QuestionForm,), dict(fields, field_order=tuple(order)))

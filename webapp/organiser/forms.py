@@ -6,8 +6,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from ..formatting import BACK_OFFICE_STATUS_LABELS, LANGUAGE_NAMES
 from ..forms import Form, ParticipantDetailsForm, RegistrationForm, _email_syntax, actor_type_choices
-from ..models import ACTOR_TYPES, UserRole
+from ..models import ACTOR_TYPES, QuestionKind, UserRole
+from ..models.questions import CHOICE_KINDS
 from ..services import accounts, dashboards
+from ..services import questions as registration_questions
 from ..services.errors import AccountError
 from ..services.registration_list import ACTIVE, DEFAULT_PER_PAGE, PER_PAGE_CHOICES, Filters, SortOrder
 
@@ -87,6 +89,7 @@ class RegistrationFilterForm(Form):
     status = SelectField(_l("Statut"), default="")
     actor_type = SelectField(_l("À quel titre"), default="")
     workshop = SelectField(_l("Atelier"), default="")
+    answer = SelectField(_l("Réponse à une question"), default="")
     sort = SelectField(_l("Trier par"), default=SortOrder.name.value, choices=[
         SelectChoice(SortOrder.name.value, _l("nom")),
         SelectChoice(SortOrder.newest.value, _l("date d'inscription, la plus récente d'abord")),
@@ -96,8 +99,11 @@ class RegistrationFilterForm(Form):
     per_page = SelectField(_l("Par page"), default=str(DEFAULT_PER_PAGE),
                            choices=[SelectChoice(str(n), str(n)) for n in PER_PAGE_CHOICES])
 
-    def __init__(self, *args, workshops=(), **kwargs):
+    def __init__(self, *args, workshops=(), questions=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.answer.choices = [SelectChoice("", _l("toutes"))] + [
+            SelectChoice(value, _l("%(question)s : %(answer)s", question=question.label, answer=answer))
+            for question in questions for value, answer in _answer_options(question)]
         self.status.choices = [SelectChoice("", _l("tous")), SelectChoice(ACTIVE, _l("toutes sauf les annulées"))] + [
             SelectChoice(status.value, label) for status, label in BACK_OFFICE_STATUS_LABELS.items()]
         self.actor_type.choices = [SelectChoice("", _l("tous"))] + [
@@ -106,9 +112,13 @@ class RegistrationFilterForm(Form):
             SelectChoice(str(workshop.id), workshop.title) for workshop in workshops]
 
     def filters(self):
+        kind, _dash, number = (self.answer.data or "").partition("-")
         return Filters(search=self.q.data or "", status=self.status.data or None,
                        actor_type=self.actor_type.data or None,
-                       workshop_id=int(self.workshop.data) if self.workshop.data else None)
+                       workshop_id=int(self.workshop.data) if self.workshop.data else None,
+                       choice_id=int(number) if kind == "choice" else None,
+                       yes_no=(int(number), kind == registration_questions.YES) if kind in (
+                           registration_questions.YES, registration_questions.NO) else None)
 
     def order(self):
         return SortOrder(self.sort.data)
@@ -119,6 +129,16 @@ class RegistrationFilterForm(Form):
     def arguments(self):
         """The fields that differ from their default, as query arguments."""
         return {field.name: field.data for field in self if field.data and field.data != field.default}
+
+
+def _answer_options(question):
+    """The answers of a choice or yes/no question that the list filters on: (value, label)."""
+    if question.kind == QuestionKind.yes_no:
+        return [(f"{registration_questions.YES}-{question.id}", _l("oui")),
+                (f"{registration_questions.NO}-{question.id}", _l("non"))]
+    if question.kind in CHOICE_KINDS:
+        return [(f"choice-{choice.id}", choice.label) for choice in question.choices]
+    return []
 
 
 class RegistrationDetailsForm(ParticipantDetailsForm):

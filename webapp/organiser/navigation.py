@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import formatting
+from ..services import questions as registration_questions
 from . import bp
 
 
@@ -31,6 +32,7 @@ EVENT_SECTIONS = [
     Section("organiser.event_dashboard", _l("Tableau de bord")),
     Section("organiser.edit_event", _l("Informations")),
     Section("organiser.event_workshops", _l("Ateliers")),
+    Section("organiser.event_questions", _l("Questions")),
     Section("organiser.registrations", _l("Inscriptions")),
     Section("organiser.mail_log", _l("Courriels")),
     Section("organiser.reminders", _l("Rappels")),
@@ -66,4 +68,6 @@ def _back_office_helpers():
         "outbox_status_label": formatting.outbox_status_label,
         "mail_kind_label": formatting.mail_kind_label,
         "short_datetime": formatting.short_datetime,
+        "answer_text": registration_questions.answer_text,
+        "question_kind_label": registration_questions.kind_label,
     }

@@ -7,11 +7,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..formatting import back_office_status_label
+from ..forms import with_questions
 from ..models import RegistrationStatus
 from ..services import events, exports, mail_log, registration_list, registrations, seats
+from ..services import questions as registration_questions
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
 from ..services.exports import ExportFormat
+from ..services.questions import AnswersError
 from ..web import render_form_page
 from . import bp
 from .access import with_event
@@ -58,7 +61,7 @@ def _person_url(registration):
 @with_event
 def registration_list_page(event):
     """The list: search, filters, sort and pages, with the counts by status at the top."""
-    form = RegistrationFilterForm(request.args, workshops=event.workshops)
+    form = RegistrationFilterForm(request.args, workshops=event.workshops, questions=registration_questions.load(event))
     valid = form.validate()
     if valid:
         filters, order, page_size = form.filters(), form.order(), form.page_size()
@@ -82,7 +85,7 @@ def registration_list_page(event):
 @with_event
 def export_registrations(event, file_format):
     """The list (with the filters of the page) as a CSV or Excel file; journalled."""
-    form = RegistrationFilterForm(request.form, workshops=event.workshops)
+    form = RegistrationFilterForm(request.form, workshops=event.workshops, questions=registration_questions.load(event))
     if not form.validate():
         abort(400)
     file_format = ExportFormat(file_format)
@@ -99,8 +102,10 @@ def export_registrations(event, file_format):
 def registration(event, registration_id):
     """One person: details, workshops, history and every mail sent to them."""
     registration = _registration_or_404(event, registration_id)
+    answers = {answer.question_id: answer for answer in registration.answers}
     return render_template(
         "organiser/registration.html", event=event, registration=registration,
+        questions=[(question, answers.get(question.id)) for question in registration_questions.load(event)],
         history=registration_list.history(registration), mails=mail_log.registration_mails(registration),
         position=registrations.waiting_position(registration),
     )
@@ -110,7 +115,8 @@ def registration(event, registration_id):
 @with_event
 def add_registration(event):
     """Register a person by hand: address to confirm, or confirmed at once."""
-    form = AddRegistrationForm(workshops=event.workshops)
+    form_class = with_questions(AddRegistrationForm, registration_questions.load(event), required=False)
+    form = form_class(workshops=event.workshops)
     refused = False
     if form.validate_on_submit():
         try:
@@ -118,8 +124,10 @@ def add_registration(event):
                 event, by=current_user, confirmed=form.confirmed.data == "yes",
                 first_name=form.first_name.data, last_name=form.last_name.data, email=form.email.data,
                 organisation=form.organisation.data, actor_type=form.actor_type.data,
-                language=form.language.data, workshops=form.chosen_workshops(),
+                language=form.language.data, workshops=form.chosen_workshops(), answers=form.answers(),
             )
+        except AnswersError as error:
+            form.refuse_answers(error)
         except RegistrationError as exc:
             refused = True
             if exc.code != Code.already_registered:
@@ -142,7 +150,9 @@ def edit_registration(event, registration_id):
         flash(_refusal(Code.cancelled), "error")
         return redirect(_person_url(registration))
     current_workshops = [booking.workshop for booking in registration.active_bookings()]
-    form = RegistrationDetailsForm(obj=registration, workshops=event.workshops)
+    form_class = with_questions(RegistrationDetailsForm, registration_questions.load(event),
+                                answers=registration.answers, required=False)
+    form = form_class(obj=registration, workshops=event.workshops)
     if not form.is_submitted():
         form.workshops.data = [workshop.id for workshop in current_workshops]
     refused = False
@@ -151,8 +161,10 @@ def edit_registration(event, registration_id):
             registrations.update_registration(
                 registration, first_name=form.first_name.data, last_name=form.last_name.data,
                 organisation=form.organisation.data, actor_type=form.actor_type.data, language=form.language.data,
-                workshops=form.chosen_workshops(), by=current_user,
+                workshops=form.chosen_workshops(), by=current_user, answers=form.answers(),
             )
+        except AnswersError as error:
+            form.refuse_answers(error)
         except RegistrationError as exc:
             refused = True
             flash(_refusal(exc.code) + " " + _("Rien n'a été modifié."), "error")

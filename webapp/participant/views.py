@@ -6,12 +6,15 @@ from flask_babel import gettext as _
 
 from ..extensions import public_post_limit
 from ..formatting import in_language, sentence
+from ..forms import with_questions
 from ..links import absolute_url
 from ..models import RegistrationStatus
+from ..services import questions as registration_questions
 from ..services import registrations, seats, tokens
 from ..services.dispatch import SEND_LOST_LINKS, send_task
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
+from ..services.questions import AnswersError
 from ..web import render_form_page
 from . import bp
 from .forms import LostLinkForm, ManageForm
@@ -161,7 +164,8 @@ def manage(token):
     # Workshops can change only while the event takes registrations; otherwise they are shown
     # without checkboxes and stay as they are.
     workshops_open = event.accepts_registrations()
-    form = ManageForm(obj=registration, workshops=event.workshops)
+    form_class = with_questions(ManageForm, registration_questions.load(event), answers=registration.answers)
+    form = form_class(obj=registration, workshops=event.workshops)
     if not form.is_submitted():
         form.workshops.data = [workshop.id for workshop in current_workshops]
     if form.validate_on_submit():
@@ -169,12 +173,15 @@ def manage(token):
             registrations.update_registration(
                 registration, first_name=form.first_name.data, last_name=form.last_name.data,
                 organisation=form.organisation.data, actor_type=form.actor_type.data, language=form.language.data,
-                workshops=form.chosen_workshops() if workshops_open else current_workshops,
+                workshops=form.chosen_workshops() if workshops_open else current_workshops, answers=form.answers(),
             )
         except RegistrationError as exc:
             return _update_refused(registration, token, exc.code)
-        flash(_("Vos modifications sont enregistrées."), "success")
-        return redirect(url_for("participant.manage", token=token))
+        except AnswersError as error:  # the questions changed in the meantime
+            form.refuse_answers(error)
+        else:
+            flash(_("Vos modifications sont enregistrées."), "success")
+            return redirect(url_for("participant.manage", token=token))
     return render_form_page(
         "participant/manage.html", form, registration=registration, token=token,
         workshops_open=workshops_open, position=registrations.waiting_position(registration),

@@ -5,23 +5,30 @@ import logging
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from sqlalchemy import select, text
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, public_post_limit
-from ..forms import RegistrationForm
-from ..models import Event, EventStatus
+from ..forms import RegistrationForm, with_questions
+from ..models import Event, EventStatus, Question
 from ..models.base import utcnow
 from ..services import registrations
 from ..services.calendar import build_event_calendar
 from ..services.errors import RegistrationError
+from ..services.questions import AnswersError
 from ..web import render_form_page
 from . import bp
 
 log = logging.getLogger(__name__)
 
 
-def _visible_event_or_404(slug):
-    """A published or cancelled event (a cancelled one is shown as such); drafts do not exist."""
-    event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+def _visible_event_or_404(slug, with_questions=False):
+    """A published or cancelled event (a cancelled one is shown as such); drafts do not exist.
+    `with_questions`: its registration questions loaded in the same query (their choices in one
+    more, only when it has some)."""
+    query = select(Event).where(Event.slug == slug)
+    if with_questions:
+        query = query.options(joinedload(Event.questions).selectinload(Question.choices))
+    event = db.session.scalars(query).unique().one_or_none()
     if event is None or event.status == EventStatus.draft:
         abort(404)
     return event
@@ -46,10 +53,10 @@ def event(slug):
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
 @public_post_limit()
 def register(slug):
-    event = _visible_event_or_404(slug)
+    event = _visible_event_or_404(slug, with_questions=True)
     if not event.accepts_registrations():
         return _registration_unavailable(event, event.registration_state())
-    form = RegistrationForm(workshops=event.workshops)
+    form = with_questions(RegistrationForm, event.questions)(workshops=event.workshops)
     if request.method == "POST" and form.website.data:
         log.info("honeypot filled on %s: submission dropped", request.path)
         return redirect(url_for(".registration_sent", slug=slug), 303)
@@ -65,7 +72,12 @@ def register(slug):
             actor_type=form.actor_type.data,
             language=str(get_locale()),
             workshops=form.chosen_workshops(),
+            answers=form.answers(),
         )
+    except AnswersError as error:  # a choice removed in the meantime
+        db.session.rollback()
+        form.refuse_answers(error)
+        return render_form_page("public/register.html", form, event=event, state=event.registration_state())
     except RegistrationError:  # registration closed in the meantime
         db.session.rollback()
         db.session.refresh(event)

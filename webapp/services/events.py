@@ -48,6 +48,7 @@ from ..models import (
     WorkshopBooking,
 )
 from ..models.registrations import ACTIVE_STATUSES
+from . import questions as registration_questions
 from . import reminders as reminder_rules
 from . import seats
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
@@ -111,10 +112,10 @@ def event_problems(values, workshops, reminders=None):
 
 
 def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=(),
-                 reminders=reminder_rules.DEFAULT_DAYS, **values):
+                 reminders=reminder_rules.DEFAULT_DAYS, questions=(), **values):
     """Create an event (a draft unless `status` says otherwise) with its workshops, dicts of
-    WORKSHOP_COLUMNS, and its reminders (days before; default 7 and 1); `values` are other
-    EVENT_COLUMNS. Commits; returns the event."""
+    WORKSHOP_COLUMNS, its reminders (days before; default 7 and 1) and its `questions` (unsaved
+    Question rows); `values` are other EVENT_COLUMNS. Commits; returns the event."""
     values.update(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, contact_email=contact_email)
     _check_names(values, ("slug", *EVENT_COLUMNS))
     for fields in workshops:
@@ -127,7 +128,7 @@ def create_event(*, slug, title, starts_at, ends_at, contact_email, workshops=()
     if errors:
         db.session.rollback()
         raise EventRuleError(errors)
-    event = Event(**values, workshops=[Workshop(**fields) for fields in workshops])
+    event = Event(**values, workshops=[Workshop(**fields) for fields in workshops], questions=list(questions))
     db.session.add(event)
     try:
         db.session.flush()  # the column defaults (time zone) before the reminders' moments
@@ -261,10 +262,11 @@ def cancel_event(event):
 
 
 def copy_event(source, *, slug, title, starts_at, ends_at):
-    """A new draft from `source` (next year's edition): its other columns and its workshops,
-    which keep their place in the event's day, and its reminder offsets: workshops and the
-    registration window move with the start, by the same wall-clock time in the event's zone. No
-    registrations, no seats taken. Commits; returns the new event (EventRuleError, as `create_event`)."""
+    """A new draft from `source` (next year's edition): its other columns, its registration
+    questions (with the choices still offered) and its workshops, which keep their place in the
+    event's day, and its reminder offsets: workshops and the registration window move with the
+    start, by the same wall-clock time in the event's zone. No registrations, no answers, no seats
+    taken. Commits; returns the new event (EventRuleError, as `create_event`)."""
     moved = _mover(source.starts_at, starts_at, source.tz)
     values = {name: getattr(source, name) for name in EVENT_COLUMNS}
     values.update(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, status=EventStatus.draft,
@@ -272,7 +274,8 @@ def copy_event(source, *, slug, title, starts_at, ends_at):
                   registration_closes_at=moved(source.registration_closes_at))
     workshops = [_columns(w) | {"starts_at": moved(w.starts_at), "ends_at": moved(w.ends_at)}
                  for w in source.workshops]
-    return create_event(**values, workshops=workshops, reminders=[r.days_before for r in source.reminders])
+    return create_event(**values, workshops=workshops, reminders=[r.days_before for r in source.reminders],
+                        questions=registration_questions.copies_of(source.questions))
 
 
 def workshops_moved_with(event, starts_at):

@@ -9,8 +9,9 @@ Formula injection: a text cell that begins with `=`, `+`, `-`, `@`, a tab or a c
 could be run as a formula by a spreadsheet. Such a cell gets a leading apostrophe, so that it is
 shown as the text it is (OWASP's advice); in the .xlsx file it is then a plain text cell too.
 
-The columns are a list of `Column`s (a header and the value of one registration): more columns
-(the answers to an event's own questions) can be added to it.
+The columns are a list of `Column`s (a header and the value of one registration): the usual
+ones, then one per question of the event with the answers (the choices of a multiple choice
+joined by « ; »).
 """
 import csv
 import enum
@@ -27,6 +28,7 @@ from .. import formatting
 from ..extensions import db
 from ..models import BookingStatus, JournalAction
 from . import journal, registration_list
+from . import questions as registration_questions
 
 
 class ExportFormat(enum.StrEnum):
@@ -76,6 +78,18 @@ COLUMNS = [
     Column(_l("Annulation"), lambda r: r.cancelled_at),
     Column(_l("Langue"), lambda r: formatting.LANGUAGE_NAMES.get(r.language, r.language)),
 ]
+
+
+def _answer(question):
+    def value(registration):
+        return registration_questions.answer_text(
+            next((answer for answer in registration.answers if answer.question_id == question.id), None))
+    return value
+
+
+def columns_of(event):
+    """The usual columns, then one per question of the event (loaded: `questions.load`)."""
+    return COLUMNS + [Column(question.label, _answer(question)) for question in event.questions]
 
 
 def _rows(event, registrations, columns, date_value):
@@ -129,9 +143,10 @@ def to_xlsx(event, registrations, columns=COLUMNS):
 def export(event, by, filters, order, file_format):
     """The registrations matching `filters`, in `order`, as a file of `file_format` (bytes);
     journalled as done by `by`. Commits."""
+    registration_questions.load(event)
     matching = registration_list.all_matching(event, filters, order)
     write = to_csv if file_format == ExportFormat.csv else to_xlsx
-    content = write(event, matching)
+    content = write(event, matching, columns_of(event))
     journal.record(event, by, JournalAction.registrations_exported, format=file_format.value.upper(),
                    count=len(matching))
     db.session.commit()

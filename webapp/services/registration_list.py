@@ -1,8 +1,9 @@
 """The registrations of one event as the back office lists them: search, filters, sort and pages.
 
 A page costs a bounded number of queries whatever its size: one for the rows, one to count
-them, one for their workshop bookings (eager-loaded). The indexes of the model serve the usual
-orders (name, date) and filters (status, workshop).
+them, one for their workshop bookings (eager-loaded); an export loads the answers to the event's
+questions the same way. The indexes of the model serve the usual orders (name, date) and filters
+(status, workshop, the answer to a choice or yes/no question).
 """
 import enum
 import math
@@ -12,7 +13,16 @@ from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import BookingStatus, JournalEntry, Registration, RegistrationStatus, SeatOffer, WorkshopBooking
+from ..models import (
+    Answer,
+    BookingStatus,
+    JournalEntry,
+    Registration,
+    RegistrationStatus,
+    SeatOffer,
+    WorkshopBooking,
+)
+from ..models.questions import answer_choices
 from ..models.registrations import ACTIVE_STATUSES
 
 PER_PAGE_CHOICES = (25, 50, 100, 200)
@@ -39,11 +49,14 @@ ACTIVE = "active"
 class Filters:
     """What the list shows: `search` in names, address and organisation; `status` (a
     RegistrationStatus, ACTIVE or None for all), `actor_type` (a key), `workshop_id` (people with
-    an active booking of that workshop)."""
+    an active booking of that workshop), `choice_id` (people who chose that choice of a question),
+    `yes_no` ((question id, True or False): people who answered that to a yes/no question)."""
     search: str = ""
     status: str | None = None
     actor_type: str | None = None
     workshop_id: int | None = None
+    choice_id: int | None = None
+    yes_no: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,15 @@ def _conditions(event, filters):
             WorkshopBooking.workshop_id == filters.workshop_id,
             WorkshopBooking.status != BookingStatus.cancelled,
         ))
+    if filters.choice_id is not None:
+        conditions.append(exists().where(
+            Answer.registration_id == Registration.id, answer_choices.c.answer_id == Answer.id,
+            answer_choices.c.choice_id == filters.choice_id,
+        ))
+    if filters.yes_no is not None:
+        question_id, yes = filters.yes_no
+        conditions.append(exists().where(
+            Answer.registration_id == Registration.id, Answer.question_id == question_id, Answer.yes == yes))
     return conditions
 
 
@@ -125,17 +147,18 @@ def page_of(event, filters, sort=SortOrder.name, number=1, per_page=DEFAULT_PER_
 
 
 def all_matching(event, filters, sort=SortOrder.name):
-    """Every registration matching `filters` (an export), with its bookings."""
+    """Every registration matching `filters` (an export), with its bookings and its answers."""
     return db.session.scalars(_with_bookings(
         select(Registration).where(*_conditions(event, filters)).order_by(*_order(sort))
-    )).all()
+    ).options(selectinload(Registration.answers).selectinload(Answer.choices))).all()
 
 
 def registration_of(event, registration_id):
     """The event's registration with this id, or None (a registration of another event too)."""
     return db.session.scalar(
         select(Registration).where(Registration.id == registration_id, Registration.event_id == event.id)
-        .options(selectinload(Registration.bookings).joinedload(WorkshopBooking.workshop))
+        .options(selectinload(Registration.bookings).joinedload(WorkshopBooking.workshop),
+                 selectinload(Registration.answers).selectinload(Answer.choices))
     )
 
 

@@ -22,7 +22,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES, ENDED_STATUSES
-from . import journal, seats, tokens
+from . import journal, questions, seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
 from .state import transition
@@ -61,22 +61,27 @@ def _new_registration(event, *, first_name, last_name, email, organisation, acto
     return registration
 
 
-def register(event, *, first_name, last_name, email, organisation, actor_type, language,
-             workshops=()):
-    """Create a pending registration and queue the "confirm your address" mail.
+def _insert_registration(event, *, first_name, last_name, email, organisation, actor_type, language, workshops,
+                         answers, required_answers, decided_at=None):
+    """What registering and adding by hand share: the event takes registrations, the workshops and
+    the answers to the event's questions are valid (`required_answers`: a required question must be
+    answered), then the pending registration is written with its workshop requests and answers, in
+    one savepoint: all of it, or nothing. `decided_at`: when an organiser decided on it (an event
+    that needs approval then does not ask for it). Returns (registration, True), or (the address's active
+    registration, False) when it has one already (maybe written at the same moment).
 
-    If the address already has an active registration for this event, nothing new is created:
-    that person is mailed their confirmation link again (or, once confirmed, their manage link).
-    The caller shows the same answer in both cases, so the form reveals nothing.
-    Commits. Returns the registration.
-    """
+    Raises RegistrationError('closed', 'unknown_workshop', 'workshops_overlap') or
+    questions.AnswersError, with nothing written."""
     if not event.accepts_registrations():
         raise RegistrationError(RegistrationErrorCode.closed)
     workshops = list(workshops)
     _check_workshops(event, workshops)
+    given = questions.new_answers(event.questions, answers, required=required_answers) if event.questions else []
     registration = _new_registration(
         event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
         actor_type=actor_type, language=language, workshops=workshops)
+    registration.answers = given
+    registration.decided_at = decided_at
     try:
         with db.session.begin_nested():
             db.session.add(registration)
@@ -84,41 +89,53 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
         existing = find_active_registration(event, registration.email)
         if existing is None:
             raise
-        resend_links(existing)
-        db.session.commit()
-        return existing
+        return existing, False
     db.session.flush()
+    return registration, True
+
+
+def register(event, *, first_name, last_name, email, organisation, actor_type, language,
+             workshops=(), answers=None):
+    """Create a pending registration, with its `answers` to the event's questions (question id ->
+    what the form sent), and queue the "confirm your address" mail.
+
+    If the address already has an active registration for this event, nothing new is created:
+    that person is mailed their confirmation link again (or, once confirmed, their manage link).
+    The caller shows the same answer in both cases, so the form reveals nothing.
+    Commits. Returns the registration. Raises RegistrationError('closed'…) or
+    questions.AnswersError, with nothing written.
+    """
+    registration, created = _insert_registration(
+        event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
+        actor_type=actor_type, language=language, workshops=workshops, answers=answers, required_answers=True)
+    if not created:
+        resend_links(registration)
+        db.session.commit()
+        return registration
     queue_confirm_address(registration)
     db.session.commit()
     return registration
 
 
 def add_by_organiser(event, *, by, confirmed, first_name, last_name, email, organisation, actor_type, language,
-                     workshops=()):
+                     workshops=(), answers=None):
     """An organiser (`by`) registers a person by hand, journalled. Pending: the person gets the usual
     "confirm your address" mail. `confirmed`: the address counts as confirmed at once, with the same
     rules and mails as a confirmation by link (a seat when one is free and nobody waits, else the
     waiting list). The organiser decided: an event that needs approval does not ask for it.
-    Commits; returns the registration.
+    `answers` to the event's questions, none of them required here (the person may not have given
+    them). Commits; returns the registration.
 
     Raises RegistrationError('closed'), 'already_registered' (the address has an active
-    registration), 'unknown_workshop' or 'workshops_overlap'.
+    registration), 'unknown_workshop' or 'workshops_overlap', or questions.AnswersError.
     """
-    if not event.accepts_registrations():
-        raise RegistrationError(RegistrationErrorCode.closed)
-    workshops = list(workshops)
-    _check_workshops(event, workshops)
-    registration = _new_registration(
+    registration, created = _insert_registration(
         event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
-        actor_type=actor_type, language=language, workshops=workshops)
-    registration.decided_at = utcnow()
-    try:
-        with db.session.begin_nested():
-            db.session.add(registration)
-    except IntegrityError:
+        actor_type=actor_type, language=language, workshops=workshops, answers=answers, required_answers=False,
+        decided_at=utcnow())
+    if not created:
         db.session.rollback()
-        raise RegistrationError(RegistrationErrorCode.already_registered) from None
-    db.session.flush()
+        raise RegistrationError(RegistrationErrorCode.already_registered)
     journal.record(event, by, JournalAction.registration_added, registration_id=registration.id,
                    name=registration.full_name, email=registration.email, confirmed=confirmed)
     if confirmed:
@@ -323,17 +340,22 @@ def _booked_workshop_ids(registration):
 
 
 def update_registration(registration, *, first_name, last_name, organisation, actor_type, language, workshops,
-                        by=None):
-    """Change a person's details and workshops (capacity rules apply); sends an updated
+                        by=None, answers=None):
+    """Change a person's details, workshops (capacity rules apply) and, when `answers` is given
+    (question id -> what the form sent), their answers to the event's questions; sends an updated
     invite when something that shows in it changed (name, booked workshops). Commits.
-    `by`: the organiser's account, when done from the back office (journalled).
+    `by`: the organiser's account, when done from the back office (journalled; the questions are
+    then all optional).
 
     Raises RegistrationError('cancelled') for a registration that ended (cancelled or declined),
     and, when the workshops change, 'event_cancelled', 'closed', 'unknown_workshop' or
-    'workshops_overlap'.
+    'workshops_overlap'; or questions.AnswersError. Nothing is changed then.
     """
     event = seats.lock_event(registration.event_id)
     try:
+        if answers is not None and event.questions:
+            db.session.expire(registration, ["answers"])  # as they are now that the event is locked
+            questions.set_answers(registration, event.questions, answers, required=by is None)
         if not registration.is_active:
             raise RegistrationError(RegistrationErrorCode.cancelled)
         workshops = list(workshops)
@@ -345,7 +367,7 @@ def update_registration(registration, *, first_name, last_name, organisation, ac
             if not event.accepts_registrations():
                 raise RegistrationError(RegistrationErrorCode.closed)
             _check_workshops(event, workshops)
-    except RegistrationError:
+    except (RegistrationError, questions.AnswersError):
         db.session.rollback()
         raise
     names_before = (registration.first_name, registration.last_name)
