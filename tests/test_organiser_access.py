@@ -6,8 +6,8 @@ walks the app's URL map: a back-office route missing from ROUTES fails the suite
 To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
 makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target},
 {people_event}, {arrival_event}, {seated}, {waiting}, {failed_mail}, {approval_event}, {awaiting},
-{awaiting_other} are replaced by ids, {arrival_code} by a check-in code; {workshop_start} and
-{workshop_end} by times within the event).
+{awaiting_other}, {question}, {second_question} are replaced by ids, {arrival_code} by a check-in code;
+{workshop_start} and {workshop_end} by times within the event).
 """
 import enum
 import re
@@ -32,7 +32,7 @@ from webapp.models import (
     event_organisers,
 )
 from webapp.organiser import PUBLIC_ENDPOINTS
-from webapp.services import accounts, reminders
+from webapp.services import accounts, questions, reminders
 
 from . import support
 from .support import logged_in_as, make_user
@@ -105,6 +105,19 @@ ROUTES = [
           Access.event),
     Route("organiser.remove_workshop", "POST", "/organiser/events/{event}/workshops/{workshop}/remove",
           Access.event, {"people": "0"}),
+    Route("organiser.event_questions", "GET", "/organiser/events/{event}/questions", Access.event),
+    Route("organiser.new_question", "GET", "/organiser/events/{event}/questions/new", Access.event),
+    Route("organiser.new_question", "POST", "/organiser/events/{event}/questions/new", Access.event,
+          {"label": "Covoiturage ?", "kind": "yes_no"}),
+    Route("organiser.edit_question", "GET", "/organiser/events/{event}/questions/{question}/edit", Access.event),
+    Route("organiser.edit_question", "POST", "/organiser/events/{event}/questions/{question}/edit", Access.event,
+          {"label": "Votre fonction dans la structure", "kind": "short_text"}),
+    Route("organiser.move_question", "POST", "/organiser/events/{event}/questions/{second_question}/move/up",
+          Access.event),
+    Route("organiser.delete_question", "GET", "/organiser/events/{event}/questions/{question}/delete",
+          Access.event),
+    Route("organiser.delete_question", "POST", "/organiser/events/{event}/questions/{question}/delete",
+          Access.event),
     Route("organiser.account_list", "GET", "/organiser/accounts", Access.admin),
     Route("organiser.new_account", "GET", "/organiser/accounts/new", Access.admin),
     Route("organiser.new_account", "POST", "/organiser/accounts/new", Access.admin,
@@ -185,12 +198,13 @@ def route_id(route):
 
 @pytest.fixture
 def world(app, make_event):
-    """Two events, the first with a workshop and the default reminders, and a draft; an admin; an organiser of the first
-    event and of the draft; an organiser of the second only; a disabled organiser of the first
-    (logged in before being disabled); an account to disable, and a disabled one to enable. A third
-    event of the first organiser (one seat) has people: one with the seat (checked in), whose
-    confirmation mail failed, and one waiting; a fourth one of theirs asks for approval: two
-    requests await a decision; a fifth one of theirs has a person with a seat, not checked in yet."""
+    """Two events, the first with a workshop, the default reminders and two questions, and a draft;
+    an admin; an organiser of the first event and of the draft; an organiser of the second only; a
+    disabled organiser of the first (logged in before being disabled); an account to disable, and a
+    disabled one to enable. A third event of the first organiser (one seat) has people: one with the
+    seat (checked in), whose confirmation mail failed, and one waiting; a fourth one of theirs asks
+    for approval: two requests await a decision; a fifth one of theirs has a person with a seat, not
+    checked in yet."""
     event = make_event(title="Journée régionale", starts_at=support.START, ends_at=support.START + timedelta(hours=8),
                        workshops=[dict(key="agro", title="Agroécologie", starts_at=support.START + timedelta(hours=1),
                                        ends_at=support.START + timedelta(hours=2))])
@@ -217,6 +231,10 @@ def world(app, make_event):
             "dormant": make_user("dormant@example.org", active=False),
         }
         ids["reset_token"] = accounts.password_token(db.session.get(User, ids["organiser"]))
+        first = questions.add_question(db.session.get(Event, event), None, kind="short_text", label="Votre fonction")
+        second = questions.add_question(db.session.get(Event, event), None, kind="single_choice", label="Repas",
+                                        choices=["Végétarien", "Sans gluten"])
+        ids["question"], ids["second_question"] = first.id, second.id
     ids["seated"] = support.person_id(app, people_event, "Maela")
     ids["waiting"] = support.person_id(app, people_event, "Loeiz")
     ids["awaiting"] = support.person_id(app, approval_event, "Morgane")

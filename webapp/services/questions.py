@@ -229,7 +229,7 @@ def add_question(event, by, *, kind, label, help_text="", required=False, choice
     if errors:
         raise QuestionError(errors)
     last = db.session.scalar(select(func.max(Question.position)).where(Question.event_id == event.id))
-    question = Question(event_id=event.id, kind=kind, label=label.strip(), help_text=help_text.strip(),
+    question = Question(event_id=event.id, kind=kind, label=label.strip(), help_text=(help_text or "").strip(),
                         required=required, position=(last or 0) + 1,
                         choices=[QuestionChoice(label=text, position=n) for n, text in enumerate(choices, 1)])
     db.session.add(question)
@@ -269,7 +269,7 @@ def update_question(question, by, *, kind, label, help_text="", required=False, 
         db.session.rollback()
         raise QuestionError(errors)
     question.kind, question.label, question.help_text, question.required = (
-        kind, label.strip(), help_text.strip(), required)
+        kind, label.strip(), (help_text or "").strip(), required)
     hidden = []
     if kind in CHOICE_KINDS:
         for choice in question.choices:
