@@ -18,6 +18,7 @@ from pathlib import Path
 from pprint import pformat
 
 from webapp.extensions import db
+from webapp.models import Event
 
 from . import support
 
@@ -46,6 +47,18 @@ WORKSHOPS = (  # two at the same time, one later
          description=""),
     dict(key="riaa", title="Réseau RIAA : agroécologie paysanne", room="", hours=(7, 8),
          description="Avec les organisations paysannes du réseau."),
+)
+
+
+QUESTIONS = (  # key, kind, label, help text, required, choices
+    ("diet", "single_choice", "Régime alimentaire pour le déjeuner", "Le repas est préparé par un traiteur local.",
+     True, ["Végétarien", "Sans gluten", "Aucune contrainte"]),
+    ("evening", "multiple_choice", "Activités de la soirée", "", False,
+     ["Visite de la coopérative", "Concert", "Repas partagé"]),
+    ("certificate", "yes_no", "Avez-vous besoin d'une attestation de présence ?", "", False, []),
+    ("role", "short_text", "Votre fonction dans la structure", "", False, []),
+    ("notes", "long_text", "Remarques ou besoins particuliers (accessibilité, garde d'enfants…)",
+     "Nous vous recontacterons si besoin.", False, []),
 )
 
 
@@ -85,6 +98,20 @@ class Visit:
                             ends_at=start + timedelta(hours=w["hours"][1]))
                        for w, capacity in zip(chosen, capacities, strict=True)],
             **values)
+
+    def questions(self, event_id):
+        """The event's own questions, one of each kind, long and with help texts as organisers write
+        them; returns {key: (question id, [choice ids])}."""
+        from webapp.services import questions
+
+        made = {}
+        with self.app.test_request_context():
+            event = db.session.get(Event, event_id)
+            for key, kind, label, help_text, required, choices in QUESTIONS:
+                question = questions.add_question(event, None, kind=kind, label=label, help_text=help_text,
+                                                  required=required, choices=choices)
+                made[key] = (question.id, [choice.id for choice in question.choices])
+        return made
 
     def person(self, event_id, name="Anne", confirm=True, **fields):
         """A registration in the visit's language; returns its id."""

@@ -135,6 +135,21 @@ def _(v):
     v.goto("/events/journee/register")
 
 
+@state("form: with questions")
+def _(v):
+    v.questions(v.event(slug="journee", workshops=("xylm", "riaa")))
+    v.goto("/events/journee/register")
+
+
+@state("form: questions answered wrong", 422)
+def _(v):
+    role = v.questions(v.event(slug="journee"))["role"][0]
+    v.goto("/events/journee/register")
+    v.fill_registration()  # the required question left out, a line break in a line
+    v.page.locator(f'main form [name="question_{role}"]').fill("Chargée de mission\u2028coopération")
+    v.send()
+
+
 @state("form: event full, waiting list")
 def _(v):
     v.event(slug="journee", capacity=1, seats_taken=1)
@@ -263,6 +278,15 @@ def _(v):
 
 
 # --- Manage link ----------------------------------------------------------------------------------
+
+@state("manage: with questions")
+def _(v):
+    event_id = v.event(workshops=("riaa",))
+    made = v.questions(event_id)
+    diet, evening = made["diet"], made["evening"]
+    v.goto(v.link("manage", v.person(event_id, email=PARTICIPANT, answers={
+        diet[0]: [str(diet[1][0])], evening[0]: [str(evening[1][1])], made["role"][0]: ["Coordinatrice"]})))
+
 
 @state("manage: seat, workshops and check-in code")
 def _(v):

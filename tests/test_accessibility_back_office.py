@@ -77,12 +77,20 @@ class Visit(accessibility.Visit):
         admin = self.log_in()
         event_id = self.event(title=TITLE, capacity=2, online_url=ONLINE_URL,
                               workshops=("xylm", "outaouais", "riaa"), capacities=(1, None, 10))
+        self.question_ids = self.questions(event_id)
+        diet, evening = self.question_ids["diet"], self.question_ids["evening"]
         self.people = {
             "Anne": self.person(event_id, "Anne", email=PARTICIPANT, organisation="Réseau Bretagne Solidaire",
-                                actor_type="ess", workshops=("xylm", "riaa")),
-            "Yann": self.person(event_id, "Yann", workshops=("outaouais",)),
-            "Bleuenn": self.person(event_id, "Bleuenn", organisation="Xylm"),
-            "Gwen": self.person(event_id, "Gwen", email=LONG_ADDRESS, confirm=False),
+                                actor_type="ess", workshops=("xylm", "riaa"), answers={
+                                    diet[0]: [str(diet[1][1])], evening[0]: [str(evening[1][0]), str(evening[1][2])],
+                                    self.question_ids["certificate"][0]: ["yes"],
+                                    self.question_ids["notes"][0]: [("Arrivée vers 10 h.\nBesoin d'une place "
+                                                                    "de stationnement adaptée.")]}),
+            "Yann": self.person(event_id, "Yann", workshops=("outaouais",),
+                                answers={diet[0]: [str(diet[1][0])]}),
+            "Bleuenn": self.person(event_id, "Bleuenn", organisation="Xylm", answers={diet[0]: [str(diet[1][2])]}),
+            "Gwen": self.person(event_id, "Gwen", email=LONG_ADDRESS, confirm=False,
+                                answers={diet[0]: [str(diet[1][0])]}),
         }
         with self.app.app_context():
             support.make_user(ORGANISER, UserRole.organiser, events=[event_id])
@@ -448,6 +456,60 @@ def _(v):
     v.send("main .actions button[type=submit]")
 
 
+# --- Its questions ----------------------------------------------------------------------------------
+
+@state("questions")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/questions")
+
+
+@state("questions: none")
+def _(v):
+    event_id = v.event(title=TITLE)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/questions")
+
+
+@state("new question")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/questions/new")
+
+
+@state("new question: errors", 422)
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/questions/new")
+    v.page.locator("#kind-2").check()
+    v.send()
+
+
+@state("edit question: answered, a choice removed")
+def _(v):
+    event_id = v.busy_event()
+    diet = v.question_ids["diet"]
+    v.goto(f"/organiser/events/{event_id}/questions/{diet[0]}/edit")
+    v.page.locator(f"#remove_{diet[1][1]}").check()
+    v.send()
+    v.goto(f"/organiser/events/{event_id}/questions/{diet[0]}/edit")
+
+
+@state("edit question: errors", 422)
+def _(v):
+    event_id = v.busy_event()
+    diet = v.question_ids["diet"]
+    v.goto(f"/organiser/events/{event_id}/questions/{diet[0]}/edit")
+    v.fill(label="", **{f"choice_{diet[1][0]}": ""})
+    v.send()
+
+
+@state("delete question: answered")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/questions/{v.question_ids['diet'][0]}/delete")
+
+
 # --- Its registrations and mails -------------------------------------------------------------------
 
 @state("registrations")
@@ -471,6 +533,12 @@ def _(v):
     v.goto(f"/organiser/events/{event_id}/registrations")
     v.fill(q="personne", status="cancelled")
     v.send("main form[role=search] button")
+
+
+@state("registrations: filtered by an answer")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations?answer=choice-{v.question_ids['diet'][1][0]}")
 
 
 @state("registrations: wrong filter", 422)
