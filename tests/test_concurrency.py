@@ -19,11 +19,14 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import (
+    Answer,
     Event,
     EventStatus,
     JournalEntry,
     OfferStatus,
     OutboxMail,
+    Question,
+    QuestionChoice,
     Registration,
     SeatOffer,
     User,
@@ -32,7 +35,8 @@ from webapp.models import (
     WorkshopBooking,
 )
 from webapp.models.base import utcnow
-from webapp.services import events, registrations, seats, tokens
+from webapp.models.questions import answer_choices
+from webapp.services import events, questions, registrations, seats, tokens
 from webapp.services.registrations import RegistrationError
 
 from . import support
@@ -312,3 +316,49 @@ def test_removing_a_booked_workshop_while_people_book_it_cancel_and_get_offers(t
         # Each person who still had agro when it went is told once; those who cancelled before are not.
         assert len(mailed) == len(set(mailed)) and 8 <= len(mailed) <= 10
         assert statuses(event_id) == {"confirmed": 8, "cancelled": 2}
+
+
+def test_removing_a_choice_while_people_choose_it(target):
+    """An organiser removes a choice while people register choosing it: the database decides.
+    Either the choice was deleted before anyone's answer was written (their registration is then
+    refused as a whole, asking to choose again), or it is kept, hidden, with every answer given.
+    Never an answer pointing at a deleted choice, never a registration without its answers."""
+    _, app = target
+    with app.test_request_context():
+        event = create_event(capacity=None)
+        event_id = event.id
+        question = questions.add_question(event, None, kind="multiple_choice", label="Repas",
+                                          choices=["Midi", "Soir"])
+        question_id, (noon, evening) = question.id, [choice.id for choice in question.choices]
+
+    def register(number):
+        def call():
+            event = db.session.get(Event, event_id)
+            return registrations.register(
+                event, first_name="Personne", last_name=str(number), email=f"personne{number}@example.org",
+                organisation="", actor_type="asi", language="fr", answers={question_id: [str(noon), str(evening)]}).id
+        return call
+
+    def remove():
+        question = db.session.get(Question, question_id)
+        return questions.update_question(question, None, kind="multiple_choice", label="Repas",
+                                         choices=questions.ChoiceChanges(removed={noon}))
+
+    results = run_together(app, [register(n) for n in range(12)] + [remove])
+
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, questions.AnswersError)]
+    assert not unexpected, unexpected
+    registered = [r for r in results[:-1] if not isinstance(r, Exception)]
+    with app.app_context():
+        choice = db.session.get(QuestionChoice, noon)
+        chose_noon = db.session.scalar(select(func.count()).select_from(answer_choices).where(
+            answer_choices.c.choice_id == noon))
+        if choice is None:  # deleted first: nobody's answer was written with it
+            assert results[-1] == [] and chose_noon == 0
+        else:  # kept, hidden, for the answers written before
+            assert results[-1] == ["Midi"] and choice.hidden and chose_noon > 0
+        rows = db.session.execute(select(Registration.id, func.count(Answer.id)).outerjoin(Answer).where(
+            Registration.event_id == event_id).group_by(Registration.id)).all()
+        assert sorted(registered) == sorted(row[0] for row in rows)
+        assert {row[1] for row in rows} <= {1}  # each with its answer
+        assert chose_noon == len(registered)  # everyone registered chose it, and kept it

@@ -53,6 +53,14 @@ def event(slug):
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
 @public_post_limit()
 def register(slug):
+    try:
+        return _register(slug)
+    except AnswersError:  # a chosen choice was deleted meanwhile: the form, checked again, says so
+        db.session.rollback()
+        return _register(slug)
+
+
+def _register(slug):
     event = _visible_event_or_404(slug, with_questions=True)
     if not event.accepts_registrations():
         return _registration_unavailable(event, event.registration_state())
@@ -74,10 +82,6 @@ def register(slug):
             workshops=form.chosen_workshops(),
             answers=form.answers(),
         )
-    except AnswersError as error:  # a choice removed in the meantime
-        db.session.rollback()
-        form.refuse_answers(error)
-        return render_form_page("public/register.html", form, event=event, state=event.registration_state())
     except RegistrationError:  # registration closed in the meantime
         db.session.rollback()
         db.session.refresh(event)

@@ -143,6 +143,18 @@ def new_answers(questions, answers, *, required=True):
     return [_fill(Answer(question=question), value) for question, value in given.items() if value is not None]
 
 
+def choices_gone(answers):
+    """After the database refused new `answers` (Answer rows): an AnswersError for those whose
+    chosen choice was deleted in the meantime, or None when none was."""
+    chosen = {choice.id for answer in answers for choice in answer.choices}
+    if not chosen:
+        return None
+    present = set(db.session.scalars(select(QuestionChoice.id).where(QuestionChoice.id.in_(chosen))))
+    gone = {answer.question.id: _("Ce choix n'est plus proposé : choisissez de nouveau.") for answer in answers
+            if any(choice.id not in present for choice in answer.choices)}
+    return AnswersError(gone) if gone else None
+
+
 def set_answers(registration, questions, answers, *, required=True):
     """Replace a registration's answers to `questions` with `answers` (question id -> what the form
     sent); a hidden choice the person had chosen may stay chosen. Not committed. Raises AnswersError."""

@@ -71,7 +71,8 @@ def _insert_registration(event, *, first_name, last_name, email, organisation, a
     registration, False) when it has one already (maybe written at the same moment).
 
     Raises RegistrationError('closed', 'unknown_workshop', 'workshops_overlap') or
-    questions.AnswersError, with nothing written."""
+    questions.AnswersError (also when a chosen choice was deleted in the meantime: the foreign key
+    refuses the answer), with nothing written."""
     if not event.accepts_registrations():
         raise RegistrationError(RegistrationErrorCode.closed)
     workshops = list(workshops)
@@ -85,10 +86,13 @@ def _insert_registration(event, *, first_name, last_name, email, organisation, a
     try:
         with db.session.begin_nested():
             db.session.add(registration)
-    except IntegrityError:  # an active registration exists for this address (maybe concurrently)
+    except IntegrityError as error:  # an active registration exists for this address (maybe concurrently)
         existing = find_active_registration(event, registration.email)
         if existing is None:
-            raise
+            gone = questions.choices_gone(given)
+            if gone is None:
+                raise
+            raise gone from error
         return existing, False
     db.session.flush()
     return registration, True
