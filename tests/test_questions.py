@@ -9,6 +9,7 @@ import re
 
 import openpyxl
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from webapp.extensions import db
@@ -456,3 +457,27 @@ def test_the_exports_have_a_column_per_question(app, organiser, quiz):
     assert rows[0][-5:] == headers
     assert [row[1] for row in rows[1:]] == ["Anne"]
     assert rows[1][-5:] == ["Aucun", "Visite ; Repas", "oui", "'=1+1", "Ligne 1\nLigne 2"]
+
+
+def test_an_event_without_questions_costs_no_query_of_its_own(app, client, make_event):
+    """The questions come with the event (one query); no answer is written when there is none."""
+    make_event(slug="simple")
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    client.get("/events/simple/register")  # the CSRF token, templates compiled
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        client.get("/events/simple/register")
+        assert post_registration(client, "simple").status_code == 303
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+
+    event_queries = [s for s in statements if "FROM events" in s and "events.slug" in s]
+    assert event_queries and all("LEFT OUTER JOIN questions" in s for s in event_queries)
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM questions" in s and "events" not in s]
+    assert not [s for s in statements if "question_choices" in s or "answers" in s]
