@@ -93,7 +93,7 @@ def columns_of(event):
 
 
 def _rows(event, registrations, columns, date_value):
-    yield [str(column.header) for column in columns]
+    yield [neutralise(str(column.header)) for column in columns]  # a question is the organisers' text
     for registration in registrations:
         row = []
         for column in columns:
