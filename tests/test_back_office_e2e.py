@@ -1,9 +1,10 @@
 """The back office end to end, in Chromium against the app under gunicorn, with a real Celery worker
-sending to the test SMTP server: an organiser logs in, creates an event with a workshop and one
-seat, publishes it; two people register on the public page (in another browser) and confirm by
-the mailed link, the second one ends on the waiting list; the organiser finds the first by a search,
-exports the list in both formats (read back with `csv` and `openpyxl`: accents intact, a formula
-neutralised), moves the event to the next day (the updated invite arrives), cancels the first
+sending to the test SMTP server: an organiser logs in, creates an event with a workshop, one seat
+and a choice question, publishes it; two people register on the public page (in another browser),
+answering the question, and confirm by the mailed link, the second one ends on the waiting list;
+the organiser finds the first by a search, the second by her answer, exports the list in both
+formats (read back with `csv` and `openpyxl`: accents intact, a formula neutralised, the answer
+in its column), moves the event to the next day (the updated invite arrives), cancels the first
 person (the CANCEL invite arrives, the freed seat is offered to the second, who takes it), and
 reads it all in the event's journal."""
 import csv
@@ -31,9 +32,9 @@ SLUG = "rencontres-solidarite-2030"
 WORKSHOP = "Agroécologie paysanne"
 # The first person: an accented name, and an organisation a spreadsheet would run as a formula.
 MAELLE = dict(first_name="Maëlle", last_name="Guégan", email="maelle.guegan@example.org",
-              organisation='=HYPERLINK("https://example.com/x","Réseau Bretagne Solidaire")')
+              organisation='=HYPERLINK("https://example.com/x","Réseau Bretagne Solidaire")', meal="Végétarien")
 BLEUENN = dict(first_name="Bleuenn", last_name="Le Roux", email="bleuenn@example.org",
-               organisation="Maison de l'économie sociale et solidaire")
+               organisation="Maison de l'économie sociale et solidaire", meal="Sans porc")
 
 
 @pytest.fixture
@@ -70,9 +71,8 @@ def register(visitor, smtp_server, person):
     visitor.get_by_label(WORKSHOP).check()
     visitor.get_by_label(french("J'accepte que mes données soient utilisées pour gérer mon inscription à cet "
                                 "événement.")).check()
-    # Questions: (2/4) answer the event's question « Repas du midi »: add "meal" to MAELLE
-    # (« Végétarien ») and BLEUENN (« Sans porc ») and check it here, within the question's group:
-    # visitor.get_by_role("group", name="Repas du midi").get_by_label(person["meal"]).check()
+    # The event's question, a group of radio buttons named by its legend.
+    visitor.get_by_role("group", name="Repas du midi").get_by_label(person["meal"]).check()
     send(visitor, french("Je m'inscris"))
     expect(visitor.get_by_role("heading", level=1)).to_have_text(french("Vérifiez votre boîte de réception"))
     [mail] = smtp_server.wait_for(person["email"], kind="confirm_address")
@@ -120,10 +120,15 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     expect_message(page, "L'atelier est ajouté.")
     expect(page.get_by_role("row", name=re.compile(WORKSHOP))).to_contain_text("0 sur 10")
 
-    # Questions: (1/4, to write once custom registration questions are on main) add a question here,
-    # through the pages: from the event's menu, its questions page -> add a question of type single
-    # choice, label « Repas du midi », choices « Végétarien » and « Sans porc », required; save, and
-    # expect it in the page's list. (The event is still a draft: questions added before publishing.)
+    # Its registration question, a required single choice (added before publishing).
+    page.get_by_role("navigation", name=french("Pages de l'événement")).get_by_role("link", name="Questions").click()
+    page.get_by_role("link", name="Ajouter une question").click()
+    fill(page, **{"Question": "Repas du midi", "Choix proposés, un par ligne": "Végétarien\nSans porc"})
+    page.get_by_label("choix unique", exact=True).check()
+    page.get_by_label("Réponse obligatoire").check()
+    send(page, "Ajouter la question")
+    expect_message(page, "La question est ajoutée à la fin du formulaire d'inscription.")
+    expect(page.get_by_role("row", name=re.compile("Repas du midi"))).to_contain_text("choix unique")
 
     # 3. Publish it.
     page.goto(event_home)
@@ -133,7 +138,7 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
 
     # 4. Two people register on the public page and confirm their address by the mailed link:
     # the first takes the seat, the second joins the waiting list.
-    # Questions: (2/4) the people answer it on the public form: see `register`.
+    # They answer the event's question (see `register`).
     register(visitor, smtp_server, MAELLE)
     [confirmed_mail] = smtp_server.wait_for(MAELLE["email"], kind="registration_confirmed")
     method, first_invite = invite_of(confirmed_mail)
@@ -156,10 +161,17 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Guégan Maëlle")
     expect(rows.first).to_contain_text(french("place réservée"))
-    # Questions: (3/4) filter by the answer: clear the search (link « Effacer la recherche et les
-    # filtres »), choose « Sans porc » in the filter of the question « Repas du midi », « Afficher »:
-    # one row, « Le Roux Bleuenn »; then search « guég » again for the exports below (the export
-    # follows the search and filters shown).
+    # Filtered by the answer to the question instead: Bleuenn; then the search again, for the
+    # exports below (an export follows the search and filters shown).
+    page.get_by_role("link", name="Effacer la recherche et les filtres").click()
+    page.get_by_label(french("Réponse à une question")).select_option(label=french("Repas du midi : Sans porc"))
+    send(page, "Afficher")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Le Roux Bleuenn")
+    page.get_by_label(french("Réponse à une question")).select_option("")
+    page.get_by_label("Rechercher (nom, adresse électronique, structure)").fill("guég")
+    send(page, "Afficher")
+    expect(rows).to_have_count(1)
 
     # 6. Export the list as shown (the search applies), in both formats, and read the files back.
     name, content = download(page, "Télécharger au format CSV")
@@ -181,8 +193,8 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     assert cells["Structure"].value == "'" + MAELLE["organisation"]
     assert cells["Structure"].data_type == "s"  # a text cell, not a formula
     assert cells["Ateliers"].value == WORKSHOP
-    # Questions: (4/4) in both files, the column « Repas du midi » holds « Végétarien » for Maëlle:
-    # assert row["Repas du midi"] == "Végétarien" and cells["Repas du midi"].value == "Végétarien".
+    # The answer to the event's question, in its own column of both files.
+    assert row["Repas du midi"] == "Végétarien" and cells["Repas du midi"].value == "Végétarien"
 
     # 7. Move the event to the next day, half an hour later, in another place, its workshop with
     # it. Maëlle, who has the seat, gets the updated invite; Bleuenn, who waits, has none to update.
@@ -242,7 +254,7 @@ def test_an_event_run_from_the_back_office(app, page, visitor, live_server, work
     # 10. The event's journal says who did what.
     page.goto(event_home)
     journal = page.get_by_role("table", name=french("Ce qui a été fait sur cet événement, le plus récent en premier"))
-    for entry in ["Événement publié.", "Atelier ajouté : agroecologie.",
+    for entry in ["Événement publié.", "Atelier ajouté : agroecologie.", "Question ajoutée : « Repas du midi ».",
                   "Liste des inscriptions exportée (CSV) ; lignes : 1.",
                   "Liste des inscriptions exportée (XLSX) ; lignes : 1.",
                   "Informations modifiées : début, fin, lieu, adresse du lieu, horaires des ateliers.",
