@@ -1,7 +1,7 @@
 """registration questions: an event's own questions, their choices, the answers
 
-Revision ID: 0006_registration_questions
-Revises: 0005_checkins
+Revision ID: 0008_registration_questions
+Revises: 0007_approval_mode
 Create Date: 2026-11-26 14:00:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0006_registration_questions'
-down_revision = '0005_checkins'
+revision = '0008_registration_questions'
+down_revision = '0007_approval_mode'
 branch_labels = None
 depends_on = None
 
