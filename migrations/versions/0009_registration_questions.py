@@ -1,7 +1,7 @@
 """registration questions: an event's own questions, their choices, the answers
 
-Revision ID: 0008_registration_questions
-Revises: 0007_approval_mode
+Revision ID: 0009_registration_questions
+Revises: 0008_checkin_walk_ins
 Create Date: 2026-11-26 14:00:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008_registration_questions'
-down_revision = '0007_approval_mode'
+revision = '0009_registration_questions'
+down_revision = '0008_checkin_walk_ins'
 branch_labels = None
 depends_on = None
 
