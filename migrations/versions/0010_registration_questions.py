@@ -1,7 +1,7 @@
 """registration questions: an event's own questions, their choices, the answers
 
-Revision ID: 0009_registration_questions
-Revises: 0008_checkin_walk_ins
+Revision ID: 0010_registration_questions
+Revises: 0009_reminders
 Create Date: 2026-11-26 14:00:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0009_registration_questions'
-down_revision = '0008_checkin_walk_ins'
+revision = '0010_registration_questions'
+down_revision = '0009_reminders'
 branch_labels = None
 depends_on = None
 
