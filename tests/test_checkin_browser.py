@@ -1,5 +1,6 @@
 """The check-in page on a phone, in Chromium (Playwright) against the app under gunicorn: a code read
-by the scanner, a search and a tap, the warning for a cancelled registration, an undo; a check-in
+by the scanner, a search and a tap, the warning for a cancelled registration, an undo, and the
+event's dashboard (present people, attendance rate, families of actors) following them; a check-in
 made while the server is down, kept pending by the page and stored once the server is back; and the
 vendored QR decoder on QR codes made by segno."""
 from datetime import timedelta
@@ -10,7 +11,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import CheckIn, Registration, UserRole
+from webapp.models import CheckIn, Event, Registration, UserRole
+from webapp.models.base import utcnow
 from webapp.services import registrations
 
 from . import support
@@ -78,15 +80,54 @@ def checked_in(app):
         return sorted(db.session.scalars(select(Registration.first_name).join(CheckIn)).all())
 
 
+def dashboard(tab, base_url, event_id):
+    """The event's dashboard as the page shows it: its counts (« Personnes présentes : 1 »…), its
+    attendance table and its table of the families of actors, as {first cell: [other cells]}."""
+    tab.goto(f"{base_url}/organiser/events/{event_id}/dashboard")
+
+    def table(chart):
+        cells = tab.locator(f"section[aria-labelledby=chart-{chart}] table").evaluate(
+            "table => [...table.tBodies[0].rows].map(row => [...row.cells].map(cell => cell.textContent.trim()))")
+        return {row[0]: [" ".join(cell.split()) for cell in row[1:]] for row in cells}
+
+    counts = [" ".join(item.split()) for item in tab.locator("ul.counts li").all_text_contents()]
+    return counts, table("attendance"), table("mix")
+
+
+def mix(ess=(0, 0, 0), collectivite=(0, 0, 0)):
+    """The families of actors' table expected: (registered, with a seat, present) per family, the
+    others at zero (the cancelled person, of a third family, is counted nowhere)."""
+    rows = {label: ["0", "0", "0"] for label in ("association de solidarité internationale", "structure de l’ESS",
+                                                  "collectivité ou institution", "université ou recherche",
+                                                  "organisation paysanne", "entreprise", "à titre personnel", "autre")}
+    rows["structure de l’ESS"] = [str(n) for n in ess]
+    rows["collectivité ou institution"] = [str(n) for n in collectivite]
+    return rows
+
+
 def test_welcome_people_at_the_door_on_a_phone(app, browser, live_server, make_event):
     event_id = make_event(starts_at=support.START, ends_at=support.START + timedelta(hours=8))
-    people = {name: support.person_id(app, event_id, name, organisation=f"Structure de {name}")
-              for name in ("Anne", "Yann", "Loeiz")}
+    families = {"Anne": "ess", "Yann": "collectivite", "Loeiz": "asi"}
+    people = {name: support.person_id(app, event_id, name, organisation=f"Structure de {name}", actor_type=family)
+              for name, family in families.items()}
     with app.test_request_context():
         anne = db.session.get(Registration, people["Anne"])
         code = anne.checkin_code
         registrations.cancel_registration(db.session.get(Registration, people["Loeiz"]))
+        # The day is today and has just ended (people are still being checked in from the door's
+        # list): the dashboard shows the attendance rate too.
+        event = db.session.get(Event, event_id)
+        event.starts_at, event.ends_at = utcnow() - timedelta(hours=8), utcnow() - timedelta(minutes=5)
+        db.session.commit()
+        title = event.title
     tab = phone_tab(browser, app, live_server, event_id)
+
+    # Before the door: two people with a seat, nobody present.
+    counts, attendance, families_table = dashboard(tab, live_server, event_id)
+    assert counts == ["Personnes inscrites : 2", "Places réservées : 2", "Personnes présentes : 0"]
+    assert attendance == {title: ["2", "0", "0 %"]}
+    assert families_table == mix(ess=(1, 1, 0), collectivite=(1, 1, 0))
+
     tab.goto(f"{live_server}/organiser/events/{event_id}/checkin")
 
     # Anne's QR code is read: she is checked in at once, and the page says so.
@@ -107,6 +148,13 @@ def test_welcome_people_at_the_door_on_a_phone(app, browser, live_server, make_e
     expect(card.locator(".checkin-warnings")).to_contain_text("Arrivée déjà enregistrée le")
     expect(tab.locator(".checkin-count")).to_have_text("2 arrivées enregistrées")
 
+    # Both are present on the dashboard, each in their family of actors.
+    counts, attendance, families_table = dashboard(tab, live_server, event_id)
+    assert counts[2] == "Personnes présentes : 2"
+    assert attendance == {title: ["2", "2", "100 %"]}
+    assert families_table == mix(ess=(1, 1, 1), collectivite=(1, 1, 1))
+    tab.goto(f"{live_server}/organiser/events/{event_id}/checkin")
+
     # Loeiz cancelled: the card warns, and offers no check-in.
     tab.get_by_label("Nom ou structure").fill("loeiz")
     tab.get_by_role("button", name="Chercher").tap()
@@ -122,6 +170,12 @@ def test_welcome_people_at_the_door_on_a_phone(app, browser, live_server, make_e
     expect(tab.locator(".flash")).to_have_text("Arrivée annulée : Yann Le Goff.")
 
     assert checked_in(app) == ["Anne"]
+
+    # Yann's arrival is gone from the dashboard: one present of two, from the ESS.
+    counts, attendance, families_table = dashboard(tab, live_server, event_id)
+    assert counts == ["Personnes inscrites : 2", "Places réservées : 2", "Personnes présentes : 1"]
+    assert attendance == {title: ["2", "1", "50 %"]}
+    assert families_table == mix(ess=(1, 1, 1), collectivite=(1, 1, 0))
     foreign = [url for url in tab.requested if not url.startswith(live_server + "/")]
     assert tab.requested and not foreign, foreign
     tab.context.close()

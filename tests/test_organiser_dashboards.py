@@ -225,9 +225,11 @@ def organiser(app, story):
 @pytest.mark.parametrize("lang, texts", [
     ("fr", ["Tableau de bord", "Inscriptions au fil du temps", "Places prises et capacité",
             "Liste d'attente au fil du temps", "Familles d'acteurs", "structure de l'ESS",
-            "Le taux de présence s'affichera", "1 juin 2030"]),
+            "Le taux de présence s'affichera", "1 juin 2030",
+            "Leurs inscriptions et leur liste d'attente au fil du temps ne sont pas montrées"]),
     ("en", ["Dashboard", "Registrations over time", "Seats taken and capacity", "Waiting list over time",
-            "Families of actors", "(SSE) organisation", "The attendance rate will show", "Jun 1, 2030"]),
+            "Families of actors", "(SSE) organisation", "The attendance rate will show", "Jun 1, 2030",
+            "Their registrations and waiting list over time are not shown"]),
 ])
 def test_the_event_dashboard_shows_each_chart_with_its_table(app, story, organiser, lang, texts):
     response = organiser.get(f"/organiser/events/{story['event']}/dashboard?lang={lang}")
@@ -252,6 +254,7 @@ def test_an_event_without_registrations_has_its_dashboard_too(app, make_event):
 
     assert response.status_code == 200
     assert "Aucune inscription pour l'instant." in page_text(response)
+    assert "Ateliers :" not in page_text(response)  # it has none
     assert response.get_data(as_text=True).count('<img class="chart-picture"') == 1  # the seats: 0 of 30
     assert client.get(f"/organiser/events/{event_id}/dashboard/mix.svg").status_code == 404
 

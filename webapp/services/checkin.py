@@ -7,7 +7,9 @@ who did it, and when. A page may send the same check-in again (a retry from its 
 an answer was lost): its `request_id` makes that retry a success, not a second arrival.
 
 Only a confirmed registration (one holding a seat) can be checked in; for the others the page
-shows why (`warnings`). Check-ins, undos and walk-ins are journalled with the organiser's account.
+shows why (`warnings`). A cancellation at the same moment is serialised with the check-in by a lock
+of the registration's row (see `check_in`); a person checked in can still cancel later, their
+arrival stays a fact. Check-ins, undos and walk-ins are journalled with the organiser's account.
 """
 import enum
 import re
@@ -94,9 +96,20 @@ def check_in(registration, by, request_id=None):
 
     Only a confirmed registration is checked in (else `refused`, with its warnings). When it is
     checked in already: `checked_in` if that was this `request_id` (a retry), else
-    `already_checked_in` with the existing check-in (who, when)."""
+    `already_checked_in` with the existing check-in (who, when).
+
+    The registration's row is locked and read again first (on SQLite every transaction already
+    holds the write lock): of a check-in and a cancellation of the same person at the same moment,
+    either the cancellation is stored first and the check-in is refused (`cancelled`), or the
+    check-in is stored first and the cancellation waits for it, then goes on (the person's arrival
+    stays recorded). A check-in is never stored after the person's cancellation."""
+    # FOR NO KEY UPDATE, the lock a cancellation's UPDATE of the row takes: rows referring to the
+    # registration (the check-in, the journal) can still be inserted.
+    db.session.refresh(registration, with_for_update={"key_share": True})
     if registration.status != RegistrationStatus.confirmed:
-        return Result(Outcome.refused, registration, registration.checkin, warnings(registration))
+        result = Result(Outcome.refused, registration, registration.checkin, warnings(registration))
+        db.session.rollback()  # the lock is released
+        return result
     checkin = CheckIn(registration_id=registration.id, event_id=registration.event_id,
                       checked_in_by_id=by.id if by is not None else None, request_id=request_id or None)
     try:

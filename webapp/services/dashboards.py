@@ -284,6 +284,9 @@ def network_figures(start, end, zone, now=None):
     ids = [event.id for event in events]
     mixes = _mixes(_registration_mix(ids))
     active = Registration.status.in_(ACTIVE_STATUSES)
+    # People are told apart by their address, whatever its case. No index on lower(email): these
+    # aggregates read every registration anyway, and PostgreSQL keeps its sequential scan and hash
+    # aggregate with such an index (measured on the benchmark's 40,000 registrations).
     address = func.lower(Registration.email)
 
     # Each address's first event of the network (published, registration not ended).
