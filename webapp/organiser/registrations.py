@@ -217,30 +217,18 @@ def accept_all_requests(event):
 @with_event
 def accept_registration(event, registration_id):
     """Accept a request: a seat or the waiting list by the usual rules, and the usual mails."""
-    registration = _registration_or_404(event, registration_id)
-    try:
-        registrations.accept_registration(registration, by=current_user)
-    except RegistrationError as exc:
-        flash(_refusal(exc.code), "error")
-    else:
-        flash(_("La demande de %(name)s est acceptée : %(status)s. La personne en est informée par courriel.",
-                name=registration.full_name, status=back_office_status_label(registration.status)), "success")
-    return redirect(_person_url(registration))
+    return _registration_action(event, registration_id, registrations.accept_registration, lambda registration: _(
+        "La demande de %(name)s est acceptée : %(status)s. La personne en est informée par courriel.",
+        name=registration.full_name, status=back_office_status_label(registration.status)))
 
 
 @bp.post("/events/<int:event_id>/registrations/<int:registration_id>/decline")
 @with_event
 def decline_registration(event, registration_id):
     """Decline a request: the registration ends, and the person gets a polite mail."""
-    registration = _registration_or_404(event, registration_id)
-    try:
-        registrations.decline_registration(registration, by=current_user)
-    except RegistrationError as exc:
-        flash(_refusal(exc.code), "error")
-    else:
-        flash(_("La demande de %(name)s est refusée ; la personne en est informée par courriel.",
-                name=registration.full_name), "success")
-    return redirect(_person_url(registration))
+    return _registration_action(event, registration_id, registrations.decline_registration, lambda registration: _(
+        "La demande de %(name)s est refusée ; la personne en est informée par courriel.",
+        name=registration.full_name))
 
 
 @bp.post("/events/<int:event_id>/registrations/<int:registration_id>/priority")
