@@ -144,17 +144,22 @@ def _seats_chart(figures):
     limited = [pool for pool in pools if pool.capacity]
 
     def draw():
-        chart = pygal.HorizontalBar(show_legend=False, print_values=True, range=(0, 100), y_labels=PERCENT_AXIS,
-                                    value_formatter=lambda value: percent(value))
-        chart.x_labels = [short(pool.title) for pool in limited]
-        chart.add(_("Part des places prises"), [pool.percent_taken for pool in limited])
-        return chart
+        return _percent_bars(_("Part des places prises"), limited, [pool.percent_taken for pool in limited])
 
     summary = _("Places prises (réservées ou proposées) par rapport à la capacité : %(taken)s sur %(capacity)s "
                 "pour l'événement.", taken=figures.pool.taken,
                 capacity=figures.pool.capacity if figures.pool.capacity is not None else _("sans limite"))
     return Chart("seats", _("Places prises et capacité"), summary, Table(headers, rows),
                  draw if limited else None, height=max(220, 90 + 60 * len(limited)))
+
+
+def _percent_bars(label, pools, values):
+    """Horizontal bars of percentages, one per pool (the event, its workshops), named by its title."""
+    chart = pygal.HorizontalBar(show_legend=False, print_values=True, range=(0, 100), y_labels=PERCENT_AXIS,
+                                value_formatter=lambda value: percent(value))
+    chart.x_labels = [short(pool.title) for pool in pools]
+    chart.add(label, values)
+    return chart
 
 
 def _waiting_chart(figures):
@@ -186,11 +191,7 @@ def _attendance_chart(figures):
     rated = [pool for pool in pools if pool.attendance_rate is not None]
 
     def draw():
-        chart = pygal.HorizontalBar(show_legend=False, print_values=True, range=(0, 100), y_labels=PERCENT_AXIS,
-                                    value_formatter=lambda value: percent(value))
-        chart.x_labels = [short(pool.title) for pool in rated]
-        chart.add(_("Taux de présence"), [pool.attendance_rate for pool in rated])
-        return chart
+        return _percent_bars(_("Taux de présence"), rated, [pool.attendance_rate for pool in rated])
 
     summary = _("Personnes enregistrées à l'accueil par rapport aux places réservées : %(present)s sur "
                 "%(confirmed)s pour l'événement (%(rate)s). Pour un atelier : ses personnes inscrites "
