@@ -112,6 +112,22 @@ def app(base_env):
     return app
 
 
+@pytest.fixture
+def db_app(request, app):
+    """The app on the suite's SQLite database or, parametrised indirectly with "postgresql"
+    (`support.ON_BOTH_DATABASES`), on a fresh migrated PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield app
+        return
+    from webapp import create_app
+    from webapp.extensions import db
+
+    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("pg_env")["DATABASE_URL"]})
+    yield pg_app
+    with pg_app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request):
     """Each test starts with empty tables, an empty broker and an empty mailbox (when it uses them)."""

@@ -177,6 +177,11 @@ class SMTPServer:
         return wait_until(found, timeout=timeout, message=f"{count} mail(s) {kind or ''} for {address}")
 
 
+# For a test taking the `db_app` fixture (tests/conftest.py): run it on SQLite and on PostgreSQL.
+ON_BOTH_DATABASES = pytest.mark.parametrize(
+    "db_app", ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])], indirect=True)
+
+
 def postgres_available():
     try:
         import psycopg

@@ -104,31 +104,21 @@ def ask_for_links(client, email, **headers):
 
 # --- NUL bytes: refused before they reach a query, on SQLite and PostgreSQL ----------------
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_database_app(request, app):
-    """The suite's app (SQLite), or an app on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield app
-        return
-    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("pg_env")["DATABASE_URL"]})
-    yield pg_app
-    with pg_app.app_context():
-        db.engine.dispose()
-
-
 @pytest.mark.parametrize("path", ["/events/%00", "/events/%00/register", "/events/%00/register/sent",
                                   "/events/%00.ics", "/events/journee%00", "/confirm/%00", "/manage/%00",
                                   "/manage/%00/cancel", "/offers/%00"])
-def test_a_nul_byte_in_the_path_is_a_404(any_database_app, path):
-    create_event(any_database_app)
-    response = any_database_app.test_client().get(path)
+@support.ON_BOTH_DATABASES
+def test_a_nul_byte_in_the_path_is_a_404(db_app, path):
+    create_event(db_app)
+    response = db_app.test_client().get(path)
     assert response.status_code == 404
     assert "Page introuvable" in text(response)
 
 
-def test_a_nul_byte_in_the_query_string_or_a_form_is_a_400(any_database_app):
-    slug = create_event(any_database_app)
-    client = any_database_app.test_client()
+@support.ON_BOTH_DATABASES
+def test_a_nul_byte_in_the_query_string_or_a_form_is_a_400(db_app):
+    slug = create_event(db_app)
+    client = db_app.test_client()
     assert client.get(f"/events/{slug}?lang=fr%00").status_code == 400
     assert client.get(f"/events/{slug}?x%00=1").status_code == 400
     for field in ("first_name", "email", "actor_type", "website"):
@@ -138,7 +128,7 @@ def test_a_nul_byte_in_the_query_string_or_a_form_is_a_400(any_database_app):
         assert "Demande incorrecte" in text(response)
     response = ask_for_links(client, "anne\x00@example.org")
     assert response.status_code == 400
-    assert row_counts(any_database_app) == (0, 0)
+    assert row_counts(db_app) == (0, 0)
 
 
 # --- A text field sent as a file part ------------------------------------------------------

@@ -42,25 +42,6 @@ def at(day, hour, minute=0):
     return datetime(2030, 6, day, hour, minute, tzinfo=PARIS)
 
 
-@pytest.fixture
-def db_app(request, app):
-    """The app on the suite's SQLite database, or, given the indirect parameter "postgresql" (see
-    ON_BOTH), on a fresh PostgreSQL database: the figures are SQL, written for both."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        yield app
-        return
-    from webapp import create_app
-
-    pg_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": request.getfixturevalue("pg_env")["DATABASE_URL"]})
-    yield pg_app
-    with pg_app.app_context():
-        db.engine.dispose()
-
-
-ON_BOTH = pytest.mark.parametrize(
-    "db_app", ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])], indirect=True)
-
-
 def new_event(app, workshops=(), **fields):
     """A published event (`fields` override the defaults) with its workshops; returns its id."""
     values = dict(slug=f"journee-{uuid.uuid4().hex[:8]}", title="Journée régionale : ESS et solidarité internationale",
@@ -124,7 +105,7 @@ def mix_of(pool):
     return {row.actor_type: (row.registered, row.confirmed, row.present) for row in pool.mix if row.registered}
 
 
-@ON_BOTH
+@support.ON_BOTH_DATABASES
 def test_registrations_seats_and_waiting_list_day_by_day_in_the_events_time_zone(db_app, story):
     figures = figures_of(db_app, story["event"])
 
@@ -141,7 +122,7 @@ def test_registrations_seats_and_waiting_list_day_by_day_in_the_events_time_zone
     assert (workshop.title, workshop.capacity, workshop.taken, workshop.waiting) == ("Agroécologie", 1, 1, 1)
 
 
-@ON_BOTH
+@support.ON_BOTH_DATABASES
 def test_the_mix_of_actors_among_registered_confirmed_and_present_follows_check_ins(db_app, story):
     app = db_app
     before = figures_of(app, story["event"])
@@ -190,7 +171,7 @@ def network(db_app):
     return {"old": old, "first": first, "second": second, "admin": admin}
 
 
-@ON_BOTH
+@support.ON_BOTH_DATABASES
 def test_the_network_view_counts_people_who_came_back_and_newcomers(db_app, network):
     with db_app.test_request_context():
         figures = dashboards.network_figures(date(2030, 1, 1), date(2030, 12, 31), "Europe/Paris",
@@ -380,7 +361,7 @@ def two_workshops(day=0):
                  ends_at=START + timedelta(days=day, hours=n + 1), capacity=500) for n in (1, 2)]
 
 
-@ON_BOTH
+@support.ON_BOTH_DATABASES
 def test_the_figures_take_the_same_number_of_statements_whatever_the_size(db_app):
     small, large = new_event(db_app, workshops=two_workshops()), new_event(db_app, workshops=two_workshops())
     with db_app.app_context():
@@ -400,7 +381,7 @@ def test_the_figures_take_the_same_number_of_statements_whatever_the_size(db_app
     assert network.count <= 4, network.count  # events, mix, returning people, people
 
 
-@ON_BOTH
+@support.ON_BOTH_DATABASES
 def test_dashboards_of_20_events_with_2000_registrations_each(db_app, capsys):
     """The benchmark of `make bench`: the time of the figures of one event and of the network's
     view of 20 events × 2,000 registrations, and as a ratio of the time of counting the same rows
