@@ -5,12 +5,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy import event as sqlalchemy_event
 
 from webapp import create_app
 from webapp.extensions import db, limiter
-from webapp.models import BookingStatus, EventStatus, OutboxMail, Registration, Workshop
+from webapp.models import BookingStatus, Event, EventStatus, OutboxMail, Registration, Workshop
 from webapp.models.base import utcnow
+from webapp.services import events, registrations
+from webapp.services.errors import RegistrationError, RegistrationErrorCode
 
 from . import support
 from .support import page_text, post_registration, registration_form
@@ -267,3 +270,63 @@ def test_too_many_posts_get_the_429_page(app, rate_limited_client, event_slug):
     assert rows(app) == (2, 2)
     # Reading the form is not limited.
     assert rate_limited_client.get(f"/events/{event_slug}/register").status_code == 200
+
+
+# --- A workshop removed by an organiser while a person fills in the form -------------------------
+# On SQLite every transaction holds the write lock from its start (webapp/database.py): the removal
+# waits for the registration. On PostgreSQL it can come in between: these tests make it do so.
+
+ON_POSTGRESQL = pytest.mark.parametrize(
+    "db_app", [pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])], indirect=True)
+
+
+def event_with_a_workshop(app):
+    """A published event with one workshop; returns (slug, workshop id)."""
+    start = utcnow().replace(microsecond=0) + timedelta(days=30)
+    with app.app_context():
+        event = events.create_event(
+            slug="journee-ateliers", title="Journée régionale", starts_at=start, ends_at=start + timedelta(hours=8),
+            contact_email="contact@bretagne-solidaire.bzh", status=EventStatus.published,
+            workshops=[dict(key="agro", title="Agroécologie", starts_at=start, ends_at=start + timedelta(hours=2))])
+        return event.slug, event.workshops[0].id
+
+
+def remove_workshop_elsewhere(workshop_id):
+    """The organiser's removal, committed by another connection."""
+    with db.engine.connect() as other:
+        other.execute(delete(Workshop).where(Workshop.id == workshop_id))
+        other.commit()
+
+
+@ON_POSTGRESQL
+def test_a_workshop_removed_after_the_form_was_read_is_refused_with_nothing_written(db_app):
+    slug, workshop_id = event_with_a_workshop(db_app)
+    with db_app.test_request_context():
+        event = db.session.scalars(select(Event).where(Event.slug == slug)).one()
+        workshop = event.workshops[0]  # as the form had it
+        remove_workshop_elsewhere(workshop_id)
+
+        with pytest.raises(RegistrationError) as refused:
+            registrations.register(event, first_name="Anne", last_name="Le Goff", email="anne@example.org",
+                                   organisation="", actor_type="ess", language="fr", workshops=[workshop])
+
+        assert refused.value.code == RegistrationErrorCode.unknown_workshop
+    assert rows(db_app) == (0, 0)
+
+
+@ON_POSTGRESQL
+def test_a_workshop_removed_while_the_registration_is_written_gets_the_form_again(db_app):
+    slug, workshop_id = event_with_a_workshop(db_app)
+    client = db_app.test_client()
+    token = support.csrf_token(client, f"/events/{slug}/register")
+    with db_app.app_context():
+        # Between the checks and the INSERT of the registration: the first flush of the request.
+        sqlalchemy_event.listen(db.session, "before_flush", lambda *_: remove_workshop_elsewhere(workshop_id),
+                                once=True)
+        response = client.post(f"/events/{slug}/register",
+                               data=registration_form(csrf_token=token, workshops=[str(workshop_id)]))
+
+    assert response.status_code == 422
+    assert 'class="error-summary"' in response.get_data(as_text=True)
+    assert "Agroécologie" not in page_text(response)
+    assert rows(db_app) == (0, 0)

@@ -13,7 +13,7 @@ from ..models import Event, EventStatus, Question
 from ..models.base import utcnow
 from ..services import registrations
 from ..services.calendar import build_event_calendar
-from ..services.errors import RegistrationError
+from ..services.errors import RegistrationError, RegistrationErrorCode
 from ..services.questions import AnswersError
 from ..web import render_form_page
 from . import bp
@@ -82,9 +82,11 @@ def _register(slug):
             workshops=form.chosen_workshops(),
             answers=form.answers(),
         )
-    except RegistrationError:  # registration closed in the meantime
+    except RegistrationError as error:
         db.session.rollback()
-        db.session.refresh(event)
+        if error.code == RegistrationErrorCode.unknown_workshop:  # removed meanwhile: the form says so
+            return _register(slug)
+        db.session.refresh(event)  # registration closed in the meantime
         return _registration_unavailable(event, event.registration_state())
     return redirect(url_for(".registration_sent", slug=slug), 303)
 

@@ -18,6 +18,7 @@ from ..models import (
     Registration,
     RegistrationStatus,
     SeatOffer,
+    Workshop,
     WorkshopBooking,
 )
 from ..models.base import utcnow
@@ -70,9 +71,9 @@ def _insert_registration(event, *, first_name, last_name, email, organisation, a
     that needs approval then does not ask for it). Returns (registration, True), or (the address's active
     registration, False) when it has one already (maybe written at the same moment).
 
-    Raises RegistrationError('closed', 'unknown_workshop', 'workshops_overlap') or
-    questions.AnswersError (also when a chosen choice was deleted in the meantime: the foreign key
-    refuses the answer), with nothing written."""
+    Raises RegistrationError('closed', 'unknown_workshop' (also when a chosen workshop was removed
+    in the meantime), 'workshops_overlap') or questions.AnswersError (also when a chosen choice was
+    deleted in the meantime: the foreign key refuses the answer), with nothing written."""
     if not event.accepts_registrations():
         raise RegistrationError(RegistrationErrorCode.closed)
     workshops = list(workshops)
@@ -90,9 +91,10 @@ def _insert_registration(event, *, first_name, last_name, email, organisation, a
         existing = find_active_registration(event, registration.email)
         if existing is None:
             gone = questions.choices_gone(given)
-            if gone is None:
-                raise
-            raise gone from error
+            if gone is not None:
+                raise gone from error
+            _check_workshops(event, workshops)  # a chosen workshop removed meanwhile: 'unknown_workshop'
+            raise
         return existing, False
     db.session.flush()
     return registration, True
@@ -331,9 +333,13 @@ def waiting_position(registration):
 # --- Changes and cancellations by the person (manage link, lost link). ---
 
 def _check_workshops(event, workshops):
-    """The chosen workshops belong to the event and no two of them overlap (the form checks too)."""
+    """The chosen workshops are the event's, still there (an organiser may have removed one since
+    the form was shown), and no two of them overlap (the form checks too)."""
+    if not workshops:
+        return
+    current = set(db.session.scalars(select(Workshop.id).where(Workshop.event_id == event.id)))
     for i, workshop in enumerate(workshops):
-        if workshop.event_id != event.id:
+        if workshop.id not in current:
             raise RegistrationError(RegistrationErrorCode.unknown_workshop)
         if any(workshop.overlaps(other) for other in workshops[i + 1:]):
             raise RegistrationError(RegistrationErrorCode.workshops_overlap)
