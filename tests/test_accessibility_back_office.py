@@ -452,7 +452,8 @@ def _(v):
 def _(v):
     event_id = v.busy_event()
     v.goto(f"/organiser/events/{event_id}/workshops/{v.workshop_id(event_id, 'xylm')}/remove")
-    v.person(event_id, "Loeiz", workshops=("xylm",))  # books it while the page is open
+    diet = v.question_ids["diet"]
+    v.person(event_id, "Loeiz", workshops=("xylm",), answers={diet[0]: [str(diet[1][0])]})  # books it meanwhile
     v.send("main .actions button[type=submit]")
 
 
