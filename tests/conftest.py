@@ -27,9 +27,15 @@ PROCESS_HELPERS = {"run_emgav", "start_worker", "start_gunicorn", "Process"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Mark the slow, browser and PostgreSQL tests from the fixtures and helpers they use, so that
-    `-m "not slow"` runs the quick part; browser and PostgreSQL tests are slow too."""
+    `-m "not slow"` runs the quick part; browser and PostgreSQL tests are slow too. Benchmarks
+    (marked `bench`) run with `make bench` only (it sets EMGAV_BENCH=1)."""
+    if not os.environ.get("EMGAV_BENCH"):
+        benchmarks = [item for item in items if item.get_closest_marker("bench")]
+        if benchmarks:
+            config.hook.pytest_deselected(items=benchmarks)
+            items[:] = [item for item in items if not item.get_closest_marker("bench")]
     for item in items:
         marks = {mark for name in getattr(item, "fixturenames", ()) for mark in MARKS_BY_FIXTURE.get(name, ())}
         function = getattr(item, "function", None)

@@ -381,6 +381,7 @@ def test_the_figures_take_the_same_number_of_statements_whatever_the_size(db_app
     assert network.count <= 4, network.count  # events, mix, returning people, people
 
 
+@pytest.mark.bench
 @support.ON_BOTH_DATABASES
 def test_dashboards_of_20_events_with_2000_registrations_each(db_app, capsys):
     """The benchmark of `make bench`: the time of the figures of one event and of the network's
