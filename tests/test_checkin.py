@@ -264,13 +264,12 @@ def test_a_check_in_and_a_cancellation_at_once_never_store_an_arrival_after_the_
             assert check_ins == [(Outcome.refused, [CheckInWarning.cancelled])] * 2, check_ins
 
 
-def test_a_person_shown_before_they_cancelled_is_not_checked_in_after(target):  # noqa: F811
+@support.ON_POSTGRESQL
+def test_a_person_shown_before_they_cancelled_is_not_checked_in_after(db_app):
     """The card was read (the person had a seat), the person cancels at that moment, then the
     organiser taps « check in »: refused, the cancellation is seen. On SQLite this cannot happen
     (a transaction holds the write lock from its first read), so the test runs on PostgreSQL."""
-    _, app = target
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("SQLite: the request's first read already holds the write lock")
+    app = db_app
     with app.test_request_context():
         start = support.START
         event = Event(slug=f"jour-{uuid.uuid4().hex[:8]}", title="Journée", starts_at=start,

@@ -276,10 +276,6 @@ def test_too_many_posts_get_the_429_page(app, rate_limited_client, event_slug):
 # On SQLite every transaction holds the write lock from its start (webapp/database.py): the removal
 # waits for the registration. On PostgreSQL it can come in between: these tests make it do so.
 
-ON_POSTGRESQL = pytest.mark.parametrize(
-    "db_app", [pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])], indirect=True)
-
-
 def event_with_a_workshop(app):
     """A published event with one workshop; returns (slug, workshop id)."""
     start = utcnow().replace(microsecond=0) + timedelta(days=30)
@@ -298,7 +294,7 @@ def remove_workshop_elsewhere(workshop_id):
         other.commit()
 
 
-@ON_POSTGRESQL
+@support.ON_POSTGRESQL
 def test_a_workshop_removed_after_the_form_was_read_is_refused_with_nothing_written(db_app):
     slug, workshop_id = event_with_a_workshop(db_app)
     with db_app.test_request_context():
@@ -314,7 +310,7 @@ def test_a_workshop_removed_after_the_form_was_read_is_refused_with_nothing_writ
     assert rows(db_app) == (0, 0)
 
 
-@ON_POSTGRESQL
+@support.ON_POSTGRESQL
 def test_a_workshop_removed_while_the_registration_is_written_gets_the_form_again(db_app):
     slug, workshop_id = event_with_a_workshop(db_app)
     client = db_app.test_client()
