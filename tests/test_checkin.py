@@ -185,14 +185,20 @@ def test_attendance_sheets_list_the_seated_people_by_last_name(day, app_ctx):
 
 # --- Concurrency ---------------------------------------------------------------------------------
 
+def published_event():
+    """A published event of its own in the app's database (inside a request context)."""
+    start = support.START
+    event = Event(slug=f"jour-{uuid.uuid4().hex[:8]}", title="Journée", starts_at=start,
+                  ends_at=start + timedelta(hours=8), contact_email="contact@example.org", status="published")
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
 def test_twenty_simultaneous_check_ins_of_one_person_give_one(target):  # noqa: F811
     _, app = target
     with app.test_request_context():
-        start = support.START
-        event = Event(slug=f"jour-{uuid.uuid4().hex[:8]}", title="Journée", starts_at=start,
-                      ends_at=start + timedelta(hours=8), contact_email="contact@example.org", status="published")
-        db.session.add(event)
-        db.session.commit()
+        event = published_event()
         registration_id = person(event, "Anne").id
         user_ids = [make_user(f"accueil{i}-{uuid.uuid4().hex[:6]}@example.org", events=[event.id]) for i in range(2)]
 
@@ -222,11 +228,7 @@ def test_a_check_in_and_a_cancellation_at_once_never_store_an_arrival_after_the_
     stored, never shows an arrival after the cancellation."""
     _, app = target
     with app.test_request_context():
-        start = support.START
-        event = Event(slug=f"jour-{uuid.uuid4().hex[:8]}", title="Journée", starts_at=start,
-                      ends_at=start + timedelta(hours=8), contact_email="contact@example.org", status="published")
-        db.session.add(event)
-        db.session.commit()
+        event = published_event()
         event_id = event.id
         people = [person(event, f"Personne{n}").id for n in range(ROUNDS)]
         user_ids = [make_user(f"accueil{i}-{uuid.uuid4().hex[:6]}@example.org", events=[event_id]) for i in range(2)]
@@ -271,11 +273,7 @@ def test_a_person_shown_before_they_cancelled_is_not_checked_in_after(db_app):
     (a transaction holds the write lock from its first read), so the test runs on PostgreSQL."""
     app = db_app
     with app.test_request_context():
-        start = support.START
-        event = Event(slug=f"jour-{uuid.uuid4().hex[:8]}", title="Journée", starts_at=start,
-                      ends_at=start + timedelta(hours=8), contact_email="contact@example.org", status="published")
-        db.session.add(event)
-        db.session.commit()
+        event = published_event()
         registration_id = person(event, "Anne").id
         user_id = make_user(f"accueil-{uuid.uuid4().hex[:6]}@example.org", events=[event.id])
 
