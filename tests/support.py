@@ -115,6 +115,9 @@ class _Handler:
         self.server = server
 
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
+        refusal = self.server.refusal_for(address)
+        if refusal:
+            return refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -131,7 +134,8 @@ class _Handler:
 
 class SMTPServer:
     """aiosmtpd on loopback. `messages` holds what it accepted (email.message.EmailMessage);
-    `fail_with(reply, times)` makes the next DATA commands answer `reply` (e.g. "451 ...")."""
+    `fail_with(reply, times)` makes the next DATA commands answer `reply` (e.g. "451 ...");
+    `refuse(address, reply)` makes RCPT TO answer `reply` for that address (e.g. "550 ...")."""
 
     def __init__(self):
         self.port = free_port()
@@ -139,6 +143,7 @@ class SMTPServer:
         self.envelopes = []
         self.lock = threading.Lock()
         self._replies = []
+        self._refused = {}
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
                                      data_size_limit=10 * 1024 * 1024)
 
@@ -156,11 +161,20 @@ class SMTPServer:
         with self.lock:
             return self._replies.pop(0) if self._replies else None
 
+    def refuse(self, address, reply="550 5.1.1 Mailbox does not exist"):
+        with self.lock:
+            self._refused[address.lower()] = reply
+
+    def refusal_for(self, address):
+        with self.lock:
+            return self._refused.get(address.lower())
+
     def clear(self):
         with self.lock:
             self.messages.clear()
             self.envelopes.clear()
             self._replies.clear()
+            self._refused.clear()
 
     def to(self, address):
         """Messages received for `address`."""

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Event, EventStatus, Registration, SeatOffer, User, UserRole
 from webapp.models.base import utcnow
-from webapp.services import events, registrations, seats
+from webapp.services import events, registrations, seats, tokens
 
 from . import accessibility, support
 from .accessibility import MARKDOWN, ONLINE_URL, PARTICIPANT
@@ -37,6 +37,10 @@ class Visit(accessibility.Visit):
 
     def link(self, kind, registration_id):
         return support.personal_link(self.app, kind, registration_id)
+
+    def unsubscribe_link(self, address):
+        with self.app.app_context():
+            return f"/unsubscribe/{tokens.unsubscribe_token(address)}"
 
     def seat_offer(self, workshop=False):
         """A seat freed and offered to a second person waiting, for the event or for a workshop;
@@ -490,6 +494,19 @@ def _(v):
 def _(v):
     v.goto("/lost-link")
     v.fill(email=PARTICIPANT)
+    v.send()
+
+
+# --- Unsubscribe ----------------------------------------------------------------------------------
+
+@state("unsubscribe")
+def _(v):
+    v.goto(v.unsubscribe_link(PARTICIPANT))
+
+
+@state("unsubscribe: done")
+def _(v):
+    v.goto(v.unsubscribe_link(PARTICIPANT))
     v.send()
 
 

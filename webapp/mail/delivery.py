@@ -2,10 +2,12 @@
 
 `deliver` is safe to run twice: a row that is sent, or claimed by another worker, or not due,
 is left alone. Temporary SMTP failures (4xx, connection errors) are retried with backoff,
-permanent ones (5xx) fail the row. A row its kind withdraws at sending time (a reminder of a
+permanent ones (5xx) fail the row; a 5xx for the recipient also puts the address on the
+undeliverable list of bulk mail. A row its kind withdraws at sending time (a reminder of a
 cancelled registration) is cancelled.
 """
 import logging
+import re
 import smtplib
 import time
 from email.utils import parseaddr
@@ -14,8 +16,9 @@ from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
-from ..models import OutboxMail, OutboxStatus
+from ..models import OutboxMail, OutboxStatus, SuppressionReason
 from ..models.base import utcnow
+from ..services import suppressions
 from .kinds import MailNotDeliverable, withdrawal_reason
 from .message import build_message, new_message_id
 from .outbox import claim, record_outcome, retry_later
@@ -80,6 +83,10 @@ def _deliver_row(outbox_id, session):
     except smtplib.SMTPRecipientsRefused as exc:
         code, reply = next(iter(exc.recipients.values()))
         _smtp_failure(claimed, code, reply)
+        if code >= 500:  # refused for good: no more bulk mail to this address
+            reply_text = re.sub(re.escape(recipient), "…", _decode(reply), flags=re.IGNORECASE)  # hash only
+            suppressions.suppress(recipient, SuppressionReason.undeliverable, f"{code} {reply_text}")
+            db.session.commit()
     except (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError) as exc:
         # Our server or our settings, not this message: retry.
         session.close()

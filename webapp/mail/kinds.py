@@ -3,8 +3,8 @@
 calendar invite, whether it shows the check-in code, and whether it is transactional or bulk.
 
 Transactional mail (everything a registration's life causes) is never suppressed; bulk mail
-(organiser mailings, survey invitations) will carry unsubscribe headers and honour the
-unsubscribe list.
+(organiser mailings, survey invitations) carries the unsubscribe headers and link, and is not
+sent to an address on the unsubscribe or undeliverable list (`services.suppressions`).
 """
 import enum
 from collections.abc import Callable
@@ -23,7 +23,7 @@ from ..models import BookingStatus, EventStatus, Registration, RegistrationStatu
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from ..rich_text import to_html, to_text
-from ..services import accounts, tokens
+from ..services import accounts, suppressions, tokens
 from ..services.registrations import waiting_position
 
 
@@ -56,10 +56,16 @@ class MailKind:
 
 
 def withdrawal_reason(row):
-    """Why the row's mail is no longer wanted (its kind says), or None: checked by the worker
-    before sending."""
+    """Why the row's mail is no longer wanted, or None: checked by the worker before sending.
+    Bulk mail to an address on a suppression list is withdrawn; then the kind's own rule."""
     kind = KINDS.get(row.kind)
-    return kind.withdrawn_if(row) if kind is not None and kind.withdrawn_if is not None else None
+    if kind is None:
+        return None  # rendering says it cannot be sent
+    if kind.family == MailFamily.bulk:
+        reasons = suppressions.reasons_for(row.recipient)
+        if reasons:
+            return "the address is on the list: " + ", ".join(sorted(reasons))
+    return kind.withdrawn_if(row) if kind.withdrawn_if is not None else None
 
 
 def _participant_url(endpoint, token):

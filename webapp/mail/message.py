@@ -8,7 +8,7 @@ place: multipart/alternative → (text, multipart/related → (HTML, image/png),
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 
 from flask import current_app
 
@@ -56,6 +56,11 @@ def build_message(row):
     message["Message-ID"] = row.message_id or new_message_id()
     message["Auto-Submitted"] = "auto-generated"
     message["X-Emgav-Kind"] = row.kind
+    if mail.unsubscribe_url:  # bulk mail: one-click unsubscribe (RFC 2369, RFC 8058)
+        sender = parseaddr(current_app.config["MAIL_FROM"])[1]
+        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>, <mailto:{sender}?subject=unsubscribe>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Precedence"] = "bulk"
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     if mail.images:  # the HTML part becomes a multipart/related: the HTML, then its images

@@ -17,8 +17,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .. import formatting
 from ..checkin_qr import qr_png
+from ..links import absolute_url
+from ..services import tokens
 from ..services.calendar import build_invite, uid_host
-from .kinds import KINDS, MailNotDeliverable
+from .kinds import KINDS, MailFamily, MailNotDeliverable
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class RenderedMail:
     invite: bytes | None = None  # the .ics, for mails that carry the calendar invite
     invite_method: str | None = None
     images: list[InlineImage] = field(default_factory=list)  # the images the HTML shows
+    unsubscribe_url: str | None = None  # bulk mail: the recipient's one-click unsubscribe link
 
 
 def mail_templates():
@@ -116,6 +119,11 @@ def render_mail(row):
     context["with_invite"] = with_invite
     # The templates show the code (text, and QR image in the HTML) when `checkin_qr` is set.
     checkin_qr = context["checkin_qr"] = checkin_qr_image(kind, context["registration"])
+    # Bulk mail shows its unsubscribe link in the footer of the shared layouts (and in the headers).
+    context["unsubscribe_url"] = (
+        absolute_url("participant.unsubscribe", token=tokens.unsubscribe_token(row.recipient))
+        if kind.family == MailFamily.bulk else None
+    )
     env = mail_templates()
     text_template = env.get_template(f"{row.kind}.txt")
     subject = "".join(text_template.blocks["subject"](text_template.new_context(context)))
@@ -128,6 +136,7 @@ def render_mail(row):
         html=css_inline.CSSInliner(load_remote_stylesheets=False).inline(html),
         reply_to=context.get("reply_to") or ([event.contact_email] if event is not None else []),
         images=[checkin_qr] if checkin_qr else [],
+        unsubscribe_url=context["unsubscribe_url"],
     )
     if with_invite:
         mail.invite = build_invite(context["registration"], method=kind.invite.value,

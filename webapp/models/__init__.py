@@ -15,6 +15,7 @@ from .registrations import (
     WorkshopBooking,
 )
 from .reminders import Reminder, ReminderStatus
+from .suppressions import Suppression, SuppressionReason
 
 __all__ = [
     "ACTOR_TYPES",
@@ -37,6 +38,8 @@ __all__ = [
     "Reminder",
     "ReminderStatus",
     "SeatOffer",
+    "Suppression",
+    "SuppressionReason",
     "User",
     "UserRole",
     "Workshop",

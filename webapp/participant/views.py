@@ -4,13 +4,13 @@ app-wide template helpers of `webapp.web` (`event_when`, `local_datetime`, `work
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..extensions import public_post_limit
+from ..extensions import csrf, public_post_limit
 from ..formatting import in_language, sentence
 from ..forms import with_questions
 from ..links import absolute_url
 from ..models import RegistrationStatus
 from ..services import questions as registration_questions
-from ..services import registrations, seats, tokens
+from ..services import registrations, seats, suppressions, tokens
 from ..services.dispatch import SEND_LOST_LINKS, send_task
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
@@ -311,6 +311,33 @@ def offer(token):
         )
     return render_template("participant/offer_accepted.html", offer=seat_offer, registration=registration,
                            manage_url=_manage_url(registration))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token):
+    """Stop bulk mail (organiser mailings, surveys) to an address; never a registration's mails.
+
+    GET shows a button. POST unsubscribes, idempotently: the one-click POST of mail providers
+    (RFC 8058: body `List-Unsubscribe=One-Click`, no cookie, no CSRF token) as it comes, the
+    page's own form with its CSRF token. Not rate-limited: providers post from few addresses,
+    and the signed link is all it takes.
+    """
+    try:
+        digest = tokens.read_unsubscribe_token(token)
+    except tokens.InvalidLink:
+        return _invalid_link()
+    if request.method == "GET":
+        return render_template("participant/unsubscribe.html", token=token)
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        csrf.protect()
+    suppressions.unsubscribe(digest)
+    return _message(
+        200, _("Adresse retirée des envois"),
+        _("Vous ne recevrez plus les envois des personnes qui organisent les événements ni les questionnaires. "
+          "Les messages liés à vos inscriptions (confirmations, changements, rappels) continueront d'arriver."),
+        url_for("public.index"), _("Voir les événements"),
+    )
 
 
 @bp.route("/lost-link", methods=["GET", "POST"])

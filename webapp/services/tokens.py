@@ -8,6 +8,8 @@ be used as a confirmation link.
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from .suppressions import address_hash
+
 
 class InvalidLink(Exception):
     """The link is forged, damaged, expired or revoked. `reason` is 'invalid' or 'expired'."""
@@ -48,3 +50,20 @@ def manage_token(registration):
 
 def offer_token(offer):
     return make_token("offer", offer.id, offer.registration.token_version)
+
+
+def unsubscribe_token(address):
+    """The link of an address's bulk mail to unsubscribe: it carries the address's keyed hash
+    (never the address) and does not expire."""
+    return _serializer("unsubscribe").dumps(address_hash(address))
+
+
+def read_unsubscribe_token(token):
+    """The hashed address of an unsubscribe link, or raise InvalidLink."""
+    try:
+        digest = _serializer("unsubscribe").loads(token)
+    except (BadSignature, UnicodeError, ValueError):
+        raise InvalidLink("invalid") from None
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise InvalidLink("invalid")
+    return digest
