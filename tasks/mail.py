@@ -1,6 +1,6 @@
-"""Mail delivery tasks: deliver one outbox row, sweep the outbox."""
+"""Mail delivery tasks: deliver one outbox row or a batch of them, sweep the outbox."""
 from webapp.mail import delivery, outbox
-from webapp.services.dispatch import DELIVER_MAIL, SWEEP_OUTBOX
+from webapp.services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, SWEEP_OUTBOX
 
 from . import celery_app
 
@@ -8,6 +8,11 @@ from . import celery_app
 @celery_app.task(name=DELIVER_MAIL)
 def deliver_mail(outbox_id):
     delivery.deliver(outbox_id)
+
+
+@celery_app.task(name=DELIVER_MAIL_BATCH)
+def deliver_mail_batch(outbox_ids):
+    delivery.deliver_batch(outbox_ids)
 
 
 @celery_app.task(name=SWEEP_OUTBOX)

@@ -341,3 +341,21 @@ def test_sweeper_fails_a_row_whose_worker_died_on_the_last_attempt(ahead, app, m
     assert outbox.sweep_outbox() == []
     db.session.refresh(row)
     assert row.status == OutboxStatus.failed and row.last_error == "the worker stopped while sending"
+
+
+def test_a_fan_out_enqueued_in_batches_reaches_every_recipient_once(worker, app, smtp_server, app_ctx,
+                                                                      make_event, monkeypatch):
+    """Rows queued without their own task, then handed to the worker in batches on the bulk queue."""
+    monkeypatch.setitem(app.config, "MAIL_BATCH_SIZE", 4)
+    people = [person(make_event(), f"P{number}", email=f"p{number}@example.org", confirm=False)
+              for number in range(10)]
+    addresses = [registration.email for registration in people]
+    rows = [outbox.queue_mail("manage_link", registration.email, f"fan-out:{registration.id}",
+                              registration=registration, enqueue=False) for registration in people]
+    outbox.enqueue_batches(row.id for row in rows)
+    db.session.commit()
+    for address in addresses:
+        smtp_server.wait_for(address, kind="manage_link")
+    support.wait_until_all_mail_sent(app)
+    received = [m["To"].addresses[0].addr_spec for m in smtp_server.messages if m["X-Emgav-Kind"] == "manage_link"]
+    assert sorted(received) == sorted(addresses)

@@ -60,6 +60,8 @@ def load_config(overrides=None):
         # Outbox sweeper: rows left queued/sending longer than this are re-enqueued.
         "OUTBOX_STALE_AFTER": timedelta(seconds=_int("OUTBOX_STALE_SECONDS", 120)),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+        # Bulk mail (mailings, surveys): rows per batch, each batch sent over one SMTP connection.
+        "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 50),
         # Web side never waits long for a broker that is down.
         "BROKER_CONNECT_TIMEOUT": _int("BROKER_CONNECT_TIMEOUT", 2),
         # Forms and sessions.

@@ -22,7 +22,7 @@ from ..database import update_where
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
-from ..services.dispatch import DELIVER_MAIL, enqueue_after_commit, send_task
+from ..services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, enqueue_after_commit, send_task
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,12 @@ RETRY_MAX_SECONDS = 3600
 SWEEP_BATCH_SIZE = 500
 
 
-def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, event=None, payload=None):
+def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, event=None, payload=None,
+               enqueue=True):
     """Add one mail to the outbox, unless a row with `dedup_key` already exists.
 
     Returns the row (new or existing). Atomic under concurrency: INSERT … ON CONFLICT DO NOTHING.
+    With `enqueue=False` the caller enqueues the rows itself, in batches (`enqueue_batches`).
     """
     session = db.session
     if registration is not None and event is None:
@@ -60,9 +62,18 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
         insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
     )
     row = session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
-    if result.rowcount:
+    if result.rowcount and enqueue:
         enqueue_after_commit(session, DELIVER_MAIL, row.id)
     return row
+
+
+def enqueue_batches(row_ids):
+    """After commit, hand rows of a fan-out (bulk mail) to the workers in batches of
+    MAIL_BATCH_SIZE, each sent over one SMTP connection, on the bulk queue."""
+    size = current_app.config["MAIL_BATCH_SIZE"]
+    row_ids = list(row_ids)
+    for start in range(0, len(row_ids), size):
+        enqueue_after_commit(db.session, DELIVER_MAIL_BATCH, row_ids[start:start + size])
 
 
 def queue_registration_mail(kind, registration, dedup_key, **payload):

@@ -6,18 +6,26 @@ task is dropped with a warning; the outbox sweeper (a beat task) picks the work 
 import logging
 
 from celery import Celery, Task
+from kombu import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
 DELIVER_MAIL = "emgav.deliver_mail"
+DELIVER_MAIL_BATCH = "emgav.deliver_mail_batch"  # bulk mail: a batch of rows over one SMTP connection
 SWEEP_OUTBOX = "emgav.sweep_outbox"
 OFFER_FREE_SEATS = "emgav.offer_free_seats"
 EXPIRE_SEAT_OFFERS = "emgav.expire_seat_offers"
 SEND_LOST_LINKS = "emgav.send_lost_links"
 SEND_PASSWORD_RESET = "emgav.send_password_reset"
 QUEUE_DUE_REMINDERS = "emgav.queue_due_reminders"
+
+# Transactional mail and every other task travel on Celery's default queue; batches of bulk mail
+# on their own, so that a large mailing never delays a confirmation. A worker started without
+# `-Q` consumes both; `-Q bulk` or `-Q celery` dedicates one.
+DEFAULT_QUEUE = "celery"
+BULK_QUEUE = "bulk"
 
 _PENDING_KEY = "emgav_tasks_after_commit"
 
@@ -48,6 +56,9 @@ def celery_init_app(app):
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_publish_retry=False,
+        task_queues=(Queue(DEFAULT_QUEUE), Queue(BULK_QUEUE)),
+        task_default_queue=DEFAULT_QUEUE,
+        task_routes={DELIVER_MAIL_BATCH: {"queue": BULK_QUEUE}},
         timezone="UTC",
         beat_schedule={
             "sweep-outbox": {"task": SWEEP_OUTBOX, "schedule": 30.0},
