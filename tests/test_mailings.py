@@ -19,6 +19,7 @@ from webapp.services.mailings import Audience
 from webapp.services.registration_list import Presence
 
 from .support import make_user, person, plain, text_and_html
+from .test_concurrency import create_event, run_together, target  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 
 
 @pytest.fixture
@@ -230,3 +231,22 @@ def test_a_cancelled_scheduled_mailing_is_never_fanned_out(event, organiser):
     with time_machine.travel(moment + timedelta(minutes=1), tick=False):
         assert mailings.queue_due_mailings() == 0
     assert rows(mailing) == []
+
+
+def test_four_fan_outs_at_once_queue_the_mailing_once(target):  # noqa: F811
+    """Four runs released together (own sessions and connections): the conditional UPDATE lets one
+    of them queue the rows; the others find the mailing sending and queue nothing."""
+    _env, app = target
+    with app.test_request_context():
+        event = create_event(capacity=None)
+        for name in ("Anne", "Bob", "Chloé"):
+            person(event, name, email=f"{name.lower()}.{event.id}@example.org")
+        mailing = mailings.create_draft(event, None, "Infos", "Bonjour {prénom}", Audience())
+        mailings.schedule(mailing, None, datetime.now(UTC) + timedelta(minutes=1))
+        mailing_id = mailing.id
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2), tick=True):
+        queued = run_together(app, [lambda: mailings.fan_out(mailing_id)] * 4)
+    assert sorted(queued) == [0, 0, 0, 3], queued
+    with app.app_context():
+        assert len(rows(db.session.get(Mailing, mailing_id))) == 3
+
