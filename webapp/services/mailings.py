@@ -86,6 +86,17 @@ def unknown_placeholders(*texts):
     return list(dict.fromkeys(name for name in names if name not in PLACEHOLDERS))
 
 
+def unknown_placeholders_message(names):
+    """What the organiser reads when the text names placeholders that do not exist."""
+    return _("Ces champs entre accolades n'existent pas : %(names)s. Les champs possibles sont %(known)s ; "
+             "corrigez-les ou retirez les accolades.",
+             names=_braced(names), known=_braced(PLACEHOLDERS))
+
+
+def _braced(names):
+    return ", ".join("{" + name + "}" for name in names)
+
+
 def _check_placeholders(subject, body):
     unknown = unknown_placeholders(subject, body)
     if unknown:
