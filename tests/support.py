@@ -33,6 +33,7 @@ from webapp.mail import outbox
 from webapp.mail.kinds import KINDS
 from webapp.models import (
     Event,
+    Mailing,
     OutboxMail,
     OutboxStatus,
     Registration,
@@ -449,6 +450,10 @@ def mail_payloads(registration):
     db.session.add_all([offer, workshop_offer])
     db.session.commit()
     account = make_user(registration.email)
+    mailing = Mailing(event_id=registration.event_id, subject="Nouvelles de {événement}",
+                      body="Bonjour **{prénom}**, la salle a changé : {lieu}.\n\nVotre inscription : {lien}")
+    db.session.add(mailing)
+    db.session.commit()
     return {
         "seat_offer": {"offer_id": offer.id},
         "offer_expired": {"offer_id": workshop_offer.id},
@@ -462,6 +467,7 @@ def mail_payloads(registration):
         "lost_links": {"registration_ids": [registration.id]},
         "password_reset": {"user_id": account},
         "account_invitation": {"user_id": account},
+        "organiser_mailing": {"mailing_id": mailing.id},
     }
 
 

@@ -131,6 +131,7 @@ MAIL_KIND_LABELS = {
     "lost_links": _l("Liens d'inscription perdus"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
+    "organiser_mailing": _l("Courriel aux personnes inscrites"),
 }
 
 EVENT_STATUS_LABELS = {
@@ -179,6 +180,11 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.reminder_removed: _l("Rappel retiré (jours avant l'événement : %(days)s)."),
     JournalAction.reminders_switched_on: _l("Rappels activés."),
     JournalAction.reminders_switched_off: _l("Rappels désactivés."),
+    JournalAction.mailing_sent: _l("Courriel aux personnes inscrites envoyé : « %(subject)s »."),
+    JournalAction.mailing_scheduled: _l("Courriel aux personnes inscrites programmé : « %(subject)s »."),
+    JournalAction.mailing_cancelled: _l("Courriel aux personnes inscrites annulé : « %(subject)s » ; "
+                                        "courriels non envoyés : %(count)s."),
+    JournalAction.suppression_lifted: _l("Adresse %(email)s retirée de la liste « %(list)s »."),
 }
 
 # The fields of an event or a workshop as journal entries name them: their `fields` detail lists

@@ -19,11 +19,20 @@ from sqlalchemy import select
 from ..extensions import db
 from ..formatting import event_when, in_language, sentence, venue_line
 from ..links import absolute_url
-from ..models import BookingStatus, EventStatus, Registration, RegistrationStatus, SeatOffer, User
+from ..models import (
+    BookingStatus,
+    EventStatus,
+    Mailing,
+    MailingStatus,
+    Registration,
+    RegistrationStatus,
+    SeatOffer,
+    User,
+)
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from ..rich_text import to_html, to_text
-from ..services import accounts, suppressions, tokens
+from ..services import accounts, mailings, suppressions, tokens
 from ..services.registrations import waiting_position
 
 
@@ -209,6 +218,38 @@ def _lost_links_context(row):
     }
 
 
+def _mailing_of(row):
+    mailing = db.session.get(Mailing, row.payload.get("mailing_id"))
+    if mailing is None:
+        raise MailNotDeliverable("the mailing no longer exists")
+    return mailing
+
+
+def _mailing_withdrawn(row):
+    mailing = db.session.get(Mailing, row.payload.get("mailing_id"))
+    if mailing is not None and mailing.status == MailingStatus.cancelled:
+        return "the mailing was cancelled"
+    return None
+
+
+def _mailing_context(row):
+    """An organiser mailing, its placeholders filled in for the person (for a test sent to an
+    organiser: for the person of the payload's `sample_registration_id`)."""
+    mailing = _mailing_of(row)
+    registration = row.registration or db.session.get(Registration, row.payload.get("sample_registration_id"))
+    if registration is None:
+        raise MailNotDeliverable("the registration no longer exists")
+    values = mailings.placeholder_values(registration)
+    body_html, body_text = mailings.personal_body(mailing, values)
+    return {
+        "registration": registration,
+        "event": registration.event,
+        "mailing_subject": mailings.personal_subject(mailing, values),
+        "body_html": body_html,
+        "body_text": body_text,
+    }
+
+
 def _password_link_context(row, purpose, max_age_setting):
     """A back-office account and its link to choose a password, signed now (at sending time)."""
     user = db.session.get(User, row.payload.get("user_id"))
@@ -248,4 +289,5 @@ KINDS = {kind.name: kind for kind in [
     MailKind("lost_links", _lost_links_context),
     MailKind("password_reset", _password_reset_context),
     MailKind("account_invitation", _account_invitation_context),
+    MailKind("organiser_mailing", _mailing_context, family=MailFamily.bulk, withdrawn_if=_mailing_withdrawn),
 ]}

@@ -35,11 +35,12 @@ RETRY_MAX_SECONDS = 3600
 
 
 def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, event=None, payload=None,
-               enqueue=True):
+               mailing=None, enqueue=True):
     """Add one mail to the outbox, unless a row with `dedup_key` already exists.
 
     Returns the row (new or existing). Atomic under concurrency: INSERT … ON CONFLICT DO NOTHING.
     With `enqueue=False` the caller enqueues the rows itself, in batches (`enqueue_batches`).
+    `mailing`: the organiser mailing the row is one recipient of.
     """
     session = db.session
     if registration is not None and event is None:
@@ -52,6 +53,7 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
         language=language,
         registration_id=registration.id if registration is not None else None,
         event_id=event.id if event is not None else None,
+        mailing_id=mailing.id if mailing is not None else None,
         payload=payload or {},
         status=OutboxStatus.queued,
         attempts=0,

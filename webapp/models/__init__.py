@@ -3,6 +3,7 @@ from .accounts import User, UserRole, event_organisers
 from .checkins import CheckIn
 from .events import Event, EventStatus, RegistrationState, Workshop
 from .journal import JournalAction, JournalEntry
+from .mailings import Mailing, MailingStatus
 from .outbox import OutboxMail, OutboxStatus
 from .questions import Answer, Question, QuestionChoice, QuestionKind
 from .registrations import (
@@ -26,6 +27,8 @@ __all__ = [
     "EventStatus",
     "JournalAction",
     "JournalEntry",
+    "Mailing",
+    "MailingStatus",
     "OfferStatus",
     "OutboxMail",
     "OutboxStatus",
