@@ -131,6 +131,8 @@ MAIL_KIND_LABELS = {
     "lost_links": _l("Liens d'inscription perdus"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
+    "survey_invitation": _l("Invitation au questionnaire"),
+    "survey_reminder": _l("Relance du questionnaire"),
 }
 
 EVENT_STATUS_LABELS = {
