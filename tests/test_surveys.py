@@ -136,18 +136,18 @@ def test_once_answered_breaking_changes_are_refused_and_rewording_is_fine(app_ct
 
     labels = [c.label for c in actors.choices]
     with pytest.raises(SurveyError) as refused:
-        surveys.update_question(actors, kind=Kind.single_choice, label=actors.label, choices=labels)
+        surveys.update_question(actors, None, kind=Kind.single_choice, label=actors.label, choices=labels)
     assert refused.value.code == SurveyErrorCode.answered_kind
     assert "son type ne peut plus changer" in support.plain(refused.value.messages[0])
     with pytest.raises(SurveyError) as refused:
-        surveys.update_question(actors, kind=Kind.multiple_choice, label=actors.label, choices=labels[1:])
+        surveys.update_question(actors, None, kind=Kind.multiple_choice, label=actors.label, choices=labels[1:])
     assert refused.value.code == SurveyErrorCode.chosen_choice
     assert f"« {labels[0]} » a déjà été choisi" in support.plain(refused.value.messages[0])
     with pytest.raises(SurveyError) as refused:
-        surveys.delete_question(rating)
+        surveys.delete_question(rating, None)
     assert refused.value.code == SurveyErrorCode.answered_question
     with pytest.raises(SurveyError) as refused:
-        surveys.update_settings(survey, title=survey.title, intro="", anonymous=False, status=survey.status,
+        surveys.update_settings(survey, None, title=survey.title, intro="", anonymous=False, status=survey.status,
                                 invite_days_after=1, invite_time=survey.invite_time, opens_at=None,
                                 closes_at=survey.closes_at, reminder_days=4)
     assert refused.value.code == SurveyErrorCode.anonymity_locked
@@ -155,14 +155,14 @@ def test_once_answered_breaking_changes_are_refused_and_rewording_is_fine(app_ct
 
     # Rewording keeps the choices (and the answers), removing a choice nobody chose is fine.
     chosen = actors.choices[0]
-    surveys.update_question(actors, kind=Kind.multiple_choice, label="Avec qui ?",
+    surveys.update_question(actors, None, kind=Kind.multiple_choice, label="Avec qui ?",
                             choices=["ASI"] + labels[1:-1])
     db.session.expire_all()
     assert [c.label for c in actors.choices][:2] == ["ASI", labels[1]] and len(actors.choices) == 7
     assert actors.choices[0].id == chosen.id and actors.label == "Avec qui ?"
-    surveys.update_question(rating, kind=Kind.rating, label="Votre note", help_text="De 1 à 5.", required=True)
+    surveys.update_question(rating, None, kind=Kind.rating, label="Votre note", help_text="De 1 à 5.", required=True)
     unanswered = question(survey, Kind.scale)
-    surveys.delete_question(unanswered)
+    surveys.delete_question(unanswered, None)
     assert db.session.get(SurveyQuestion, unanswered.id) is None
     assert db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == 2
 
@@ -260,7 +260,7 @@ def test_the_reminder_goes_once_to_those_who_neither_answered_nor_started(app_ct
 def invited(event, survey, names=("Anne",), **fields):
     """Register `names`, send the invitations; returns their participants."""
     people = [register(event, name, **fields) for name in names]
-    with at(INVITE):
+    with at(surveys.invitation_moment(survey)):
         survey_invitations.queue_due_invitations()
     return [participant_of(survey, registration) for registration in people]
 
@@ -436,3 +436,59 @@ def test_a_named_survey_keeps_the_registration(app_ctx):
         survey_answers.submit(anne, {question(survey, Kind.rating).id: ["4"]})
     response = db.session.scalars(select(SurveyResponse)).one()
     assert response.registration_id == anne.registration_id and response.respondent_key == str(anne.registration_id)
+
+
+# --- The back office ---
+
+def test_organisers_create_the_survey_from_the_template_and_edit_it(app_ctx):
+    event = new_event()
+    client = support.logged_in_as(app_ctx.test_client(), support.make_user("anne@bretagne-solidaire.bzh",
+                                                                           events=[event.id]))
+    base = f"/organiser/events/{event.id}/survey"
+    page = client.get(base)
+    assert "Créer le questionnaire à partir du modèle" in support.plain(support.page_text(page))
+    assert support.submit(client, base, language="en").status_code == 302
+    survey = surveys.survey_of(event)
+    assert survey.questions[0].label == "Overall, how would you rate this day?"
+
+    settings = dict(title="Your feedback", intro="", status="active", anonymous="y", invite_days_after="2",
+                    invite_time="18:30", opens_at="", closes_at="2030-07-01T12:00", reminder_days="3")
+    assert support.submit(client, base, **settings).status_code == 302
+    db.session.refresh(survey)
+    assert (survey.status, survey.invite_days_after, survey.reminder_days) == (SurveyStatus.active, 2, 3)
+    assert surveys.invitation_moment(survey) == paris(2030, 6, 14, 18, 30).astimezone(UTC)
+    assert survey.closes_at == paris(2030, 7, 1, 12, 0).astimezone(UTC)
+    wrong = support.submit(client, base, **(settings | {"opens_at": "2030-07-02T12:00", "reminder_days": "-1"}))
+    assert wrong.status_code == 422
+    assert "La clôture doit venir après l'ouverture." in support.plain(support.page_text(wrong))
+
+    new = f"{base}/questions/new"
+    agro = event.workshops[0]
+    added = support.submit(client, new, label="Which topic next time?", kind="single_choice", workshop_id=str(agro.id),
+                           choices="Water\nSeeds")
+    assert added.status_code == 302
+    question_ = survey.questions[-1]
+    assert (question_.kind, question_.workshop_id, [c.label for c in question_.choices]) == (
+        Kind.single_choice, agro.id, ["Water", "Seeds"])
+    empty = support.submit(client, new, label="Pick one", kind="single_choice", choices="")
+    assert empty.status_code == 422 and "au moins un choix" in support.plain(support.page_text(empty))
+
+    # Once answered: a new kind and a chosen choice removed are refused, with a clear message.
+    [anne] = invited(event, survey, workshops=[agro])
+    with at(surveys.invitation_moment(survey)):
+        survey_answers.submit(anne, {question(survey, Kind.rating).id: ["5"],
+                                     question_.id: [str(question_.choices[0].id)]})
+    edit = f"{base}/questions/{question_.id}/edit"
+    refused = support.submit(client, edit, label="Which topic?", kind="single_choice", workshop_id=str(agro.id),
+                             choices="Seeds")
+    assert refused.status_code == 422
+    assert "« Water » a déjà été choisi" in support.plain(support.page_text(refused))
+    reworded = support.submit(client, edit, label="Which topic?", kind="single_choice", workshop_id=str(agro.id),
+                              choices="Drinking water\nSeeds\nLand")
+    assert reworded.status_code == 302
+    db.session.expire_all()
+    assert [c.label for c in question_.choices] == ["Drinking water", "Seeds", "Land"]
+    deleted = client.post(f"{base}/questions/{question_.id}/delete",
+                          data={"csrf_token": support.csrf_token(client, base)}, follow_redirects=True)
+    assert "elle ne peut plus être supprimée" in support.plain(support.page_text(deleted))
+    assert db.session.get(SurveyQuestion, question_.id) is not None

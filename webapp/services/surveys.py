@@ -20,9 +20,11 @@ from sqlalchemy import delete, exists, func, select
 from ..extensions import db
 from ..models import (
     ACTOR_TYPES,
+    JournalAction,
     Survey,
     SurveyAnswer,
     SurveyChoice,
+    SurveyParticipant,
     SurveyQuestion,
     SurveyQuestionKind,
     SurveyResponse,
@@ -30,6 +32,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.surveys import CHOICE_KINDS, survey_answer_choices
+from . import journal
 
 Kind = SurveyQuestionKind
 
@@ -46,6 +49,12 @@ KIND_LABELS = {
     Kind.yes_no: _l("oui ou non"),
     Kind.short_text: _l("texte court (une ligne)"),
     Kind.long_text: _l("texte long (plusieurs lignes)"),
+}
+
+STATUS_LABELS = {
+    SurveyStatus.draft: _l("brouillon : aucune invitation ne part"),
+    SurveyStatus.active: _l("actif : les invitations partent au moment prévu"),
+    SurveyStatus.closed: _l("clos : plus aucune réponse acceptée"),
 }
 
 
@@ -135,10 +144,11 @@ def _template_questions(event):
     return questions
 
 
-def create_from_template(event, language, now=None):
+def create_from_template(event, language, by=None):
     """The event's survey made from the template in `language` ("fr" or "en"): a draft, anonymous,
     invitations the morning after the event at 09:00, open three weeks, reminder after 4 days.
-    Committed; raises SurveyError('exists') when the event has one."""
+    Journalled (`by`: the organiser, None for the service itself), committed; raises
+    SurveyError('exists') when the event has one."""
     if survey_of(event) is not None:
         raise SurveyError(SurveyErrorCode.exists, _("Cet événement a déjà un questionnaire."))
     with force_locale(language):
@@ -149,6 +159,7 @@ def create_from_template(event, language, now=None):
     survey.invite_days_after, survey.invite_time = 1, DEFAULT_INVITE_TIME
     survey.closes_at = invitation_moment(survey) + timedelta(days=DEFAULT_OPEN_DAYS)
     db.session.add(survey)
+    journal.record(event, by, JournalAction.survey_created, language=language)
     db.session.commit()
     return survey
 
@@ -159,7 +170,7 @@ def has_responses(survey):
     return db.session.scalar(select(exists().where(SurveyResponse.survey_id == survey.id)))
 
 
-def update_settings(survey, *, title, intro, anonymous, status, invite_days_after, invite_time, opens_at, closes_at,
+def update_settings(survey, by, *, title, intro, anonymous, status, invite_days_after, invite_time, opens_at, closes_at,
                     reminder_days):
     """Change the survey's settings. Refused (SurveyError): anonymous <-> named once invitations went
     out (people were told how their answers would be kept). Committed."""
@@ -179,6 +190,7 @@ def update_settings(survey, *, title, intro, anonymous, status, invite_days_afte
     survey.title, survey.intro, survey.anonymous, survey.status = title.strip(), intro.strip(), anonymous, status
     survey.invite_days_after, survey.invite_time = invite_days_after, invite_time
     survey.opens_at, survey.closes_at, survey.reminder_days = opens_at, closes_at, reminder_days
+    journal.record(survey.event, by, JournalAction.survey_updated)
     db.session.commit()
 
 
@@ -228,7 +240,7 @@ def _check_question(kind, label, choice_lines, workshop_id, event):
     return errors
 
 
-def add_question(survey, *, kind, label, help_text="", required=False, workshop_id=None, choices=()):
+def add_question(survey, by, *, kind, label, help_text="", required=False, workshop_id=None, choices=()):
     """A new question at the end of the survey (`choices`: labels, for the choice kinds). Committed;
     raises SurveyError."""
     kind = Kind(kind)
@@ -242,11 +254,12 @@ def add_question(survey, *, kind, label, help_text="", required=False, workshop_
         workshop_id=workshop_id, position=(last or 0) + 1,
         choices=[SurveyChoice(label=line, position=n) for n, line in enumerate(lines, 1)])
     db.session.add(question)
+    journal.record(survey.event, by, JournalAction.survey_question_added, label=question.label)
     db.session.commit()
     return question
 
 
-def update_question(question, *, kind, label, help_text="", required=False, workshop_id=None, choices=()):
+def update_question(question, by, *, kind, label, help_text="", required=False, workshop_id=None, choices=()):
     """Change a question (`choices`: the labels, one per choice, see `match_choices`). Refused
     (SurveyError), nothing changed: a new kind once people answered; removing a choice people chose.
     Committed."""
@@ -273,20 +286,22 @@ def update_question(question, *, kind, label, help_text="", required=False, work
         question.choices.append(SurveyChoice(label=text, position=position))
     for choice in removed:
         question.choices.remove(choice)
+    journal.record(question.survey.event, by, JournalAction.survey_question_updated, label=question.label)
     db.session.commit()
 
 
-def delete_question(question):
+def delete_question(question, by):
     """Delete a question nobody answered; refused (SurveyError) once somebody did. Committed."""
     if answer_count(question):
         raise SurveyError(SurveyErrorCode.answered_question, _(
             "Des personnes ont déjà répondu à cette question : elle ne peut plus être supprimée, ses "
             "réponses seraient perdues."))
+    journal.record(question.survey.event, by, JournalAction.survey_question_deleted, label=question.label)
     db.session.execute(delete(SurveyQuestion).where(SurveyQuestion.id == question.id))
     db.session.commit()
 
 
-def move_question(question, offset):
+def move_question(question, by, offset):
     """Move the question one place up (`offset` -1) or down (+1). Committed; False when it cannot go further."""
     ordered = list(question.survey.questions)
     index = ordered.index(question)
@@ -296,9 +311,30 @@ def move_question(question, offset):
     ordered[index], ordered[other] = ordered[other], ordered[index]
     for position, item in enumerate(ordered, 1):
         item.position = position
+    journal.record(question.survey.event, by, JournalAction.survey_question_moved, label=question.label)
     db.session.commit()
     return True
 
 
 def kind_label(kind):
     return str(KIND_LABELS[Kind(kind)])
+
+
+def status_label(status):
+    return str(STATUS_LABELS[SurveyStatus(status)])
+
+
+def participation(survey):
+    """(invited, answered): how many people were invited and how many of them answered."""
+    invited, answered = db.session.execute(
+        select(func.count(), func.count().filter(SurveyParticipant.answered.is_(True)))
+        .where(SurveyParticipant.survey_id == survey.id)).one()
+    return invited, answered
+
+
+def answer_counts(survey):
+    """{question id: how many responses answered it}."""
+    return dict(db.session.execute(
+        select(SurveyAnswer.question_id, func.count())
+        .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
+        .where(SurveyQuestion.survey_id == survey.id).group_by(SurveyAnswer.question_id)).all())
