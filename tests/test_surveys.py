@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 import time_machine
 from sqlalchemy import func, select
 
@@ -26,6 +27,7 @@ from webapp.models import (
     SurveyStatus,
     Workshop,
 )
+from webapp.models.base import utcnow
 from webapp.services import events, suppressions, survey_answers, survey_invitations, surveys
 from webapp.services.surveys import SurveyError, SurveyErrorCode
 
@@ -492,3 +494,82 @@ def test_organisers_create_the_survey_from_the_template_and_edit_it(app_ctx):
                           data={"csrf_token": support.csrf_token(client, base)}, follow_redirects=True)
     assert "elle ne peut plus être supprimée" in support.plain(support.page_text(deleted))
     assert db.session.get(SurveyQuestion, question_.id) is not None
+
+
+# --- End to end: the real worker, the SMTP server, answers over HTTP ---
+
+def answer_over_http(base_url, path, **answers):
+    """Open the survey page on the server, then send its form with `answers` (question field -> value)."""
+    with requests.Session() as http:
+        page = http.get(base_url + path, timeout=30)
+        assert page.status_code == 200, page.status_code
+        sent = http.post(base_url + path, data=dict(answers, csrf_token=support.csrf_token_in(page.text)),
+                         timeout=30)
+        assert sent.status_code == 200 and "flash-success" in sent.text  # saved, in the person's language
+
+
+def test_end_to_end_invitations_answers_and_the_reminder(app, base_env, live_server, smtp_server):
+    """The worker lives in real time (without its own beat, so that the test decides when the beat
+    task runs): everything before the answers happens in the past (time travel back), the answers
+    over HTTP now, and the reminder's moment is yesterday."""
+    worker = support.start_worker(base_env, beat=False)
+    try:
+        now = utcnow().replace(microsecond=0)
+        with app.test_request_context():
+            with time_machine.travel(now - timedelta(days=8), tick=True):
+                start = now - timedelta(days=7)
+                event = events.create_event(slug="journee-e2e", title="Journée régionale", starts_at=start,
+                                            ends_at=start + timedelta(hours=8), contact_email="contact@example.org",
+                                            status=EventStatus.published)
+                people = {name: person(event, name, **fields).id for name, fields in (
+                    ("Anne", {}), ("Bleuenn", {"language": "en"}), ("Corentin", {}), ("Emma", {}))}
+                person(event, "Yann", confirm=False)
+                suppressions.unsubscribe(suppressions.address_hash("emma@example.org"))
+                survey = surveys.create_from_template(event, "fr")
+                survey.status = SurveyStatus.active
+                db.session.commit()
+            invitation = surveys.invitation_moment(survey)
+            assert invitation < now - timedelta(days=4)  # the morning after the event, at 09:00
+            with time_machine.travel(invitation + timedelta(minutes=1), tick=True):
+                runs = [survey_invitations.queue_due_invitations(), survey_invitations.queue_due_invitations()]
+            assert sorted(runs) == [0, 3]
+            rating, scale = question(survey, Kind.rating).id, question(survey, Kind.scale).id
+            survey_id, invited_at = survey.id, survey.invited_at
+
+        invited = ["anne@example.org", "bleuenn@example.org", "corentin@example.org"]
+        links, subjects = {}, {}
+        for address in invited:
+            [mail] = smtp_server.wait_for(address, kind="survey_invitation")
+            assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+            links[address], subjects[address] = support.link_in(mail, "surveys"), mail["Subject"]
+        assert subjects["bleuenn@example.org"].startswith("Your feedback")  # in her language
+        assert subjects["anne@example.org"].startswith("Votre avis")
+
+        answer_over_http(live_server, links["anne@example.org"],
+                         **{f"question_{rating}": "5", f"question_{scale}": "9"})
+        answer_over_http(live_server, links["bleuenn@example.org"], **{f"question_{rating}": "3"})
+        answer_over_http(live_server, links["bleuenn@example.org"], **{f"question_{rating}": "4"})  # changed
+
+        with app.test_request_context():
+            with time_machine.travel(invited_at + timedelta(days=4), tick=True):
+                runs = [survey_invitations.queue_due_reminders(), survey_invitations.queue_due_reminders()]
+            assert sorted(runs) == [0, 1]
+        [reminder] = smtp_server.wait_for("corentin@example.org", kind="survey_reminder")
+        with app.app_context():
+            def owner(path):
+                return survey_answers.participant_from_token(path.rsplit("/", 1)[1]).registration_id
+            assert owner(support.link_in(reminder, "surveys")) == owner(links["corentin@example.org"])
+        support.wait_until_all_mail_sent(app)
+
+        kinds = [(str(m["To"].addresses[0].addr_spec), m["X-Emgav-Kind"]) for m in smtp_server.messages
+                 if m["X-Emgav-Kind"].startswith("survey_")]
+        assert sorted(kinds) == sorted([(address, "survey_invitation") for address in invited]
+                                       + [("corentin@example.org", "survey_reminder")])
+        with app.app_context():
+            responses = db.session.scalars(select(SurveyResponse).where(SurveyResponse.survey_id == survey_id)).all()
+            ratings = sorted(a.number for r in responses for a in r.answers if a.question_id == rating)
+            assert ratings == [4, 5]
+            assert {p.registration_id: p.answered for p in db.session.scalars(select(SurveyParticipant))} == {
+                people["Anne"]: True, people["Bleuenn"]: True, people["Corentin"]: False}
+    finally:
+        worker.stop()
