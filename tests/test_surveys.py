@@ -482,6 +482,8 @@ def test_organisers_create_the_survey_from_the_template_and_edit_it(app_ctx):
     wrong = support.submit(client, base, **(settings | {"opens_at": "2030-07-02T12:00", "reminder_days": "-1"}))
     assert wrong.status_code == 422
     assert "La clôture doit venir après l'ouverture." in support.plain(support.page_text(wrong))
+    too_early = support.submit(client, base, **(settings | {"closes_at": "2030-06-14T18:00"}))
+    assert "La clôture doit venir après l'envoi des invitations" in support.plain(support.page_text(too_early))
 
     new = f"{base}/questions/new"
     agro = event.workshops[0]
