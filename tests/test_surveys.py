@@ -4,6 +4,8 @@ answers changed, bad input, forged links, closed surveys), one response per pers
 simultaneous submissions (SQLite and PostgreSQL), anonymity of the stored rows, and the end-to-end
 path through the real worker to the SMTP server. Time travels (time_machine); nothing sleeps."""
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -406,6 +408,32 @@ def test_twenty_simultaneous_submissions_of_one_person_leave_one_response(target
         response = db.session.scalars(select(SurveyResponse)).one()
         assert len(response.answers) == 2  # the answers of one submission, whole
         assert db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == 2
+
+
+def test_twenty_tabs_sending_the_form_at_once_over_http_leave_one_response(app, live_server):
+    """The same person's form sent from 20 tabs at once to the server (gunicorn, two processes)."""
+    with app.test_request_context():
+        event = new_event()
+        survey = active_survey(event)
+        [anne] = invited(event, survey)  # open until July 2030: the server lives in real time
+        db.session.commit()
+        path, data = link_of(anne), fields(survey, rating="4")
+    with requests.Session() as http:
+        token = support.csrf_token_in(http.get(live_server + path, timeout=30).text)
+        cookies = http.cookies.get_dict()
+    barrier = threading.Barrier(20)
+
+    def send(n):
+        barrier.wait()
+        return requests.post(live_server + path, data=data | {"csrf_token": token}, cookies=cookies,
+                             allow_redirects=False, timeout=60).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(send, range(20)))
+    assert statuses == [302] * 20
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+        assert db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == 1
 
 
 def test_without_the_unique_respondent_key_twenty_submissions_would_make_several_responses(app_ctx):
