@@ -15,10 +15,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.mail import delivery
 from webapp.models import (
     CheckIn,
     EventStatus,
     OutboxMail,
+    OutboxStatus,
     Registration,
     SurveyAnswer,
     SurveyChoice,
@@ -237,6 +239,25 @@ def test_two_beat_processes_at_once_invite_each_person_once(target):  # noqa: F8
     assert sorted(results) == [0, 0, 0, 3]
     with target_app.app_context():
         assert len(invitations()) == 3
+
+
+def test_at_delivery_an_invitation_to_an_address_unsubscribed_meanwhile_is_withdrawn(app_ctx, smtp_server):
+    event = new_event()
+    register(event, "Anne")
+    register(event, "Bob")
+    active_survey(event)
+    with at(INVITE):
+        survey_invitations.queue_due_invitations()
+    suppressions.unsubscribe(suppressions.address_hash("anne@example.org"))
+    rows = invitations()
+    with at(INVITE + timedelta(minutes=1)):
+        delivery.deliver_batch([row.id for row in rows])
+    db.session.expire_all()
+    assert {row.recipient: row.status for row in invitations()} == {
+        "anne@example.org": OutboxStatus.cancelled, "bob@example.org": OutboxStatus.sent}
+    [mail] = smtp_server.wait_for("bob@example.org", kind="survey_invitation")
+    assert "/unsubscribe/" in mail["List-Unsubscribe"]
+    assert smtp_server.to("anne@example.org") == []
 
 
 def test_the_reminder_goes_once_to_those_who_neither_answered_nor_started(app_ctx, client):
