@@ -43,6 +43,7 @@ class JournalAction(enum.StrEnum):
     reminder_removed = "reminder_removed"
     reminders_switched_on = "reminders_switched_on"
     reminders_switched_off = "reminders_switched_off"
+    survey_responses_exported = "survey_responses_exported"
 
 
 class JournalEntry(db.Model):

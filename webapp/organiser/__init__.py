@@ -6,7 +6,8 @@ pages the admin role (`access.admin_required`). Both answer 404, never a hint th
 Views are split per concern: `auth` (log in and out, forgotten password), `account` (one's own
 account), `events` (dashboard, event home), `event_admin` (create, edit, publish, copy, cancel an event;
 its workshops), `reminders` (an event's reminders), `questions` (its registration questions), `checkin`
-(the day itself), `dashboards` (an event's figures and charts, the network's view), `admin`
+(the day itself), `dashboards` (an event's figures and charts, the network's view), `survey_results`
+(the results of an event's survey, their exports), `admin`
 (accounts, who runs which event).
 """
 from flask import Blueprint, request
@@ -49,4 +50,5 @@ from . import (  # noqa: E402,F401
     questions,
     registrations,
     reminders,
+    survey_results,
 )

@@ -37,6 +37,7 @@ EVENT_SECTIONS = [
     Section("organiser.mail_log", _l("Courriels")),
     Section("organiser.reminders", _l("Rappels")),
     Section("organiser.surveys", _l("Enquêtes")),
+    Section("organiser.survey_results_page", _l("Résultats du questionnaire")),
     Section("organiser.checkin", _l("Accueil le jour J")),
     Section("organiser.event_team", _l("Équipe"), admin_only=True),
 ]
