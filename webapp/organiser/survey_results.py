@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from .. import charts, formatting, survey_charts
-from ..services import survey_exports, survey_results
+from ..services import survey_exports, survey_results, surveys
 from ..services.exports import ExportFormat
 from ..web import render_form_page
 from . import bp
@@ -17,7 +17,7 @@ from .registrations import CONTENT_TYPES
 
 def _results(event):
     """(survey, form, results, question views) of the page asked for by the query string."""
-    survey = survey_results.event_survey(event)
+    survey = surveys.survey_of(event)
     if survey is None:
         return None, None, None, []
     args = request.args
@@ -59,7 +59,7 @@ def survey_results_chart(event, name):
 def export_survey_responses(event, file_format):
     """Every response as a CSV or Excel file (named: with the person; anonymous: the answers only);
     journalled."""
-    survey = survey_results.event_survey(event)
+    survey = surveys.survey_of(event)
     if survey is None:
         abort(404)
     file_format = ExportFormat(file_format)

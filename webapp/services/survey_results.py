@@ -31,7 +31,6 @@ from ..extensions import db
 from ..models import ACTOR_TYPES, Registration
 from ..models.surveys import (
     CHOICE_KINDS,
-    Survey,
     SurveyAnswer,
     SurveyParticipant,
     SurveyQuestionKind,
@@ -321,7 +320,3 @@ def survey_results(survey, actor_type=None, workshop_id=None):
     return Results(survey, actor_type, workshop_id, invited_chosen, len(chosen), withheld, days,
                    results_of(survey, chosen), groups, families, workshops)
 
-
-def event_survey(event):
-    """The event's survey, or None."""
-    return db.session.scalar(select(Survey).where(Survey.event_id == event.id))
