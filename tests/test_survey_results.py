@@ -6,20 +6,24 @@ registration, by id, by order or by time."""
 import csv
 import io
 import re
+from datetime import timedelta
 
 import openpyxl
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import JournalEntry
-from webapp.models.surveys import Survey, SurveyResponse
-from webapp.services import survey_results
+from webapp.models import EventStatus, JournalEntry
+from webapp.models.base import utcnow
+from webapp.models.surveys import Survey, SurveyResponse, SurveyStatus
+from webapp.services import events, survey_invitations, survey_results, surveys
 from webapp.services.survey_results import net_promoter_score, numbers
 
 from . import support
-from .support import logged_in_as, make_user, page_text
+from .support import logged_in_as, make_user, page_text, person
 from .survey_story import DAY, RESPONSES, make_story, registrations_of
+from .test_surveys import Kind, answer_over_http, question
 
 
 def results_of(app, story, **filters):
@@ -302,3 +306,67 @@ def test_anonymous_responses_and_pages_cannot_be_joined_to_the_registrations(app
                                                           f"?workshop={anonymous['workshops']['agro']}"))
     riaa = page_text(client.get(f"{base}?workshop={anonymous['workshops']['riaa']}"))
     assert "Trop peu de réponses" in riaa
+
+
+# --- End to end: invitations by the real worker, answers over HTTP, the results page ---
+
+def test_end_to_end_answers_over_http_show_in_the_results_by_family(app, base_env, live_server, smtp_server):
+    """A named survey: the worker mails the invitations, three people of two families answer over
+    HTTP (one changes an answer), the fourth does not; the results page and the export show the
+    counts, means, medians and NPS, by family of actors."""
+    worker = support.start_worker(base_env, beat=False)
+    try:
+        now = utcnow().replace(microsecond=0)
+        with app.test_request_context():
+            with time_machine.travel(now - timedelta(days=8), tick=True):
+                start = now - timedelta(days=7)
+                event = events.create_event(slug="journee-resultats", title="Journée régionale", starts_at=start,
+                                            ends_at=start + timedelta(hours=8), contact_email="contact@example.org",
+                                            status=EventStatus.published)
+                for name, actor_type in (("Anne", "ess"), ("Bleuenn", "ess"), ("Corentin", "asi"),
+                                         ("Deniz", "recherche")):
+                    person(event, name, actor_type=actor_type)
+                survey = surveys.create_from_template(event, "fr")
+                survey.status, survey.anonymous = SurveyStatus.active, False
+                db.session.commit()
+            with time_machine.travel(surveys.invitation_moment(survey) + timedelta(minutes=1), tick=True):
+                assert survey_invitations.queue_due_invitations() == 4
+            rating, scale = question(survey, Kind.rating).id, question(survey, Kind.scale).id
+            event_id, survey_id = event.id, survey.id
+            organiser = make_user("resultats@example.org", events=[event_id])
+
+        links = {}
+        for name in ("anne", "bleuenn", "corentin", "deniz"):
+            [mail] = smtp_server.wait_for(f"{name}@example.org", kind="survey_invitation")
+            links[name] = support.link_in(mail, "surveys")
+        for name, (score, recommend) in {"anne": (5, 10), "bleuenn": (3, 6), "corentin": (2, 9)}.items():
+            answer_over_http(live_server, links[name], **{f"question_{rating}": str(score),
+                                                          f"question_{scale}": str(recommend)})
+        answer_over_http(live_server, links["bleuenn"], **{f"question_{rating}": "4", f"question_{scale}": "6"})
+
+        client = app.test_client()
+        with app.app_context():
+            logged_in_as(client, organiser)
+        base = f"/organiser/events/{event_id}/survey/results"
+        text = support.plain(page_text(client.get(base)))
+        assert "Réponses : 3 pour 4 personnes invitées (75" in text
+        # Ratings 5, 4, 2: mean 3.67, median 4; scale 10, 6, 9: NPS (2 - 1) / 3 = 33.
+        assert "Réponses : 3 ; moyenne : 3,67 ; médiane : 4." in text
+        assert ("NPS : 33 (personnes qui recommandent, 9 ou 10 : 2 ; neutres, 7 ou 8 : 0 ; qui ne recommandent "
+                "pas, 0 à 6 : 1)") in text
+        side = client.get(base + "?families=side").get_data(as_text=True)
+        side = side[side.index(f'id="chart-question-{scale}"'):]
+        side = side[:side.index("</section>")]
+        # The scale side by side: asi (1 answer, 9, NPS 100), then ess (2 answers, mean 8, NPS 0).
+        rows = re.findall(r'<th scope="row">([^<]+)</th>\s*<td[^>]*>(\d+)</td>\s*<td[^>]*>([\d,]+)</td>\s*'
+                          r'<td[^>]*>([\d,]+)</td>\s*<td[^>]*>(-?\d+)</td>', side)
+        assert [row[1:] for row in rows] == [("1", "9", "9", "100"), ("2", "8", "8", "0")]
+        ess = support.plain(page_text(client.get(base + "?families=ess")))
+        assert "Réponses de la famille « structure de l'ESS » : 2." in ess
+        assert "Réponses : 2 ; moyenne : 4,5 ; médiane : 4,5." in ess
+        rows = export(app, {"event": event_id, "survey": survey_id}, "csv")
+        assert sorted((row[1], row[3], row[5]) for row in rows[1:]) == [
+            ("Anne", "structure de l’ESS", "5"), ("Bleuenn", "structure de l’ESS", "4"),
+            ("Corentin", "association de solidarité internationale", "2")]
+    finally:
+        worker.stop()
