@@ -239,22 +239,27 @@ def test_two_beat_processes_at_once_invite_each_person_once(target):  # noqa: F8
 
 def test_the_reminder_goes_once_to_those_who_neither_answered_nor_started(app_ctx, client):
     event = new_event()
-    people = {name: register(event, name) for name in ("Anne", "Bob", "Chloe")}
+    people = {name: register(event, name) for name in ("Anne", "Bob", "Chloe", "Dan")}
     survey = active_survey(event)
     with at(INVITE):
         survey_invitations.queue_due_invitations()
     with at(INVITE + timedelta(days=1)):
         anne = participant_of(survey, people["Anne"])
         survey_answers.submit(anne, {question(survey, Kind.rating).id: ["5"]})
-        assert client.get(link_of(participant_of(survey, people["Bob"]))).status_code == 200  # opened only
+        bob = link_of(participant_of(survey, people["Bob"]))
+        started = client.post(bob, data={"csrf_token": support.csrf_token(client, bob)})  # sent, with mistakes
+        assert started.status_code == 422
+        # Only opened: not enough to count as started (mail scanners open links too).
+        assert client.get(link_of(participant_of(survey, people["Dan"]))).status_code == 200
     with at(REMIND - timedelta(minutes=1)):
         assert survey_invitations.queue_due_reminders() == 0
     with at(REMIND):
-        assert survey_invitations.queue_due_reminders() == 1
+        assert survey_invitations.queue_due_reminders() == 2
         assert survey_invitations.queue_due_reminders() == 0
-    rows = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "survey_reminder")).all()
+    rows = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "survey_reminder")
+                              .order_by(OutboxMail.recipient)).all()
     assert [(r.recipient, r.dedup_key) for r in rows] == [
-        ("chloe@example.org", f"survey:{survey.id}:remind:{people['Chloe'].id}")]
+        (f"{name.lower()}@example.org", f"survey:{survey.id}:remind:{people[name].id}") for name in ("Chloe", "Dan")]
 
 
 # --- Answering through the personal link ---
@@ -362,6 +367,20 @@ def test_a_closed_survey_or_one_not_open_yet_says_so_politely(app_ctx, client):
     assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
 
 
+def test_sending_the_form_is_rate_limited(app_ctx, limited_app):
+    event = new_event()
+    survey = active_survey(event)
+    [anne] = invited(event, survey)
+    path, data = link_of(anne), fields(survey, rating="4")
+    db.session.commit()  # this test's transaction ends: the other app writes to the same database
+    client = limited_app().test_client()  # two public POSTs a minute
+    with at(INVITE + timedelta(hours=2)):
+        token = support.csrf_token(client, path)
+        statuses = [client.post(path, data=data | {"csrf_token": token}).status_code for _ in range(3)]
+        assert client.get(path).status_code == 200  # reading is not limited
+    assert statuses == [302, 302, 429]
+
+
 # --- One response per person, anonymity ---
 
 def test_twenty_simultaneous_submissions_of_one_person_leave_one_response(target):  # noqa: F811
@@ -463,6 +482,8 @@ def test_organisers_create_the_survey_from_the_template_and_edit_it(app_ctx):
     wrong = support.submit(client, base, **(settings | {"opens_at": "2030-07-02T12:00", "reminder_days": "-1"}))
     assert wrong.status_code == 422
     assert "La clôture doit venir après l'ouverture." in support.plain(support.page_text(wrong))
+    too_early = support.submit(client, base, **(settings | {"closes_at": "2030-06-14T18:00"}))
+    assert "La clôture doit venir après l'envoi des invitations" in support.plain(support.page_text(too_early))
 
     new = f"{base}/questions/new"
     agro = event.workshops[0]

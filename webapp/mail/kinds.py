@@ -256,7 +256,7 @@ def _survey_invitation_withdrawn(row):
 
 
 def _survey_reminder_withdrawn(row):
-    """No reminder to a person who answered or opened the form meanwhile, nor for a closed survey."""
+    """No reminder to a person who answered or started answering meanwhile, nor for a closed survey."""
     participant = db.session.get(SurveyParticipant, row.payload.get("participant_id"))
     if participant is not None and (participant.answered or participant.started):
         return "the person answered or started answering"

@@ -153,8 +153,8 @@ class SurveyChoice(db.Model):
 
 
 class SurveyParticipant(db.Model):
-    """One invited registration: when it was invited and reminded, whether the person opened the
-    form or answered. Never joined to a response of an anonymous survey."""
+    """One invited registration: when it was invited and reminded, whether the person started
+    answering or answered. Never joined to a response of an anonymous survey."""
     __tablename__ = "survey_participants"
     __table_args__ = (UniqueConstraint("survey_id", "registration_id", name="uq_survey_participants_survey_id"),)
 
@@ -164,7 +164,7 @@ class SurveyParticipant(db.Model):
                                                  nullable=False, index=True)
     invited_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     reminded_at = mapped_column(UTCDateTime)
-    started: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # opened the form
+    started: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # sent the form, even with mistakes
     answered: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # Part of the personal link: raising it revokes the links sent so far.
     token_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)

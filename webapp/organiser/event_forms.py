@@ -383,7 +383,7 @@ class SurveySettingsForm(TimesInZone, Form):
                                                                               "l'ouverture.")),
                            description=_l("Laissez vide : pas de date de clôture."))
     reminder_days = _days(_l("Relance : jours après l'invitation"),
-                          _l("Une seule relance, aux personnes qui n'ont ni répondu ni ouvert le questionnaire ; "
+                          _l("Une seule relance, aux personnes qui n'ont ni répondu ni commencé à répondre ; "
                              "0 : pas de relance."))
 
     field_order = columns

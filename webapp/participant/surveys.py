@@ -63,7 +63,7 @@ def survey(token):
     questions = survey_answers.questions_for(participant)
     response = survey_answers.response_of(participant)
     form = survey_form(questions, survey_answers.raw_answers(response))()
-    if request.method == "GET":
+    if request.method == "POST":
         survey_answers.mark_started(participant)
     if form.validate_on_submit():
         try:

@@ -186,7 +186,8 @@ def read_answers(questions, raw):
 # --- Writing -----------------------------------------------------------------------------------
 
 def mark_started(participant):
-    """The person opened the form: no reminder for them. Committed."""
+    """The person sent the form (even with mistakes): they started answering, no reminder for them.
+    Opening the page is not enough: mail scanners open links too. Committed."""
     if not participant.started:
         db.session.execute(update(SurveyParticipant).where(SurveyParticipant.id == participant.id)
                            .values(started=True).execution_options(synchronize_session=False))

@@ -8,7 +8,7 @@
   held a seat; never an address on the unsubscribe or undeliverable list, never a person without
   an address. Each mail in the person's language.
 - The reminder: `reminder_days` after the invitations (0: none), claimed the same way through
-  `surveys.reminded_at`, to the participants who neither answered nor opened the form
+  `surveys.reminded_at`, to the participants who neither answered nor started answering (sent the form)
   (`survey_reminder`, `survey:<id>:remind:<registration id>`). At sending time a reminder to a
   person who answered meanwhile is withdrawn.
 - Both are bulk mail: rows queued without their own task, handed to the workers in batches.

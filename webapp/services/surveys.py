@@ -80,12 +80,16 @@ class SurveyError(Exception):
 
 # --- Moments -----------------------------------------------------------------------------------
 
+def moment_after_end(event, days_after, at):
+    """`days_after` days after the event's end date, at the time `at` on the event's clock (UTC)."""
+    day = event.local_end.date() + timedelta(days=days_after)
+    return datetime.combine(day, at, tzinfo=event.tz).astimezone(UTC)
+
+
 def invitation_moment(survey):
     """When the invitations go out (UTC): `invite_days_after` days after the event's end date, at
     `invite_time` on the event's clock."""
-    event = survey.event
-    day = event.local_end.date() + timedelta(days=survey.invite_days_after)
-    return datetime.combine(day, survey.invite_time, tzinfo=event.tz).astimezone(UTC)
+    return moment_after_end(survey.event, survey.invite_days_after, survey.invite_time)
 
 
 def reminder_moment(survey):
@@ -185,6 +189,9 @@ def update_settings(survey, by, *, title, intro, anonymous, status, invite_days_
         errors.append(_("La clôture doit venir après l'ouverture."))
     if not 0 <= invite_days_after <= MAX_DAYS or not 0 <= reminder_days <= MAX_DAYS:
         errors.append(_("Un nombre de jours va de 0 à %(max)d.", max=MAX_DAYS))
+    elif survey.invited_at is None and closes_at is not None and (
+            closes_at <= moment_after_end(survey.event, invite_days_after, invite_time)):
+        errors.append(_("La clôture doit venir après l'envoi des invitations : personne ne pourrait répondre."))
     if errors:
         raise SurveyError(SurveyErrorCode.invalid, *errors)
     survey.title, survey.intro, survey.anonymous, survey.status = title.strip(), intro.strip(), anonymous, status
