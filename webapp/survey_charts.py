@@ -131,13 +131,14 @@ def _split_numbers_chart(name, title, question, group_results):
     values = [value for value, _count in group_results[0][1].numbers.distribution]
     scale = question.kind == SurveyQuestionKind.scale
     headers = [_("À quel titre"), _("Réponses"), _("Moyenne"), _("Médiane")] + ([_("NPS")] if scale else []) + \
-        [_("Note %(value)s", value=value) for value in values]
+        [_("Réponses par note")]
     rows = []
     for label, result in group_results:
         figures = result.numbers
+        spread = " ; ".join(_("%(value)s : %(count)s", value=value, count=count)
+                            for value, count in figures.distribution)
         rows.append([label, figures.count, number(figures.mean), number(figures.median)]
-                    + ([figures.nps if figures.nps is not None else "–"] if scale else [])
-                    + [count for _value, count in figures.distribution])
+                    + ([figures.nps if figures.nps is not None else "–"] if scale else []) + [spread])
     summary = _("Pour chaque famille d'acteurs : le nombre de réponses par note (la taille de chaque point), "
                 "la moyenne et la médiane.")
     draw = dot_grid([label for label, _result in group_results], [str(value) for value in values],
