@@ -794,6 +794,18 @@ def _(v):
     v.goto(f"/organiser/events/{event_id}/survey")
 
 
+@state("survey: closes before its invitations (the event moved)")
+def _(v):
+    event_id = v.event(title=TITLE)
+    with v.app.test_request_context():
+        survey = surveys.create_from_template(db.session.get(Event, event_id), v.language)
+        survey.closes_at = surveys.invitation_moment(survey) - timedelta(days=1)
+        db.session.commit()
+    v.log_in_organiser(events=[event_id])
+    v.goto(f"/organiser/events/{event_id}/survey")
+    assert v.page.locator("main p.notice").count() == 1
+
+
 @state("survey: settings errors", 422)
 def _(v):
     event_id, _actors = survey_of(v, answered=False)

@@ -4,6 +4,8 @@ answers changed, bad input, forged links, closed surveys), one response per pers
 simultaneous submissions (SQLite and PostgreSQL), anonymity of the stored rows, and the end-to-end
 path through the real worker to the SMTP server. Time travels (time_machine); nothing sleeps."""
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,10 +15,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.mail import delivery
 from webapp.models import (
     CheckIn,
     EventStatus,
     OutboxMail,
+    OutboxStatus,
     Registration,
     SurveyAnswer,
     SurveyChoice,
@@ -237,6 +241,25 @@ def test_two_beat_processes_at_once_invite_each_person_once(target):  # noqa: F8
         assert len(invitations()) == 3
 
 
+def test_at_delivery_an_invitation_to_an_address_unsubscribed_meanwhile_is_withdrawn(app_ctx, smtp_server):
+    event = new_event()
+    register(event, "Anne")
+    register(event, "Bob")
+    active_survey(event)
+    with at(INVITE):
+        survey_invitations.queue_due_invitations()
+    suppressions.unsubscribe(suppressions.address_hash("anne@example.org"))
+    rows = invitations()
+    with at(INVITE + timedelta(minutes=1)):
+        delivery.deliver_batch([row.id for row in rows])
+    db.session.expire_all()
+    assert {row.recipient: row.status for row in invitations()} == {
+        "anne@example.org": OutboxStatus.cancelled, "bob@example.org": OutboxStatus.sent}
+    [mail] = smtp_server.wait_for("bob@example.org", kind="survey_invitation")
+    assert "/unsubscribe/" in mail["List-Unsubscribe"]
+    assert smtp_server.to("anne@example.org") == []
+
+
 def test_the_reminder_goes_once_to_those_who_neither_answered_nor_started(app_ctx, client):
     event = new_event()
     people = {name: register(event, name) for name in ("Anne", "Bob", "Chloe", "Dan")}
@@ -406,6 +429,32 @@ def test_twenty_simultaneous_submissions_of_one_person_leave_one_response(target
         response = db.session.scalars(select(SurveyResponse)).one()
         assert len(response.answers) == 2  # the answers of one submission, whole
         assert db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == 2
+
+
+def test_twenty_tabs_sending_the_form_at_once_over_http_leave_one_response(app, live_server):
+    """The same person's form sent from 20 tabs at once to the server (gunicorn, two processes)."""
+    with app.test_request_context():
+        event = new_event()
+        survey = active_survey(event)
+        [anne] = invited(event, survey)  # open until July 2030: the server lives in real time
+        db.session.commit()
+        path, data = link_of(anne), fields(survey, rating="4")
+    with requests.Session() as http:
+        token = support.csrf_token_in(http.get(live_server + path, timeout=30).text)
+        cookies = http.cookies.get_dict()
+    barrier = threading.Barrier(20)
+
+    def send(n):
+        barrier.wait()
+        return requests.post(live_server + path, data=data | {"csrf_token": token}, cookies=cookies,
+                             allow_redirects=False, timeout=60).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(send, range(20)))
+    assert statuses == [302] * 20
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+        assert db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == 1
 
 
 def test_without_the_unique_respondent_key_twenty_submissions_would_make_several_responses(app_ctx):

@@ -2,8 +2,9 @@
 read and checked per kind, and the one response per person.
 
 Answers come as the form sends them, a list of strings per question: a number (rating 1–5, scale
-0–10), "yes" or "no", a text, or the ids of the chosen choices. Everything is checked before
-anything is written; a response is written whole or not at all.
+0–10), "yes" or "no", a text, or the ids of the chosen choices; a problem is an AnswerError, the
+problems of a form an AnswersError, like the answers to registration questions (`services.questions`).
+Everything is checked before anything is written; a response is written whole or not at all.
 
 One response per person is a unique constraint of the database on (survey, respondent key): the
 response row is inserted with ON CONFLICT DO NOTHING, then locked, and its answers replaced. Twenty
@@ -14,7 +15,6 @@ the response can be found again by its owner (to change the answers), never by t
 """
 import hashlib
 import hmac
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
@@ -36,25 +36,13 @@ from ..models import (
 )
 from ..models.base import utcnow
 from . import tokens
+from .questions import NO, YES, AnswerError, AnswersError, has_control_characters
 from .surveys import SurveyError, SurveyErrorCode, is_open, local_day
 
 Kind = SurveyQuestionKind
 
 TEXT_MAX_LENGTH = {Kind.short_text: 300, Kind.long_text: 5000}
-YES, NO = "yes", "no"
 TOKEN_PURPOSE = "survey"
-
-
-class AnswersError(Exception):
-    """Answers that do not fit their questions; `errors` maps question ids to messages (translated)."""
-
-    def __init__(self, errors):
-        super().__init__("; ".join(f"{question_id}: {message}" for question_id, message in errors.items()))
-        self.errors = errors
-
-
-class AnswerError(ValueError):
-    """One answer that does not fit its question (the message, translated)."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +117,6 @@ def raw_answers(response):
     return raw
 
 
-def _control_characters(text, allow_line_breaks):
-    allowed = "\n\t" if allow_line_breaks else ""
-    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") and ch not in allowed for ch in text)
-
-
 def read_answer(question, raw):
     """The answer `raw` (list of strings from the form) to `question`: a Given, or None when left
     empty (allowed unless the question is required). Raises AnswerError."""
@@ -152,7 +135,7 @@ def read_answer(question, raw):
         if len(text) > limit:
             raise AnswerError(_("Votre réponse fait %(length)d caractères : %(max)d au plus.",
                                 length=len(text), max=limit))
-        if _control_characters(text, allow_line_breaks=question.kind == Kind.long_text):
+        if has_control_characters(text, allow_line_breaks=question.kind == Kind.long_text):
             raise AnswerError(_("Ce champ ne peut pas contenir de retour à la ligne ni de caractère de contrôle."))
         return Given(text=text)
     if question.number_range is not None:
