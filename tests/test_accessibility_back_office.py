@@ -46,7 +46,7 @@ from webapp.services import (
 )
 from webapp.web import address_breaks
 
-from . import accessibility, support
+from . import accessibility, support, survey_story
 from .accessibility import MARKDOWN, ONLINE_URL, PARTICIPANT
 
 STATES = accessibility.States()
@@ -981,6 +981,49 @@ def _(v):
     v.goto("/organiser/network")
     v.fill(start="2030-12-31", end="2030-01-01")
     v.send()
+
+
+# --- Survey results ---------------------------------------------------------------------------------
+
+def survey_results_of(v, anonymous=True):
+    """The results page of the known survey (tests/survey_story.py), the admin logged in."""
+    story = survey_story.make_story(v.app, anonymous=anonymous)
+    v.log_in()
+    return story, f"/organiser/events/{story['event']}/survey/results"
+
+
+@state("survey results: anonymous, every response")
+def _(v):
+    v.goto(survey_results_of(v)[1])
+
+
+@state("survey results: named, side by side by family of actors")
+def _(v):
+    v.goto(survey_results_of(v, anonymous=False)[1] + "?families=side")
+
+
+@state("survey results: anonymous, one workshop")
+def _(v):
+    story, path = survey_results_of(v)
+    v.goto(f"{path}?workshop={story['workshops']['agro']}")
+
+
+@state("survey results: anonymous, too few responses to show")
+def _(v):
+    story, path = survey_results_of(v)
+    v.goto(f"{path}?workshop={story['workshops']['riaa']}")
+
+
+@state("survey results: unknown choice", 422)
+def _(v):
+    v.goto(survey_results_of(v)[1] + "?families=personne")
+
+
+@state("survey results: no survey")
+def _(v):
+    event_id = v.event(title=TITLE)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/survey/results")
 
 
 # --- Errors -----------------------------------------------------------------------------------------

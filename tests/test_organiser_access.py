@@ -6,8 +6,8 @@ walks the app's URL map: a back-office route missing from ROUTES fails the suite
 To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
 makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target},
 {people_event}, {arrival_event}, {seated}, {waiting}, {failed_mail}, {approval_event}, {awaiting},
-{awaiting_other}, {question}, {second_question}, {survey_question}, {second_survey_question} are replaced by
-ids, {arrival_code} by a check-in code;
+{awaiting_other}, {question}, {second_question}, {survey_question}, {second_survey_question}, {survey_event} are
+replaced by ids, {arrival_code} by a check-in code;
 {workshop_start} and {workshop_end} by times within the event).
 """
 import enum
@@ -38,7 +38,7 @@ from webapp.models import (
 from webapp.organiser import PUBLIC_ENDPOINTS
 from webapp.services import accounts, mailings, questions, reminders, suppressions, surveys
 
-from . import support
+from . import support, survey_story
 from .support import logged_in_as, make_user
 
 
@@ -224,6 +224,14 @@ ROUTES = [
           "/organiser/events/{event}/survey/questions/{second_survey_question}/move/up", Access.event),
     Route("organiser.delete_survey_question", "POST",
           "/organiser/events/{event}/survey/questions/{survey_question}/delete", Access.event),
+    Route("organiser.survey_results_page", "GET", "/organiser/events/{survey_event}/survey/results?families=side",
+          Access.event),
+    Route("organiser.survey_results_chart", "GET", "/organiser/events/{survey_event}/survey/results/rate.svg",
+          Access.event),
+    Route("organiser.export_survey_responses", "POST", "/organiser/events/{survey_event}/survey/responses.csv",
+          Access.event, download=True),
+    Route("organiser.export_survey_responses", "POST", "/organiser/events/{survey_event}/survey/responses.xlsx",
+          Access.event, download=True),
 ]
 PROTECTED = [route for route in ROUTES if route.access != Access.public]
 DASHBOARD = ROUTES[[route.endpoint for route in ROUTES].index("organiser.dashboard")]
@@ -252,7 +260,7 @@ def world(app, make_event):
     disabled one to enable. A third event of the first organiser (one seat) has people: one with the
     seat (checked in), whose confirmation mail failed, and one waiting; a fourth one of theirs asks
     for approval: two requests await a decision; a fifth one of theirs has a person with a seat, not
-    checked in yet."""
+    checked in yet; a sixth one of theirs has a survey with responses (tests/survey_story.py)."""
     event = make_event(title="Journée régionale", starts_at=support.START, ends_at=support.START + timedelta(hours=8),
                        workshops=[dict(key="agro", title="Agroécologie", starts_at=support.START + timedelta(hours=1),
                                        ends_at=support.START + timedelta(hours=2))])
@@ -294,6 +302,10 @@ def world(app, make_event):
         failed.status, failed.last_error = OutboxStatus.failed, "550 5.1.1 mailbox unknown"
         db.session.commit()
         ids["failed_mail"] = failed.id
+    ids["survey_event"] = survey_story.make_story(app)["event"]
+    with app.app_context():
+        accounts.assign_organiser(db.session.get(Event, ids["survey_event"]), db.session.get(User, ids["organiser"]),
+                                  by=None)
     arrival = support.person_id(app, ids["arrival_event"], "Nolwenn")
     with app.app_context():
         ids["arrival_code"] = db.session.get(Registration, arrival).checkin_code

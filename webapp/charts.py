@@ -48,7 +48,7 @@ class Table:
 
     @property
     def shown_rows(self):
-        return [[_day(cell, "medium") if isinstance(cell, date) else cell for cell in row] for row in self.rows]
+        return [[day_label(cell, "medium") if isinstance(cell, date) else cell for cell in row] for row in self.rows]
 
     @property
     def wide(self):
@@ -89,12 +89,12 @@ def percent(value):
     return "–" if value is None else format_percent(value / 100)
 
 
-def _day(day, length="d MMM"):
+def day_label(day, length="d MMM"):
     """A day (in the event's time zone already) in words: « 1 juin » in a picture."""
     return format_date(day, length, rebase=False)
 
 
-def _dot_grid(rows, columns, values):
+def dot_grid(rows, columns, values):
     """A grid of dots: one row per name of `rows`, one column per name of `columns`, each dot as
     large as its value (the numbers are in the chart's table). `values[i][j]` is row i, column j."""
     def draw():
@@ -124,7 +124,7 @@ def _registrations_chart(figures):
     def draw():
         chart = pygal.Line(legend_at_bottom=True, show_minor_x_labels=False, x_labels_major_count=8,
                            x_label_rotation=30, dots_size=3, min_scale=1)
-        chart.x_labels = [_day(day.day) for day in days]
+        chart.x_labels = [day_label(day.day) for day in days]
         chart.add(_("Inscriptions (cumul, trait plein)"), [day.registrations for day in days])
         chart.add(_("Places réservées (cumul, tirets)"), [day.seats for day in days],
                   stroke_style={"width": 3, "dasharray": "9, 6"})
@@ -132,7 +132,8 @@ def _registrations_chart(figures):
 
     summary = _("Inscriptions faites du %(first)s au %(last)s, annulées ensuite comprises : %(registrations)s, "
                 "dont %(seats)s avec une place obtenue. Jour par jour, dans le fuseau horaire de l'événement.",
-                registrations=last.registrations, seats=last.seats, first=_day(days[0].day), last=_day(last.day))
+                registrations=last.registrations, seats=last.seats, first=day_label(days[0].day),
+                last=day_label(last.day))
     return Chart("registrations", _("Inscriptions au fil du temps"), summary, Table(headers, rows), draw)
 
 
@@ -173,7 +174,7 @@ def _waiting_chart(figures):
     def draw():
         chart = pygal.Line(show_legend=False, show_minor_x_labels=False, x_labels_major_count=8, x_label_rotation=30,
                            dots_size=3, min_scale=1, fill=False)
-        chart.x_labels = [_day(day.day) for day in days]
+        chart.x_labels = [day_label(day.day) for day in days]
         chart.add(_("Personnes en liste d'attente"), [day.waiting for day in days])
         return chart
 
@@ -210,7 +211,7 @@ def _mix_chart(name, title, pool, booked_label):
     summary = _("Familles d'acteurs parmi les personnes inscrites (%(registered)s), celles qui ont une place "
                 "(%(confirmed)s) et les présentes (%(present)s).", registered=pool.registered, confirmed=pool.confirmed,
                 present=pool.present)
-    draw = _dot_grid(_actor_labels(mix), columns, [[row.registered, row.confirmed, row.present] for row in mix])
+    draw = dot_grid(_actor_labels(mix), columns, [[row.registered, row.confirmed, row.present] for row in mix])
     return Chart(name, title, summary, Table(headers, rows), draw if pool.registered else None, height=560)
 
 
@@ -280,7 +281,7 @@ def _network_mix_chart(figures):
     summary = _("Part de chaque famille d'acteurs parmi les personnes inscrites à chaque événement, en "
                 "pourcentage : une ligne par famille, une colonne par événement (à sa date). Le tableau donne "
                 "aussi le nombre de personnes.")
-    draw = _dot_grid(labels, [_event_date(item) for item in figures.events],
+    draw = dot_grid(labels, [_event_date(item) for item in figures.events],
                      [[_share(count(item, key), item.pool.registered) or 0 for item in figures.events] for key in keys])
     return Chart("mix", _("Familles d'acteurs par événement"), summary, Table(headers, rows),
                  draw if figures.events else None, height=560)
@@ -292,7 +293,7 @@ def _returning_chart(figures):
     rows = [[_event_name(item), item.returning, item.newcomers] for item in figures.events]
     summary = _("Parmi les personnes inscrites à chaque événement : celles dont l'adresse électronique était "
                 "déjà inscrite à un événement précédent du réseau, et les nouvelles.")
-    draw = _dot_grid([_event_label(item) for item in figures.events], columns,
+    draw = dot_grid([_event_label(item) for item in figures.events], columns,
                      [[item.returning, item.newcomers] for item in figures.events])
     return Chart("returning", _("Personnes revenues et nouvelles"), summary, Table(headers, rows),
                  draw if figures.events else None, height=max(220, 150 + 50 * len(figures.events)))

@@ -189,6 +189,8 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.registration_declined: _l("Demande d'inscription refusée : %(name)s (%(email)s)."),
     JournalAction.waiting_priority_given: _l("Passage en tête de la liste d'attente : %(name)s (%(email)s)."),
     JournalAction.registrations_exported: _l("Liste des inscriptions exportée (%(format)s) ; lignes : %(count)s."),
+    JournalAction.survey_responses_exported: _l("Réponses au questionnaire exportées (%(format)s) ; lignes : "
+                                                "%(count)s."),
     JournalAction.mails_requeued: _l("Courriels en échec renvoyés : %(count)s."),
     JournalAction.checked_in: _l("Arrivée enregistrée : %(name)s."),
     JournalAction.checkin_undone: _l("Arrivée annulée : %(name)s."),

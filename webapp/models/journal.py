@@ -53,6 +53,7 @@ class JournalAction(enum.StrEnum):
     survey_question_updated = "survey_question_updated"
     survey_question_moved = "survey_question_moved"
     survey_question_deleted = "survey_question_deleted"
+    survey_responses_exported = "survey_responses_exported"
 
 
 class JournalEntry(db.Model):

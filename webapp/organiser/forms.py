@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateField, PasswordField, RadioField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from ..formatting import BACK_OFFICE_STATUS_LABELS, LANGUAGE_NAMES
+from ..formatting import BACK_OFFICE_STATUS_LABELS, LANGUAGE_NAMES, actor_type_label
 from ..forms import Form, ParticipantDetailsForm, RegistrationForm, _email_syntax, actor_type_choices
 from ..models import ACTOR_TYPES, QuestionKind, RegistrationStatus, UserRole
 from ..models.questions import CHOICE_KINDS
@@ -308,3 +308,29 @@ class NetworkPeriodForm(Form):
         start = self.start.data
         end = self.end.data or max(today, start or today)
         return start or dashboards.default_period(end)[0], end
+
+
+class SurveyResultsForm(Form):
+    """What the survey's results page shows (a GET form: no CSRF token): every response together,
+    side by side by family of actors, or one family; every response or one workshop's respondents."""
+    TOGETHER, SIDE_BY_SIDE = "", "side"
+
+    class Meta:
+        csrf = False
+
+    families = SelectField(_l("Familles d'acteurs"), default=TOGETHER, validators=[Optional()])
+    workshop = SelectField(_l("Atelier"), default="", validators=[Optional()])
+
+    def __init__(self, formdata, families, workshops):
+        super().__init__(formdata)
+        self.families.choices = [(self.TOGETHER, _l("Toutes ensemble")),
+                                 (self.SIDE_BY_SIDE, _l("Côte à côte, famille par famille"))] + \
+            [(key, actor_type_label(key)) for key in families]
+        self.workshop.choices = [("", _l("Tous les ateliers"))] + \
+            [(str(workshop.id), workshop.title) for workshop in workshops]
+
+    def actor_type(self):
+        return None if self.families.data in (self.TOGETHER, self.SIDE_BY_SIDE, None) else self.families.data
+
+    def workshop_id(self):
+        return int(self.workshop.data) if self.workshop.data else None

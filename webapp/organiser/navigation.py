@@ -40,6 +40,7 @@ EVENT_SECTIONS = [
     Section("organiser.mailings", _l("Envois aux personnes inscrites")),
     Section("organiser.reminders", _l("Rappels")),
     Section("organiser.surveys", _l("Questionnaire")),
+    Section("organiser.survey_results_page", _l("Résultats du questionnaire")),
     Section("organiser.checkin", _l("Accueil le jour J")),
     Section("organiser.event_team", _l("Équipe"), admin_only=True),
 ]

@@ -117,19 +117,20 @@ def to_csv(event, registrations, columns=COLUMNS):
     return csv_file(_rows(event, registrations, columns, lambda local: local.strftime("%Y-%m-%d %H:%M")))
 
 
-def to_xlsx(event, registrations, columns=COLUMNS):
-    """The Excel workbook (bytes) of these registrations: one sheet, dates as dates."""
+def xlsx_file(rows, sheet_title):
+    """An Excel workbook (bytes) of one sheet: `rows` (lists of cells), the first one in bold;
+    datetimes as dates; text cells neutralised."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(_l("Inscriptions")))
+    sheet = workbook.create_sheet(sheet_title)
     bold = Font(bold=True)
 
     def cell(value):
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=neutralise(value))
         if hasattr(value, "hour"):
             cell.number_format = XLSX_DATE_FORMAT
         return cell
 
-    for index, row in enumerate(_rows(event, registrations, columns, lambda local: local.replace(tzinfo=None))):
+    for index, row in enumerate(rows):
         cells = [cell(value) for value in row]
         if index == 0:
             for header in cells:
@@ -138,6 +139,12 @@ def to_xlsx(event, registrations, columns=COLUMNS):
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def to_xlsx(event, registrations, columns=COLUMNS):
+    """The Excel workbook (bytes) of these registrations: one sheet, dates as dates."""
+    return xlsx_file(_rows(event, registrations, columns, lambda local: local.replace(tzinfo=None)),
+                     str(_l("Inscriptions")))
 
 
 def export(event, by, filters, order, file_format):
