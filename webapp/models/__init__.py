@@ -4,6 +4,7 @@ from .checkins import CheckIn
 from .events import Event, EventStatus, RegistrationState, Workshop
 from .journal import JournalAction, JournalEntry
 from .outbox import OutboxMail, OutboxStatus
+from .privacy import Consent, ConsentPurpose, DataAccess, DataAccessAction
 from .questions import Answer, Question, QuestionChoice, QuestionKind
 from .registrations import (
     ACTOR_TYPES,
@@ -22,6 +23,10 @@ __all__ = [
     "Answer",
     "BookingStatus",
     "CheckIn",
+    "Consent",
+    "ConsentPurpose",
+    "DataAccess",
+    "DataAccessAction",
     "Event",
     "EventStatus",
     "JournalAction",
