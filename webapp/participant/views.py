@@ -299,6 +299,7 @@ def my_data(token):
 
 @bp.route("/news-consent/<token>", methods=["GET", "POST"])
 @personal_link("news-consent")
+@public_post_limit()
 def news_consent(token):
     """Withdraw one's consent to news from the network: the link of the mails shows a button, the
     manage page's button posts here directly. Idempotent."""
