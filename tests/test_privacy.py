@@ -4,7 +4,7 @@ worker and SMTP server, the download of one's data, consent records, the back of
 journal and admin erasure."""
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -36,18 +36,16 @@ from webapp.services import checkin, dashboards, privacy, registrations, suppres
 
 from . import support
 from .support import invite_of, person
+from .test_organiser_dashboards import network  # noqa: F401  (the fixture: three events of the network)
 
 ANNE = "azilis@example.org"
 ANNE_TEXT = "Azilis Le Goff, allergique aux noix, joignable au 06 12 34 56 78"
 
 
 def database_dump():
-    """Every row of every table, as SQL text (SQLite's dump)."""
-    connection = db.engine.raw_connection()
-    try:
-        return "\n".join(connection.driver_connection.iterdump())
-    finally:
-        connection.close()
+    """Every row of every table of the models, as text (a SELECT over each table)."""
+    return "\n".join(repr(tuple(row)) for table in db.metadata.sorted_tables
+                     for row in db.session.execute(select(table)))
 
 
 def questions_of(event):
@@ -130,9 +128,35 @@ def test_after_the_retention_periods_the_person_is_nowhere_in_the_database_and_t
         assert db.session.scalar(select(func.count()).select_from(DataAccess)) == 0
 
 
-def test_months_are_calendar_months():
-    from datetime import datetime
+@support.ON_BOTH_DATABASES
+def test_the_network_view_counts_the_same_people_after_retention_and_the_names_are_gone(db_app, network):  # noqa: F811
+    """Three events of 2029 and 2030 (fixture of the dashboards' tests): once the retention period of
+    all of them is over, the network's figures (people who came back, newcomers, families of actors)
+    and each event's are the same as before; the task runs twice; nobody's name or address is left."""
+    app = db_app
+    moment = datetime(2031, 1, 1, tzinfo=UTC)
+    period = (date(2029, 1, 1), date(2030, 12, 31), "Europe/Paris")
 
+    def figures():
+        with app.app_context():
+            network_view = dashboards.network_figures(*period, now=moment)
+            return ([(item.event.slug, item.pool, item.returning) for item in network_view.events],
+                    network_view.people, network_view.several,
+                    [dashboards.event_figures(db.session.get(Event, network[key]), now=moment).pool
+                     for key in ("old", "first", "second")])
+
+    before = figures()
+    assert before[1:3] == (3, 2)
+    with time_machine.travel(datetime(2033, 1, 1, tzinfo=UTC), tick=False), app.app_context():
+        assert privacy.apply_retention().registrations == 7
+        assert privacy.apply_retention() == privacy.RetentionReport()
+        dump = database_dump().lower()
+    assert figures() == before
+    for name in ("anne", "bleuenn", "corentin", "deniz", "le goff"):
+        assert name not in dump, name
+
+
+def test_months_are_calendar_months():
     assert privacy.months_before(datetime(2030, 3, 31, 12), 1) == datetime(2030, 2, 28, 12)
     assert privacy.months_before(datetime(2030, 1, 15), 24) == datetime(2028, 1, 15)
 
