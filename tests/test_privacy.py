@@ -32,10 +32,12 @@ from webapp.models import (
     UserRole,
 )
 from webapp.models.base import utcnow
-from webapp.services import checkin, dashboards, privacy, registrations, suppressions
+from webapp.services import checkin, dashboards, privacy, registrations, suppressions, tokens
+from webapp.services.errors import RegistrationError
 
 from . import support
 from .support import invite_of, person
+from .test_concurrency import create_event, run_together, target  # noqa: F401  (the fixture: SQLite and PostgreSQL)
 from .test_organiser_dashboards import network  # noqa: F401  (the fixture: three events of the network)
 
 ANNE = "azilis@example.org"
@@ -208,6 +210,28 @@ def test_erasure_from_the_manage_link_cancels_mails_the_cancel_invite_then_leave
             assert personal not in dump, personal
         [listed] = db.session.scalars(select(Suppression)).all()
         assert listed.address_hash == suppressions.address_hash(ANNE) and listed.address_hash in dump
+
+
+def test_an_erasure_and_a_click_on_the_confirmation_link_at_once_leave_no_seat_taken(target):  # noqa: F811
+    """Whichever comes first, the person ends cancelled, without a seat, and erased; the event's
+    counters match its rows (the cancellation's conditional UPDATE and the event's lock)."""
+    _env, app = target
+    for attempt in range(5):
+        with app.test_request_context():
+            event = create_event(capacity=1)
+            registration = person(event, "Azilis", email=f"azilis{attempt}@example.org", confirm=False)
+            token, registration_id, event_id = tokens.confirm_token(registration), registration.id, event.id
+        results = run_together(app, [
+            lambda: registrations.confirm_address(token),  # noqa: B023  (run before the loop moves on)
+            lambda: privacy.erase(db.session.get(Registration, registration_id)),  # noqa: B023
+        ])
+        assert not [r for r in results if isinstance(r, Exception) and not isinstance(
+            r, RegistrationError | tokens.InvalidLink)], results
+        with app.app_context():
+            support.assert_counters_match_rows(event_id)
+            erased = db.session.get(Registration, registration_id)
+            assert erased.status == RegistrationStatus.cancelled and erased.erasure_requested_at is not None
+            assert db.session.get(Event, event_id).seats_taken == 0
 
 
 def test_an_admin_erases_a_person_of_a_past_event_at_once_and_it_is_journalled(app_ctx, client, make_event):
