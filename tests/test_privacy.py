@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.mail import outbox
+from webapp.mail import delivery, outbox
 from webapp.mail.message import build_message
 from webapp.models import (
     Consent,
@@ -232,6 +232,25 @@ def test_an_erasure_and_a_click_on_the_confirmation_link_at_once_leave_no_seat_t
             erased = db.session.get(Registration, registration_id)
             assert erased.status == RegistrationStatus.cancelled and erased.erasure_requested_at is not None
             assert db.session.get(Event, event_id).seats_taken == 0
+
+
+def test_a_cancelled_registration_still_leads_to_the_erasure_and_its_cancel_invite_still_goes(
+        app, client, smtp_server, make_event):
+    registration_id = support.person_id(app, make_event(), "Azilis")
+    manage = support.personal_link(app, "manage", registration_id)
+    assert support.submit(client, manage + "/cancel").status_code == 200
+    page = client.get(manage)
+    assert page.status_code == 410 and f'href="{manage}/erase"' in page.get_data(as_text=True)
+    assert support.submit(client, manage + "/erase").status_code == 200
+    with app.test_request_context():
+        pending = db.session.scalars(select(OutboxMail).where(OutboxMail.status == OutboxStatus.queued)).all()
+        assert [row.kind for row in pending] == ["registration_cancelled"]  # the confirmation mails dropped
+        assert db.session.get(Registration, registration_id).anonymised_at is None  # it waits for that mail
+        delivery.deliver(pending[0].id)
+        privacy.complete_erasures_after_mail([pending[0].id])
+        assert invite_of(smtp_server.wait_for(ANNE, kind="registration_cancelled")[0])[0] == "CANCEL"
+        assert db.session.get(Registration, registration_id).anonymised_at is not None
+        assert ANNE not in database_dump()
 
 
 def test_an_admin_erases_a_person_of_a_past_event_at_once_and_it_is_journalled(app_ctx, client, make_event):

@@ -59,11 +59,12 @@ def _erased_registrations_links_are_gone():
     return None
 
 
-def _message(status, heading, message, link_url=None, link_text=None):
+def _message(status, heading, message, link_url=None, link_text=None, erase_url=None):
     """A short answer page; for a link that cannot be used (4xx, never a 500), the page also
-    says how to get one's links again."""
+    says how to get one's links again, and `erase_url` how to have one's data erased."""
     template = "participant/message.html" if status >= 400 else "message.html"
-    page = render_template(template, heading=heading, message=message, link_url=link_url, link_text=link_text)
+    page = render_template(template, heading=heading, message=message, link_url=link_url, link_text=link_text,
+                           erase_url=erase_url)
     return page, status
 
 
@@ -150,21 +151,23 @@ def _manage_link_registration(token):
         return None
 
 
-def _cancelled_page(registration):
-    """The registration ended: cancelled, or declined by the organisers."""
+def _cancelled_page(registration, token):
+    """The registration ended: cancelled, or declined by the organisers. The person may still have
+    their data erased."""
+    erase_url = url_for("participant.erase", token=token)
     if registration.status == RegistrationStatus.declined:
         return _message(
             410, _("Demande non retenue"),
             sentence(_("Les personnes qui organisent « %(title)s » n'ont pas pu donner suite à votre demande "
                        "d'inscription : il n'y a plus rien à modifier."), title=_title(registration.event)),
-            url_for("public.index"), _("Voir les événements"),
+            url_for("public.index"), _("Voir les événements"), erase_url,
         )
     return _message(
         410, _("Inscription annulée"),
         sentence(_("Votre inscription à « %(title)s » est annulée : il n'y a plus rien à modifier. "
                    "Vous pouvez vous inscrire à nouveau depuis la page de l'événement si des places sont "
                    "disponibles."), title=_title(registration.event)),
-        url_for("public.event", slug=registration.event.slug), _("Voir l'événement"),
+        url_for("public.event", slug=registration.event.slug), _("Voir l'événement"), erase_url,
     )
 
 
@@ -176,7 +179,7 @@ def manage(token):
     if registration is None:
         return _invalid_link()
     if not registration.is_active:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     event = registration.event
     current_workshops = [booking.workshop for booking in registration.active_bookings()]
     # Workshops can change only while the event takes registrations; otherwise they are shown
@@ -210,7 +213,7 @@ def manage(token):
 def _update_refused(registration, token, code):
     """The change could not be saved (the registration or the event changed meanwhile): nothing changed."""
     if code == Code.cancelled:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     if code == Code.event_cancelled:
         reason = _("L'événement a été annulé : votre inscription ne peut plus être modifiée.")
     elif code == Code.closed:
@@ -231,14 +234,14 @@ def cancel(token):
     if registration is None:
         return _invalid_link()
     if not registration.is_active:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     if request.method == "GET":
         return render_template("participant/cancel.html", registration=registration, token=token)
     held_seat = registration.status == RegistrationStatus.confirmed  # only then is there an invite to cancel
     try:
         registrations.cancel_registration(registration)
     except RegistrationError:  # cancelled meanwhile, by another click
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     return render_template("participant/cancelled.html", registration=registration, held_seat=held_seat)
 
 
@@ -325,12 +328,12 @@ def leave_waiting_list(token):
     if registration is None:
         return _invalid_link()
     if not registration.is_active:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     try:
         registrations.leave_waiting_list(registration)
     except RegistrationError as exc:
         if exc.code == Code.already_cancelled:
-            return _cancelled_page(registration)
+            return _cancelled_page(registration, token)
         return _message(
             409, _("Vous n'êtes plus sur la liste d'attente"),
             _("Votre inscription n'est plus sur la liste d'attente : une place vous a peut-être été proposée "

@@ -26,6 +26,7 @@ from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
 from ..extensions import db
+from ..mail.kinds import KINDS, InviteMethod
 from ..mail.outbox import queue_registration_mail
 from ..models import (
     Answer,
@@ -182,17 +183,25 @@ def same_person(registration):
         select(Registration).where(Registration.email == registration.email).order_by(Registration.id)).all()
 
 
+def _calendar_cancellations():
+    """The kinds of mail that take the event out of the person's calendar (the CANCEL invite)."""
+    return [name for name, kind in KINDS.items() if kind.invite == InviteMethod.cancel]
+
+
 def erase(registration, by=None):
     """Erase the person's data (every registration of the address), at their request or by an
     admin (`by`, journalled): mails not sent yet are dropped, registrations to come are cancelled
     (seats to the people waiting, CANCEL invite queued), then everything is anonymised as soon as
-    that last mail is settled (at once when there is none). Commits; idempotent."""
+    the last mails are settled (at once when there are none). Commits; idempotent."""
     people = same_person(registration)
     now = utcnow()
     # First the mails waiting to go (a reminder…): dropped before the cancellations queue theirs.
+    # A CANCEL invite still waiting (the person cancelled just before) goes: their calendar must
+    # lose the event.
     db.session.execute(
-        update(OutboxMail).where(_mails_to(people), OutboxMail.status.in_([OutboxStatus.queued,
-                                                                               OutboxStatus.retrying]))
+        update(OutboxMail)
+        .where(_mails_to(people), OutboxMail.status.in_([OutboxStatus.queued, OutboxStatus.retrying]),
+               OutboxMail.kind.not_in(_calendar_cancellations()))
         .values(status=OutboxStatus.cancelled, last_error="erased at the person's request")
         .execution_options(synchronize_session=False))
     for person in people:
