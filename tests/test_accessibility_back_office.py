@@ -38,6 +38,7 @@ from webapp.services import (
     checkin,
     journal,
     mailings,
+    privacy,
     registrations,
     reminders,
     suppressions,
@@ -581,6 +582,31 @@ def _(v):
     with v.app.app_context():
         registrations.cancel_registration(db.session.get(Registration, v.people["Yann"]))
     v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Yann']}")
+
+
+@state("person: data erased")
+def _(v):
+    event_id = v.busy_event()
+    with v.app.test_request_context():
+        privacy.erase(db.session.get(Registration, v.people["Yann"]))
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Yann']}")
+
+
+@state("data access journal")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Anne']}")
+    v.goto(f"/organiser/events/{event_id}/registrations/{v.people['Bleuenn']}")
+    with v.app.test_request_context():
+        admin = db.session.scalars(select(User).where(User.email == ADMIN)).one()
+        privacy.erase(db.session.get(Registration, v.people["Yann"]), by=admin)
+    v.goto("/organiser/data-access-journal")
+
+
+@state("data access journal: empty")
+def _(v):
+    v.log_in()
+    v.goto("/organiser/data-access-journal")
 
 
 @state("registrations: requests to decide")

@@ -66,6 +66,18 @@ def load_config(overrides=None):
         # Outbox sweeper: rows left queued/sending longer than this are re-enqueued.
         "OUTBOX_STALE_AFTER": timedelta(seconds=_int("OUTBOX_STALE_SECONDS", 120)),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+        # Personal data (README « Données personnelles »): how long each kind is kept before the
+        # retention task anonymises or deletes it, in months; the privacy page shows these figures.
+        "RETENTION_REGISTRATIONS_MONTHS": _int("RETENTION_REGISTRATIONS_MONTHS", 24),  # after the event's end
+        "RETENTION_MAILS_MONTHS": _int("RETENTION_MAILS_MONTHS", 12),
+        "RETENTION_JOURNAL_MONTHS": _int("RETENTION_JOURNAL_MONTHS", 36),
+        # A person's link to download their data, mailed to their address.
+        "DATA_ACCESS_LINK_MAX_AGE": timedelta(hours=_int("DATA_ACCESS_LINK_HOURS", 48)),
+        # Version of the privacy text people agree to when they register (kept with their consent).
+        "PRIVACY_TEXT_VERSION": os.environ.get("PRIVACY_TEXT_VERSION", "2026-11"),
+        # Who is responsible for the data, and where to write about it (the privacy page).
+        "PRIVACY_CONTROLLER": os.environ.get("PRIVACY_CONTROLLER", "Réseau Bretagne Solidaire"),
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", "donnees-personnelles@emgav.localhost"),
         # Bulk mail (mailings, surveys): rows per batch, each batch sent over one SMTP connection.
         "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 50),
         # Web side never waits long for a broker that is down.

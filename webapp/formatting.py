@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from .models import (
     ACTOR_TYPES,
     BookingStatus,
+    DataAccessAction,
     EventStatus,
     JournalAction,
     MailingStatus,
@@ -131,6 +132,7 @@ MAIL_KIND_LABELS = {
     "event_reminder": _l("Rappel avant l'événement"),
     "workshop_removed": _l("Atelier retiré (avec l'invitation mise à jour)"),
     "lost_links": _l("Liens d'inscription perdus"),
+    "data_access": _l("Lien de téléchargement de ses données"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
     "survey_invitation": _l("Invitation au questionnaire"),
@@ -321,6 +323,27 @@ def workshop_line(workshop):
 def actor_type_label(key):
     label = ACTOR_TYPES.get(key)
     return _(label) if label else key
+
+
+# The personal-data access journal's actions, as its page writes them.
+DATA_ACCESS_LABELS = {
+    DataAccessAction.viewed: _l("fiche consultée"),
+    DataAccessAction.exported: _l("liste exportée"),
+    DataAccessAction.erased: _l("données effacées"),
+}
+
+
+def data_access_label(action):
+    return str(DATA_ACCESS_LABELS[action])
+
+
+def person_name(registration, last_name_first=False):
+    """A registered person's name, as pages show it; a registration whose data was erased says so."""
+    if registration.anonymised_at is not None:
+        return _("données effacées")
+    if last_name_first:
+        return f"{registration.last_name} {registration.first_name}"
+    return registration.full_name
 
 
 def registration_status_label(status):

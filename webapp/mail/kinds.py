@@ -33,7 +33,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from ..rich_text import to_html, to_text
-from ..services import accounts, mailings, suppressions, survey_answers, surveys, tokens
+from ..services import accounts, consents, mailings, suppressions, survey_answers, surveys, tokens
 from ..services.registrations import waiting_position
 
 
@@ -87,12 +87,16 @@ def _registration_context(row):
     registration = row.registration
     if registration is None:
         raise MailNotDeliverable("the registration no longer exists")
-    return {
+    context = {
         "registration": registration,
         "event": registration.event,
         "event_url": absolute_url("public.event", slug=registration.event.slug),
         "manage_url": _participant_url("participant.manage", tokens.manage_token(registration)),
     }
+    if consents.has_news(registration):  # withdrawn in one click from any of their mails
+        context["news_withdraw_url"] = _participant_url("participant.news_consent",
+                                                        tokens.news_consent_token(registration))
+    return context
 
 
 def _workshops_context(row):
@@ -251,6 +255,14 @@ def _mailing_context(row):
     }
 
 
+def _data_access_context(row):
+    """The link to download everything held about the address, signed now (at sending time)."""
+    context = _registration_context(row)
+    context["data_url"] = _participant_url("participant.my_data", tokens.data_access_token(context["registration"]))
+    context["valid_hours"] = int(current_app.config["DATA_ACCESS_LINK_MAX_AGE"].total_seconds() // 3600)
+    return context
+
+
 def _password_link_context(row, purpose, max_age_setting):
     """A back-office account and its link to choose a password, signed now (at sending time)."""
     user = db.session.get(User, row.payload.get("user_id"))
@@ -320,6 +332,7 @@ KINDS = {kind.name: kind for kind in [
     MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("event_reminder", _reminder_context, invite=InviteMethod.request, withdrawn_if=_reminder_withdrawn),
     MailKind("lost_links", _lost_links_context),
+    MailKind("data_access", _data_access_context),
     MailKind("password_reset", _password_reset_context),
     MailKind("account_invitation", _account_invitation_context),
     MailKind("organiser_mailing", _mailing_context, family=MailFamily.bulk, withdrawn_if=_mailing_withdrawn),

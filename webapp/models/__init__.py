@@ -5,6 +5,7 @@ from .events import Event, EventStatus, RegistrationState, Workshop
 from .journal import JournalAction, JournalEntry
 from .mailings import Mailing, MailingStatus
 from .outbox import OutboxMail, OutboxStatus
+from .privacy import Consent, ConsentPurpose, DataAccess, DataAccessAction
 from .questions import Answer, Question, QuestionChoice, QuestionKind
 from .registrations import (
     ACTOR_TYPES,
@@ -33,6 +34,10 @@ __all__ = [
     "Answer",
     "BookingStatus",
     "CheckIn",
+    "Consent",
+    "ConsentPurpose",
+    "DataAccess",
+    "DataAccessAction",
     "Event",
     "EventStatus",
     "JournalAction",

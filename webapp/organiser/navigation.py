@@ -25,6 +25,7 @@ MAIN_SECTIONS = [
     Section("organiser.network_dashboard", _l("Vue du réseau"), admin_only=True),
     Section("organiser.account_list", _l("Comptes"), admin_only=True),
     Section("organiser.suppression_lists", _l("Désabonnements")),
+    Section("organiser.data_access_journal", _l("Accès aux données"), admin_only=True),
     Section("organiser.change_password", _l("Mon mot de passe")),
 ]
 
@@ -64,6 +65,7 @@ def _back_office_helpers():
         "event_status_label": formatting.event_status_label,
         "user_role_label": formatting.user_role_label,
         "journal_entry_text": formatting.journal_entry_text,
+        "data_access_label": formatting.data_access_label,
         "registration_count_labels": formatting.REGISTRATION_COUNT_LABELS,
         "approval_statuses": formatting.APPROVAL_STATUSES,
         "status_label": formatting.back_office_status_label,

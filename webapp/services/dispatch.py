@@ -23,6 +23,7 @@ QUEUE_DUE_REMINDERS = "emgav.queue_due_reminders"
 FAN_OUT_MAILING = "emgav.fan_out_mailing"  # queue the rows of a mailing sent now (on the bulk queue)
 QUEUE_DUE_MAILINGS = "emgav.queue_due_mailings"
 QUEUE_DUE_SURVEY_MAILS = "emgav.queue_due_survey_mails"
+APPLY_RETENTION = "emgav.apply_retention"
 
 # Transactional mail and every other task travel on Celery's default queue; batches of bulk mail
 # on their own, so that a large mailing never delays a confirmation. A worker started without
@@ -69,6 +70,7 @@ def celery_init_app(app):
             "queue-due-reminders": {"task": QUEUE_DUE_REMINDERS, "schedule": 60.0},
             "queue-due-mailings": {"task": QUEUE_DUE_MAILINGS, "schedule": 30.0},
             "queue-due-survey-mails": {"task": QUEUE_DUE_SURVEY_MAILS, "schedule": 60.0},
+            "apply-retention": {"task": APPLY_RETENTION, "schedule": 3600.0},
         },
     )
     celery_app.set_default()
