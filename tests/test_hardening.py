@@ -165,6 +165,18 @@ def test_the_manage_form_refuses_a_file_part_and_changes_nothing(app, client):
         assert db.session.get(Registration, reg_id).first_name == "Anne"
 
 
+@pytest.mark.parametrize("path", ["/lost-link", "/events/journee/register", "/organiser/login"])
+def test_a_multipart_part_without_a_name_is_left_out(app, client, path):
+    """A damaged Content-Disposition (no name) gave a field named None, and a 500 in the CSRF check."""
+    create_event(app)
+    token = support.csrf_token(client, "/lost-link")
+    body = (b'--b\r\nContent-Disposition: form-data\r\n\r\nAnne\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n' + token.encode() + b"\r\n--b--\r\n")
+    response = client.post(path, data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code in (200, 422)
+    assert row_counts(app) == (0, 0)
+
+
 def test_every_form_of_the_app_derives_from_the_base_form():
     from webapp.forms import Form
     from webapp.participant import forms  # noqa: F401  (loads the participant forms)
