@@ -35,7 +35,7 @@ test-fast:
 FUZZ_CASES ?= 10000
 fuzz:
 	@EMGAV_FUZZ_CASES=$(FUZZ_CASES) $(MAKE) --no-print-directory test \
-	  PYTEST_ARGS='tests/test_fuzz.py --hypothesis-show-statistics $(PYTEST_ARGS)'
+	  PYTEST_ARGS='tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)'
 
 # Benchmarks, figures printed: the registration list with 5,000 registrations (also in the suite, for
 # its bound on SQL statements): render time and SQL statements per page; the dashboards on 20 events

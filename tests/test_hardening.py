@@ -131,6 +131,20 @@ def test_a_nul_byte_in_the_query_string_or_a_form_is_a_400(db_app):
     assert row_counts(db_app) == (0, 0)
 
 
+@pytest.mark.parametrize("number", [2**31, 2**63 - 1, 2**63, 2**64, 10**30])
+@support.ON_BOTH_DATABASES
+def test_a_huge_id_in_a_back_office_url_is_no_such_page(db_app, number):
+    """Ids beyond 32 bits overflowed PostgreSQL's INTEGER (beyond 64, SQLite's driver): a 500 instead of a 404."""
+    create_event(db_app)
+    client = db_app.test_client()
+    with db_app.app_context():
+        support.logged_in_as(client, support.make_user(f"admin-{number}@example.org", support.UserRole.admin))
+    for path in (f"/organiser/events/{number}", f"/organiser/events/1/registrations/{number}",
+                 f"/organiser/events/1/workshops/{number}/edit", f"/organiser/accounts/{number}/disable"):
+        method = client.post if path.endswith("disable") else client.get
+        assert method(path).status_code == 404, path
+
+
 # --- A text field sent as a file part ------------------------------------------------------
 
 def a_file():

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import checkin_qr, formatting, rich_text
 
@@ -44,6 +45,15 @@ CSRF_PAGE = (
     _l("Le formulaire a expiré"),
     _l("Pour votre sécurité, ce formulaire n'est valable qu'un temps. Rechargez la page, puis envoyez-le de nouveau."),
 )
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in the URLs: a number an id can be (the ids are INTEGER columns, 32 bits). A
+    bigger one is no such page (404), instead of an overflow in the database (a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class HardenedRequest(Request):
