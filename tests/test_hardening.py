@@ -145,6 +145,23 @@ def test_a_huge_id_in_a_back_office_url_is_no_such_page(db_app, number):
         assert method(path).status_code == 404, path
 
 
+@pytest.mark.parametrize("capacity", [str(2**31), str(2**64)])
+@support.ON_BOTH_DATABASES
+def test_a_huge_number_of_seats_is_refused_next_to_the_field(db_app, capacity):
+    """It overflowed the INTEGER column (PostgreSQL) or SQLite's driver: a 500."""
+    from .test_organiser_access import EVENT_FORM
+
+    client = db_app.test_client()
+    with db_app.app_context():
+        support.logged_in_as(client, support.make_user(f"admin-{capacity}@example.org", support.UserRole.admin))
+    token = support.csrf_token(client, "/organiser/events/new")
+    response = client.post("/organiser/events/new", data=dict(EVENT_FORM, capacity=capacity, csrf_token=token))
+    assert response.status_code == 422
+    assert "Indiquez 100000 places au plus." in field_error(response, "capacity")
+    with db_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
 # --- A text field sent as a file part ------------------------------------------------------
 
 def a_file():
