@@ -12,7 +12,7 @@ FRENCH := $(TRANSLATIONS)/fr/LC_MESSAGES/messages.po
 # Extracts every wrapped string of the sources (babel.cfg) into the .pot file named after it.
 EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --project=Emgav -o
 
-.PHONY: run test test-fast bench lint venv translations translations-update translations-fr clean
+.PHONY: run test test-fast fuzz bench lint venv translations translations-update translations-fr clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -28,6 +28,14 @@ test: venv translations
 # The tests not marked slow (see tests/conftest.py): no worker, gunicorn, browser or PostgreSQL.
 test-fast:
 	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
+
+# The fuzz suite at full size: FUZZ_CASES generated requests to every route of the app, hostile
+# input of every kind (tests/test_fuzz.py; `make test` runs a small part with a fixed seed).
+# Hypothesis prints how many cases each test ran, and the seed of a failure.
+FUZZ_CASES ?= 10000
+fuzz:
+	@EMGAV_FUZZ_CASES=$(FUZZ_CASES) $(MAKE) --no-print-directory test \
+	  PYTEST_ARGS='tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)'
 
 # Benchmarks, figures printed: the registration list with 5,000 registrations (also in the suite, for
 # its bound on SQL statements): render time and SQL statements per page; the dashboards on 20 events

@@ -209,6 +209,16 @@ def _(v):
     v.send()
 
 
+@state("form: too many confirmation mails to the address", 422)
+def _(v):
+    for n in range(3):  # CONFIRM_MAILS_PER_ADDRESS_PER_HOUR
+        v.person(v.event(slug=f"journee-{n}"), confirm=False, email=PARTICIPANT)
+    v.event(slug="journee")
+    v.goto("/events/journee/register")
+    v.fill_registration()
+    v.send()
+
+
 @state("registration sent")
 def _(v):
     v.event(slug="journee")

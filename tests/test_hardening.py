@@ -131,6 +131,37 @@ def test_a_nul_byte_in_the_query_string_or_a_form_is_a_400(db_app):
     assert row_counts(db_app) == (0, 0)
 
 
+@pytest.mark.parametrize("number", [2**31, 2**63 - 1, 2**63, 2**64, 10**30])
+@support.ON_BOTH_DATABASES
+def test_a_huge_id_in_a_back_office_url_is_no_such_page(db_app, number):
+    """Ids beyond 32 bits overflowed PostgreSQL's INTEGER (beyond 64, SQLite's driver): a 500 instead of a 404."""
+    create_event(db_app)
+    client = db_app.test_client()
+    with db_app.app_context():
+        support.logged_in_as(client, support.make_user(f"admin-{number}@example.org", support.UserRole.admin))
+    for path in (f"/organiser/events/{number}", f"/organiser/events/1/registrations/{number}",
+                 f"/organiser/events/1/workshops/{number}/edit", f"/organiser/accounts/{number}/disable"):
+        method = client.post if path.endswith("disable") else client.get
+        assert method(path).status_code == 404, path
+
+
+@pytest.mark.parametrize("capacity", [str(2**31), str(2**64)])
+@support.ON_BOTH_DATABASES
+def test_a_huge_number_of_seats_is_refused_next_to_the_field(db_app, capacity):
+    """It overflowed the INTEGER column (PostgreSQL) or SQLite's driver: a 500."""
+    from .test_organiser_access import EVENT_FORM
+
+    client = db_app.test_client()
+    with db_app.app_context():
+        support.logged_in_as(client, support.make_user(f"admin-{capacity}@example.org", support.UserRole.admin))
+    token = support.csrf_token(client, "/organiser/events/new")
+    response = client.post("/organiser/events/new", data=dict(EVENT_FORM, capacity=capacity, csrf_token=token))
+    assert response.status_code == 422
+    assert "Indiquez 100000 places au plus." in field_error(response, "capacity")
+    with db_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
 # --- A text field sent as a file part ------------------------------------------------------
 
 def a_file():
@@ -163,6 +194,18 @@ def test_the_manage_form_refuses_a_file_part_and_changes_nothing(app, client):
     assert "Ce champ attend du texte, pas un fichier." in field_error(response, "first_name")
     with app.app_context():
         assert db.session.get(Registration, reg_id).first_name == "Anne"
+
+
+@pytest.mark.parametrize("path", ["/lost-link", "/events/journee/register", "/organiser/login"])
+def test_a_multipart_part_without_a_name_is_left_out(app, client, path):
+    """A damaged Content-Disposition (no name) gave a field named None, and a 500 in the CSRF check."""
+    create_event(app)
+    token = support.csrf_token(client, "/lost-link")
+    body = (b'--b\r\nContent-Disposition: form-data\r\n\r\nAnne\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n' + token.encode() + b"\r\n--b--\r\n")
+    response = client.post(path, data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code in (200, 422)
+    assert row_counts(app) == (0, 0)
 
 
 def test_every_form_of_the_app_derives_from_the_base_form():

@@ -254,6 +254,17 @@ def test_forged_manage_link_gets_a_friendly_404(app, client, make_event, suffix)
     assert client.get(confirmation_as_manage + suffix).status_code == 404
 
 
+@pytest.mark.parametrize("damage", ["%05", "%C3%A9", "%F1%96%B6%8B", "=", "%20"])
+def test_a_manage_link_with_characters_that_decoding_would_skip_is_refused(app, client, make_event, damage):
+    """Base64 decoding skips characters it does not know: a damaged link used to work as the genuine one."""
+    reg_id = person_id(app, make_event())
+    damaged = link(app, "manage", reg_id) + damage
+    assert client.get(damaged).status_code == 404
+    response = client.post(damaged + "/cancel", data={"csrf_token": support.csrf_token(client, "/lost-link")})
+    assert response.status_code == 404
+    assert load(app, reg_id).status == RegistrationStatus.confirmed
+
+
 def test_revoked_manage_link_gets_a_friendly_404(app, client, make_event):
     reg_id = person_id(app, make_event())
     old_link = link(app, "manage", reg_id)

@@ -34,8 +34,9 @@ def create_app(overrides=None):
     from .organiser import bp as organiser_bp
     from .participant import bp as participant_bp
     from .public import bp as public_bp
-    from .web import register_web_helpers
+    from .web import IdConverter, register_web_helpers
 
+    app.url_map.converters["int"] = IdConverter  # before the blueprints add their rules
     app.register_blueprint(public_bp)
     app.register_blueprint(participant_bp)
     app.register_blueprint(organiser_bp, url_prefix="/organiser")

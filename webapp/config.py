@@ -82,6 +82,11 @@ def load_config(overrides=None):
         "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 50),
         # Web side never waits long for a broker that is down.
         "BROKER_CONNECT_TIMEOUT": _int("BROKER_CONNECT_TIMEOUT", 2),
+        # Robots: a registration form sent back faster than this after it was shown is refused.
+        "REGISTRATION_MIN_FILL_SECONDS": _int("REGISTRATION_MIN_FILL_SECONDS", 3),
+        # Mails that check an address (« confirm your address », lost links) one address may get per
+        # hour, counted in the database: the forms cannot be used to flood someone's inbox.
+        "CONFIRM_MAILS_PER_ADDRESS_PER_HOUR": _int("CONFIRM_MAILS_PER_ADDRESS_PER_HOUR", 3),
         # Forms and sessions.
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -103,6 +108,8 @@ def load_config(overrides=None):
         # Failed logins to the back office, per IP address and per account (the address typed).
         "RATELIMIT_LOGIN_IP": os.environ.get("RATELIMIT_LOGIN_IP", "10 per minute"),
         "RATELIMIT_LOGIN_ACCOUNT": os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
+        # Registrations submitted with one address (whatever the IP), counted in Redis like the others.
+        "RATELIMIT_REGISTER_ADDRESS": os.environ.get("RATELIMIT_REGISTER_ADDRESS", "10 per hour"),
         "RATELIMIT_STORAGE_URI": os.environ.get(
             "RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL", "memory://")
         ),

@@ -5,7 +5,7 @@ writes would otherwise fail at once with "database is locked" when another proce
 between, whatever the busy timeout. WAL lets readers go on while one process writes.
 PostgreSQL needs nothing here: seat updates are conditional UPDATEs that lock the row.
 """
-from sqlalchemy import event, update
+from sqlalchemy import event, func, select, update
 
 from .extensions import db
 
@@ -38,3 +38,11 @@ def update_where(model, *conditions, **values):
         update(model).where(*conditions).values(**values).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def lock_until_commit(key):
+    """Serialise the transactions that name the same `key` (a string) until they end: on
+    PostgreSQL a transaction-level advisory lock; on SQLite every writing transaction already
+    holds the database's write lock from its start (BEGIN IMMEDIATE)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

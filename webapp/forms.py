@@ -3,13 +3,16 @@ manage page.
 
 Messages are French msgids (the default language), translated to English by the catalogue.
 """
+import time
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import FileStorage, MultiDict
-from wtforms import BooleanField, Field, FileField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, Field, FileField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -243,6 +246,36 @@ class RegistrationForm(ParticipantDetailsForm):
     )
     # Honeypot: hidden from people, filled by bots; a filled one drops the submission silently.
     website = StringField(_l("Ne pas remplir ce champ"))
+    # When the form was first shown, signed: a robot sends it back at once (`filled_too_fast`).
+    shown_at = HiddenField()
+
+    @staticmethod
+    def _shown_at_serializer():
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="emgav-form-shown")
+
+    def _seconds_since_shown(self):
+        """Seconds since the form was first shown, or None when its stamp is missing or forged."""
+        try:
+            _, signed_at = self._shown_at_serializer().loads(self.shown_at.data or "", return_timestamp=True)
+        except BadSignature:
+            return None
+        return time.time() - signed_at.timestamp()
+
+    def stamp_shown_at(self):
+        """Before showing the form: the time it was first shown, kept when it comes back with mistakes."""
+        if self._seconds_since_shown() is None:
+            self.shown_at.data = self._shown_at_serializer().dumps("shown")
+
+    def filled_too_fast(self):
+        """Sent back sooner than REGISTRATION_MIN_FILL_SECONDS after it was shown, or without a
+        genuine stamp; then the form says so (nothing is stored)."""
+        minimum = current_app.config["REGISTRATION_MIN_FILL_SECONDS"]
+        seconds = self._seconds_since_shown()
+        if minimum <= 0 or (seconds is not None and seconds >= minimum):
+            return False
+        self.form_errors.append(_l("Le formulaire a été envoyé très vite après son affichage, comme le font "
+                                   "les robots. Vérifiez vos réponses, puis envoyez-le de nouveau."))
+        return True
 
     field_order = ("first_name", "last_name", "email", "organisation", "actor_type", "workshops", "privacy_consent",
                    "news_consent")

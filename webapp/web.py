@@ -10,13 +10,14 @@ import re
 from itertools import chain
 from urllib.parse import urlencode
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import Request, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import checkin_qr, formatting, rich_text
 
@@ -46,7 +47,31 @@ CSRF_PAGE = (
 )
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in the URLs: a number an id can be (the ids are INTEGER columns, 32 bits). A
+    bigger one is no such page (404), instead of an overflow in the database (a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class HardenedRequest(Request):
+    """A multipart part without a name (its Content-Disposition header damaged) is left out of
+    the form and its files: a field named None would break whoever reads the form (the CSRF check
+    first)."""
+
+    def _load_form_data(self):
+        super()._load_form_data()
+        for attribute in ("form", "files"):
+            fields = self.__dict__[attribute]
+            if None in fields:
+                self.__dict__[attribute] = self.parameter_storage_class(
+                    (name, value) for name, value in fields.items(multi=True) if name is not None)
+
+
 def register_web_helpers(app):
+    app.request_class = HardenedRequest
     app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)

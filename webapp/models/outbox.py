@@ -22,6 +22,8 @@ class OutboxMail(db.Model):
     __table_args__ = (
         Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_outbox_event_status_kind", "event_id", "status", "kind"),  # an event's mail log
+        # The mails checking an address in the last hour (services/address_checks.py).
+        Index("ix_outbox_recipient_created", "recipient", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

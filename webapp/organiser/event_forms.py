@@ -95,8 +95,14 @@ def _date_time(label, required=False, description="", after=None):
 END_AFTER_START = ("starts_at", _l("La fin doit être après le début."))
 
 
+# Seats of an event or a workshop: far above any venue, and well within the INTEGER columns.
+MAX_CAPACITY = 100_000
+
+
 def _capacity(label):
-    return IntegerField(label, validators=[Optional(), NumberRange(min=0, message=_l("Indiquez 0 ou plus."))],
+    return IntegerField(label, validators=[Optional(), NumberRange(min=0, message=_l("Indiquez 0 ou plus.")),
+                                           NumberRange(max=MAX_CAPACITY, message=_l("Indiquez %(max)s places au plus.",
+                                                                                    max=MAX_CAPACITY))],
                         description=_l("Laissez vide pour ne pas limiter les places."))
 
 

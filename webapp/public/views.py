@@ -4,10 +4,11 @@ import logging
 
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, text
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db, public_post_limit
+from ..extensions import db, post_limit, public_post_limit
 from ..forms import RegistrationForm, with_questions
 from ..models import Event, EventStatus, Question
 from ..models.base import utcnow
@@ -50,8 +51,13 @@ def event(slug):
     return render_template("public/event.html", event=event, state=event.registration_state())
 
 
+def _submitted_address():
+    return "register:" + request.form.get("email", "").strip().lower()
+
+
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
 @public_post_limit()
+@post_limit("RATELIMIT_REGISTER_ADDRESS", key_func=_submitted_address)
 def register(slug):
     try:
         return _register(slug)
@@ -68,8 +74,8 @@ def _register(slug):
     if request.method == "POST" and form.website.data:
         log.info("honeypot filled on %s: submission dropped", request.path)
         return redirect(url_for(".registration_sent", slug=slug), 303)
-    if not form.validate_on_submit():
-        return render_form_page("public/register.html", form, event=event, state=event.registration_state())
+    if not form.validate_on_submit() or form.filled_too_fast():
+        return _registration_form(form, event)
     try:
         registrations.register(
             event,
@@ -87,9 +93,18 @@ def _register(slug):
         db.session.rollback()
         if error.code == RegistrationErrorCode.unknown_workshop:  # removed meanwhile: the form says so
             return _register(slug)
+        if error.code == RegistrationErrorCode.too_many_address_checks:
+            form.form_errors.append(_("Cette adresse a reçu trop de messages de confirmation depuis une heure. "
+                                      "Réessayez plus tard."))
+            return _registration_form(form, event)
         db.session.refresh(event)  # registration closed in the meantime
         return _registration_unavailable(event, event.registration_state())
     return redirect(url_for(".registration_sent", slug=slug), 303)
+
+
+def _registration_form(form, event):
+    form.stamp_shown_at()
+    return render_form_page("public/register.html", form, event=event, state=event.registration_state())
 
 
 def _registration_unavailable(event, state):

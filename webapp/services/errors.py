@@ -16,6 +16,8 @@ class RegistrationErrorCode(enum.StrEnum):
     full = "full"                            # no free seat for a person added at the door
     unknown_workshop = "unknown_workshop"    # a workshop of another event
     workshops_overlap = "workshops_overlap"
+    # The address got as many « confirm your address » mails as it may in an hour (anti-flood).
+    too_many_address_checks = "too_many_address_checks"
     # A seat offer that can no longer be answered: it was already answered, or it ended.
     expired = "expired"
     accepted = "accepted"

@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES, ENDED_STATUSES
-from . import consents, journal, questions, seats, tokens
+from . import address_checks, consents, journal, questions, seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
 from .person_keys import person_key
@@ -111,9 +111,13 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
     If the address already has an active registration for this event, nothing new is created:
     that person is mailed their confirmation link again (or, once confirmed, their manage link).
     The caller shows the same answer in both cases, so the form reveals nothing.
-    Commits. Returns the registration. Raises RegistrationError('closed'…) or
+    Commits. Returns the registration. Raises RegistrationError('closed'…,
+    'too_many_address_checks': the address already got this hour's share of mails checking it) or
     questions.AnswersError, with nothing written.
     """
+    if not address_checks.may_check_address(email):
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.too_many_address_checks)
     registration, created = _insert_registration(
         event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
         actor_type=actor_type, language=language, workshops=workshops, answers=answers, required_answers=True)
@@ -541,7 +545,9 @@ def accept_all_requests(event, by):
 
 def send_lost_links(email):
     """Mail this address the manage links of its active registrations to events not over yet
-    (nothing if none; at most one mail per address and RESEND_WINDOW_SECONDS). Commits.
+    (nothing if none; at most one mail per address and RESEND_WINDOW_SECONDS; to an address whose
+    registrations are all pending, none once it got this hour's share of mails checking it:
+    see address_checks). Commits.
 
     Returns the outbox row, or None.
     """
@@ -554,6 +560,11 @@ def send_lost_links(email):
         ).order_by(Event.starts_at, Registration.id)
     ).all()
     if not found:
+        return None
+    # To an address nobody confirmed, the mail checks it (it carries confirmation links): capped.
+    unconfirmed = all(registration.status == RegistrationStatus.pending for registration in found)
+    if unconfirmed and not address_checks.may_check_address(email):
+        db.session.rollback()
         return None
     # The address may be long: the de-duplication key carries a digest of it.
     digest = hashlib.sha256(email.encode()).hexdigest()[:32]

@@ -5,6 +5,8 @@ Links carry the registration id and its `token_version`, signed with SECRET_KEY
 link of a registration at once. Each kind of link has its own salt, so a manage link cannot
 be used as a confirmation link.
 """
+import re
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -19,6 +21,17 @@ class InvalidLink(Exception):
         self.reason = reason
 
 
+# What a token is made of: URL-safe base64 parts joined by dots. A damaged link with other
+# characters is refused whole: decoding would skip them and read the token without them.
+TOKEN = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _loads(purpose, token, max_age=None):
+    if not TOKEN.fullmatch(token):
+        raise BadSignature("not a token")
+    return _serializer(purpose).loads(token, max_age=max_age)
+
+
 def _serializer(purpose):
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"emgav-{purpose}")
 
@@ -30,7 +43,7 @@ def make_token(purpose, *values):
 def read_token(purpose, token, max_age=None):
     """Return the signed values, or raise InvalidLink."""
     try:
-        values = _serializer(purpose).loads(token, max_age=max_age)
+        values = _loads(purpose, token, max_age=max_age)
     except SignatureExpired:
         raise InvalidLink("expired") from None
     except (BadSignature, UnicodeError, ValueError):
@@ -71,7 +84,7 @@ def unsubscribe_token(address):
 def read_unsubscribe_token(token):
     """The hashed address of an unsubscribe link, or raise InvalidLink."""
     try:
-        digest = _serializer("unsubscribe").loads(token)
+        digest = _loads("unsubscribe", token)
     except (BadSignature, UnicodeError, ValueError):
         raise InvalidLink("invalid") from None
     if not isinstance(digest, str) or len(digest) != 64:
