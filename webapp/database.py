@@ -6,6 +6,7 @@ between, whatever the busy timeout. WAL lets readers go on while one process wri
 PostgreSQL needs nothing here: seat updates are conditional UPDATEs that lock the row.
 """
 from sqlalchemy import event, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
 
@@ -38,3 +39,15 @@ def update_where(model, *conditions, **values):
         update(model).where(*conditions).values(**values).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def insert_unless_exists(model, conflict_columns, values, conflict_where=None):
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING of a `model` row (PostgreSQL and SQLite): the
+    new row (an ORM object in the session), or None when a row with the same `conflict_columns`
+    (restricted to `conflict_where`, for a partial unique index) exists, maybe written at the same
+    moment. No savepoint and no second query: the database decides in one statement."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (insert(model).values(**values)
+                 .on_conflict_do_nothing(index_elements=conflict_columns, index_where=conflict_where)
+                 .returning(model))
+    return db.session.scalars(statement).one_or_none()
