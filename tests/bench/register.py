@@ -2,15 +2,16 @@
 
 Starts a private Redis, a local SMTP sink (aiosmtpd, in its own process), a PostgreSQL database
 (127.0.0.1:5432, migrated), a Celery worker, Emgav under gunicorn with the production settings
-(gunicorn.conf.py, EMGAV_ENV=production) and the baseline app (tests/bench/baseline_app.py) under
-the same gunicorn settings. Then, for the registration POST, the confirmation link and the event
-page, drives each app with the same load (BENCH_CONNECTIONS concurrent connections, a fresh
-address per registration, a real CSRF token and session cookie fetched per connection), the two
-apps alternately, BENCH_ROUNDS times BENCH_SECONDS seconds each; prints requests/s, p50/p99 and
-errors of every round, the medians and their ratio, and the time from the registration POST to the
-« confirm your address » mail reaching the SMTP sink, idle and under load. Rate limits are off.
+(gunicorn.conf.py, EMGAV_ENV=production; WEB_CONCURRENCY and WEB_THREADS as the environment sets
+them) and the baseline app (tests/bench/baseline_app.py) under the same gunicorn settings. Then,
+for the registration POST, the confirmation link and the event page, drives each app with the
+same load (BENCH_CONNECTIONS concurrent connections, a fresh address per registration, a real
+CSRF token and session cookie fetched per connection), the two apps alternately, BENCH_ROUNDS
+times BENCH_SECONDS seconds each; prints requests/s, p50/p99 and errors of every round, the
+medians and their ratio, and the time from the registration POST to the « confirm your address »
+mail reaching the SMTP sink, idle and under load. Rate limits are off.
 
-    .venv/bin/python -m tests.bench.register      # BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32
+    .venv/bin/python -m tests.bench.register   # BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_ONLY=123
 """
 import asyncio
 import os
@@ -33,6 +34,8 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "2")
+# Which of the three parts to run: 1 the registration POST, 2 the confirmation link, 3 the event page.
+ONLY = os.environ.get("BENCH_ONLY", "123")
 IDLE_MAILS = 10
 SLUG = "journee-bench"
 SECRET_KEY = "bench-secret-key-" + "x" * 40
@@ -211,8 +214,6 @@ def milliseconds(values, fraction):
 def gunicorn(env, app, port):
     """gunicorn serving `app` with the production settings (gunicorn.conf.py) on `port`."""
     args = [str(support.VENV_BIN / "gunicorn"), "-c", str(CONFIG_FILE), "-b", f"127.0.0.1:{port}", app]
-    if not CONFIG_FILE.exists():  # the settings the README recommended before gunicorn.conf.py
-        args = [str(support.VENV_BIN / "gunicorn"), "--access-logfile", "-", "-b", f"127.0.0.1:{port}", app]
     server = support.Process(args, env, "bench-gunicorn")
     support.wait_until(lambda: support.port_open(port) or server.proc.poll() is not None, timeout=60,
                        message="gunicorn to listen")
@@ -293,8 +294,7 @@ def main():
     env = dict(os.environ, EMGAV_ENV="production", SECRET_KEY=SECRET_KEY, DATABASE_URL=database_url,
                REDIS_URL=redis.url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), SMTP_SECURITY="none",
                BASE_URL=f"http://127.0.0.1:{emgav_port}", RATELIMIT_ENABLED="0",
-               EMGAV_INSTANCE_DIR=str(work / "instance"), WEB_CONCURRENCY=os.environ.get("WEB_CONCURRENCY", "4"),
-               BASELINE_DATABASE_URL=database_url)
+               EMGAV_INSTANCE_DIR=str(work / "instance"), BASELINE_DATABASE_URL=database_url)
     processes = []
     try:
         support.run_emgav(env, "db", "upgrade")
@@ -309,8 +309,9 @@ def main():
         baseline_pool = baseline_tokens(database_url, 4 * pool)  # it goes faster
         apps = {"Emgav": emgav_port, "baseline": baseline_port}
         print(f"Emgav vs baseline: {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS:g} s each, "
-              f"gunicorn {'gunicorn.conf.py' if CONFIG_FILE.exists() else 'WEB_CONCURRENCY=' + env['WEB_CONCURRENCY']}"
-              f", worker concurrency {WORKER_CONCURRENCY}; {load()}")
+              f"gunicorn.conf.py (WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')}, "
+              f"WEB_THREADS={env.get('WEB_THREADS', 'default')}), Celery worker concurrency {WORKER_CONCURRENCY}; "
+              f"{load()}")
         mail_log = MailLog(mails)
 
         # Warm up both (templates, connection pools), then the idle mail latency: one at a time.
@@ -329,7 +330,7 @@ def main():
                 emgav_tokens if app == "Emgav" else baseline_pool)),
             ("event page GET", lambda app, r, posted: lambda i: EventPage()),
         ]
-        for title, factory in scenarios:
+        for title, factory in [scenario for number, scenario in enumerate(scenarios, 1) if str(number) in ONLY]:
             print(f"\n{title}")
             results = {app: [] for app in apps}
             loaded = {}
