@@ -166,6 +166,7 @@ def add_by_organiser(event, *, by, confirmed, first_name, last_name, email, orga
     journal.record(event, by, JournalAction.registration_added, registration_id=registration.id,
                    name=registration.full_name, email=registration.email, confirmed=confirmed)
     if confirmed:
+        seats.lock_event(event.id)
         _take_seat_or_wait(registration)
     else:
         queue_confirm_address(registration)
@@ -298,12 +299,12 @@ _MOVED_ON = {
 def _take_seat_or_wait(registration, was=RegistrationStatus.pending, **values):
     """A registration in status `was` moves on (pending: its address is confirmed; awaiting approval:
     an organiser accepted it, `values` recording the decision): it takes a seat, or joins the
-    waiting list, and its mails are queued. Not committed; on RegistrationError('already_confirmed'
-    or 'not_awaiting': moved on meanwhile; 'closed') the transaction is rolled back."""
+    waiting list, and its mails are queued. The caller holds the event's lock (`seats.lock_event`),
+    so the event read then is current. Not committed; on RegistrationError('already_confirmed' or
+    'not_awaiting': moved on meanwhile; 'closed') the transaction is rolled back."""
     event = registration.event
     now = utcnow()
-    # The seat check and take is one conditional UPDATE of the event row; that first write also
-    # locks the row until commit (see the locking note in seats.py).
+    # The seat check and take is one conditional UPDATE of the event row (see the locking note in seats.py).
     took_seat = seats.take_seat(event)
     if not took_seat:
         seats.join_waiting_list(event)
@@ -316,7 +317,6 @@ def _take_seat_or_wait(registration, was=RegistrationStatus.pending, **values):
     ):
         db.session.rollback()
         raise RegistrationError(_MOVED_ON[was])
-    db.session.refresh(event)  # the event may have closed or been cancelled while we waited for the lock
     if not event.accepts_registrations(now):
         db.session.rollback()
         raise RegistrationError(RegistrationErrorCode.closed)
