@@ -6,8 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    EMGAV_ENV=production \
-    WEB_CONCURRENCY=3
+    EMGAV_ENV=production
 
 WORKDIR /app
 COPY . .
@@ -21,5 +20,5 @@ RUN pip install -e '.[server]' \
 USER emgav
 
 EXPOSE 8000
-# Workers: WEB_CONCURRENCY (gunicorn's default; the app reads it too, for its rate limit).
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "webapp:create_app()"]
+# Processes and threads: gunicorn.conf.py (WEB_CONCURRENCY, WEB_THREADS).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "webapp:create_app()"]

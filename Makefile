@@ -12,7 +12,7 @@ FRENCH := $(TRANSLATIONS)/fr/LC_MESSAGES/messages.po
 # Extracts every wrapped string of the sources (babel.cfg) into the .pot file named after it.
 EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --project=Emgav -o
 
-.PHONY: run test test-fast fuzz bench lint venv translations translations-update translations-fr clean
+.PHONY: run test test-fast fuzz bench bench-register lint venv translations translations-update translations-fr clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -44,6 +44,14 @@ fuzz:
 bench: venv translations
 	EMGAV_BENCH=1 $(BIN)/pytest -q -s tests/test_organiser_registrations.py tests/test_organiser_dashboards.py \
 	  -k "5000_registrations or 2000_registrations" $(PYTEST_ARGS)
+
+# The public registration path under load (PostgreSQL at 127.0.0.1:5432, gunicorn with gunicorn.conf.py,
+# a Celery worker, a local SMTP sink), against a bare baseline app in the same run (tests/bench/): requests/s,
+# p50/p99 and errors of the registration POST, the confirmation link and the event page, the ratio of
+# medians, and the time from the POST to the « confirm your address » mail. BENCH_SECONDS (10 per round),
+# BENCH_ROUNDS (3), BENCH_CONNECTIONS (32).
+bench-register: venv translations
+	$(BIN)/python -m tests.bench.register
 
 lint: venv
 	$(BIN)/ruff check .

@@ -362,3 +362,24 @@ def test_removing_a_choice_while_people_choose_it(target):
         assert sorted(registered) == sorted(row[0] for row in rows)
         assert {row[1] for row in rows} <= {1}  # each with its answer
         assert chose_noon == len(registered)  # everyone registered chose it, and kept it
+
+
+def test_one_address_registering_twenty_times_at_once_gets_one_registration(target):
+    """The unique index decides, within the INSERT (ON CONFLICT DO NOTHING): every request gets the
+    same registration, none fails, and each is answered with a confirmation mail."""
+    env, app = target
+    with app.app_context():
+        event_id = create_event(capacity=10).id
+
+    def register():
+        event = db.session.get(Event, event_id)
+        return registrations.register(event, first_name="Anne", last_name="Le Gall", email="anne@example.org",
+                                      organisation="", actor_type="particulier", language="fr").id
+
+    results = run_together(app, [register] * 20)
+
+    assert outcomes(results) == {"ok": 20}
+    assert len(set(results)) == 1
+    with app.app_context():
+        assert statuses(event_id) == {"pending": 1}
+        assert mail_count("confirm_address") >= 1

@@ -17,6 +17,7 @@ from webapp.services.errors import RegistrationError, RegistrationErrorCode
 
 from . import support
 from .support import page_text, post_registration, registration_form
+from .test_organiser_registrations import StatementCounter
 
 
 def rows(app):
@@ -211,6 +212,27 @@ def test_registering_twice_sends_the_link_again_and_reveals_nothing(app, client,
         assert registration.first_name == "Anne"
         kinds = db.session.scalars(select(OutboxMail.kind)).all()
     assert kinds == ["confirm_address", "confirm_address"]
+
+
+def test_a_registration_takes_a_bounded_number_of_sql_statements(app, client, event_slug):
+    """The event read once (with its workshops and questions), the registration and its mail each
+    written by one INSERT, then the commit; a second registration of the address is caught by the
+    INSERT's conflict clause, then read (no savepoint, no reading back what was just written).
+    Counted on the engine, not timed (SQLite adds its BEGIN IMMEDIATE)."""
+    path = f"/events/{event_slug}/register"
+    token = support.csrf_token(client, path)
+
+    def statements_of_one_post(**changes):
+        with app.app_context(), StatementCounter(db.engine) as statements:
+            response = client.post(path, data=dict(registration_form(**changes), csrf_token=token))
+        assert response.status_code == 303
+        return statements.count
+
+    assert statements_of_one_post() <= 4 + 1
+    assert statements_of_one_post(first_name="Annie") <= 5 + 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
+        assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == 2
 
 
 # --- Registration not possible ---

@@ -14,6 +14,7 @@ from webapp.services.registrations import RegistrationError
 
 from . import support
 from .support import assert_counters_match_rows, person
+from .test_organiser_registrations import StatementCounter
 
 
 def mails(kind, registration=None):
@@ -457,3 +458,19 @@ def test_lost_links_lists_the_active_registrations_of_the_address(app_ctx, make_
     assert sorted(row.payload["registration_ids"]) == sorted([anne.id, anne_again.id])
     registrations.send_lost_links("anne@example.org")  # asked twice in a few minutes: one mail
     assert len(mails("lost_links")) == 1
+
+
+def test_confirming_takes_a_bounded_number_of_sql_statements(app_ctx, make_event):
+    """Under the event's lock, which every confirmation of the event waits for: the event locked and
+    read by one statement, the registration read, the seat taken, the status changed, the workshop
+    requests read, the mail written; nothing read twice. Counted on the engine, not timed (SQLite
+    adds its BEGIN IMMEDIATE)."""
+    event = full_event(make_event, capacity=10)
+    token = tokens.confirm_token(person(event, confirm=False))
+    db.session.expire_all()
+
+    with StatementCounter(db.engine) as statements:
+        registration = registrations.confirm_address(token)
+
+    assert status(registration) == "confirmed"
+    assert statements.count <= 8 + 1  # the registration read from the link, then 7 under the lock

@@ -6,6 +6,7 @@ between, whatever the busy timeout. WAL lets readers go on while one process wri
 PostgreSQL needs nothing here: seat updates are conditional UPDATEs that lock the row.
 """
 from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
 
@@ -46,3 +47,15 @@ def lock_until_commit(key):
     holds the database's write lock from its start (BEGIN IMMEDIATE)."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+def insert_unless_exists(model, conflict_columns, values, conflict_where=None):
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING of a `model` row (PostgreSQL and SQLite): the
+    new row (an ORM object in the session), or None when a row with the same `conflict_columns`
+    (restricted to `conflict_where`, for a partial unique index) exists, maybe written at the same
+    moment. No savepoint and no second query: the database decides in one statement."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (insert(model).values(**values)
+                 .on_conflict_do_nothing(index_elements=conflict_columns, index_where=conflict_where)
+                 .returning(model))
+    return db.session.scalars(statement).one_or_none()

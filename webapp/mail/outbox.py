@@ -18,9 +18,8 @@ from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import bindparam, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..database import update_where
+from ..database import insert_unless_exists, update_where
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
@@ -42,11 +41,10 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
     With `enqueue=False` the caller enqueues the rows itself, in batches (`enqueue_batches`).
     `mailing`: the organiser mailing the row is one recipient of.
     """
-    session = db.session
     if registration is not None and event is None:
         event = registration.event
     now = utcnow()
-    values = dict(
+    row = insert_unless_exists(OutboxMail, ["dedup_key"], dict(
         dedup_key=dedup_key,
         kind=kind,
         recipient=recipient,
@@ -59,14 +57,11 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
         attempts=0,
         next_attempt_at=now,
         created_at=now,
-    )
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(
-        insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-    )
-    row = session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
-    if result.rowcount and enqueue:
-        enqueue_after_commit(session, DELIVER_MAIL, row.id)
+    ))
+    if row is None:
+        return db.session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
+    if enqueue:
+        enqueue_after_commit(db.session, DELIVER_MAIL, row.id)
     return row
 
 

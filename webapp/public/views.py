@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 
 def _visible_event_or_404(slug, with_questions=False):
     """A published or cancelled event (a cancelled one is shown as such); drafts do not exist.
-    `with_questions`: its registration questions loaded in the same query (their choices in one
-    more, only when it has some)."""
+    `with_questions`: what its registration form needs, its workshops and registration questions,
+    loaded in the same query (the questions' choices in one more, only when it has some)."""
     query = select(Event).where(Event.slug == slug)
     if with_questions:
-        query = query.options(joinedload(Event.questions).selectinload(Question.choices))
+        query = query.options(joinedload(Event.workshops),
+                              joinedload(Event.questions).selectinload(Question.choices))
     event = db.session.scalars(query).unique().one_or_none()
     if event is None or event.status == EventStatus.draft:
         abort(404)

@@ -5,9 +5,11 @@ effects of an event's changes on its registrations in `events.py`."""
 import hashlib
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
+from ..database import insert_unless_exists
 from ..extensions import db
 from ..mail.outbox import queue_mail, queue_registration_mail
 from ..models import (
@@ -22,7 +24,7 @@ from ..models import (
     WorkshopBooking,
 )
 from ..models.base import utcnow
-from ..models.registrations import ACTIVE_STATUSES, ENDED_STATUSES
+from ..models.registrations import ACTIVE_EMAIL_WHERE, ACTIVE_STATUSES, ENDED_STATUSES
 from . import address_checks, consents, journal, questions, seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
@@ -46,10 +48,10 @@ def _resend_bucket():
     return int(utcnow().timestamp()) // RESEND_WINDOW_SECONDS
 
 
-def _new_registration(event, *, first_name, last_name, email, organisation, actor_type, language, workshops):
-    """A pending registration with its workshop requests (not added to the session yet)."""
-    registration = Registration(
-        event=event,
+def _registration_values(event, *, first_name, last_name, email, organisation, actor_type, language):
+    """The columns of a new pending registration, as typed values (trimmed, the address in lower case)."""
+    return dict(
+        event_id=event.id,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         email=email.strip().lower() if email else None,
@@ -60,18 +62,24 @@ def _new_registration(event, *, first_name, last_name, email, organisation, acto
         status=RegistrationStatus.pending,
         privacy_consent_at=utcnow(),
     )
+
+
+def _new_registration(event, *, workshops, **details):
+    """A pending registration with its workshop requests (not added to the session yet)."""
+    registration = Registration(event=event, **_registration_values(event, **details))
     registration.bookings = [WorkshopBooking(workshop=w, status=BookingStatus.requested) for w in workshops]
     return registration
 
 
-def _insert_registration(event, *, first_name, last_name, email, organisation, actor_type, language, workshops,
-                         answers, required_answers, decided_at=None):
+def _insert_registration(event, *, workshops, answers, required_answers, decided_at=None, **details):
     """What registering and adding by hand share: the event takes registrations, the workshops and
     the answers to the event's questions are valid (`required_answers`: a required question must be
-    answered), then the pending registration is written with its workshop requests and answers, in
-    one savepoint: all of it, or nothing. `decided_at`: when an organiser decided on it (an event
-    that needs approval then does not ask for it). Returns (registration, True), or (the address's active
-    registration, False) when it has one already (maybe written at the same moment).
+    answered), then the pending registration is written (`details`: first_name, last_name, email,
+    organisation, actor_type, language) with its workshop requests and answers: all of it, or
+    nothing. `decided_at`: when an organiser decided on it (an event that needs approval then does
+    not ask for it). Returns (registration, True), or (the address's active registration, False)
+    when it has one already (maybe written at the same moment: the unique index decides, in the
+    INSERT itself).
 
     Raises RegistrationError('closed', 'unknown_workshop' (also when a chosen workshop was removed
     in the meantime), 'workshops_overlap') or questions.AnswersError (also when a chosen choice was
@@ -81,25 +89,38 @@ def _insert_registration(event, *, first_name, last_name, email, organisation, a
     workshops = list(workshops)
     _check_workshops(event, workshops)
     given = questions.new_answers(event.questions, answers, required=required_answers) if event.questions else []
-    registration = _new_registration(
-        event, first_name=first_name, last_name=last_name, email=email, organisation=organisation,
-        actor_type=actor_type, language=language, workshops=workshops)
-    registration.answers = given
-    registration.decided_at = decided_at
+    values = dict(_registration_values(event, **details), decided_at=decided_at)
+    while (registration := insert_unless_exists(Registration, ["event_id", "email"], values,
+                                                conflict_where=text(ACTIVE_EMAIL_WHERE))) is None:
+        existing = find_active_registration(event, values["email"])
+        if existing is not None:
+            return existing, False
+        # It ended between the INSERT and this SELECT: the address is free again.
+    # A new registration has no bookings nor answers: known without asking the database.
+    set_committed_value(registration, "bookings", [])
+    set_committed_value(registration, "answers", [])
+    if workshops or given:
+        _add_requests_and_answers(event, registration, workshops, given)
+    return registration, True
+
+
+def _add_requests_and_answers(event, registration, workshops, given):
+    """Write the workshop requests and `given` answers of a registration just inserted. When a chosen
+    workshop or choice was removed in the meantime (a foreign key refuses the row), everything is
+    rolled back and the error says which."""
     try:
-        with db.session.begin_nested():
-            db.session.add(registration)
-    except IntegrityError as error:  # an active registration exists for this address (maybe concurrently)
-        existing = find_active_registration(event, registration.email)
-        if existing is None:
+        with db.session.begin_nested():  # written when the savepoint is released
+            registration.bookings = [WorkshopBooking(workshop=w, status=BookingStatus.requested) for w in workshops]
+            registration.answers = given
+    except IntegrityError as error:
+        try:
             gone = questions.choices_gone(given)
             if gone is not None:
                 raise gone from error
             _check_workshops(event, workshops)  # a chosen workshop removed meanwhile: 'unknown_workshop'
             raise
-        return existing, False
-    db.session.flush()
-    return registration, True
+        finally:
+            db.session.rollback()
 
 
 def register(event, *, first_name, last_name, email, organisation, actor_type, language,
@@ -153,6 +174,7 @@ def add_by_organiser(event, *, by, confirmed, first_name, last_name, email, orga
     journal.record(event, by, JournalAction.registration_added, registration_id=registration.id,
                    name=registration.full_name, email=registration.email, confirmed=confirmed)
     if confirmed:
+        seats.lock_event(event.id)
         _take_seat_or_wait(registration)
     else:
         queue_confirm_address(registration)
@@ -285,12 +307,12 @@ _MOVED_ON = {
 def _take_seat_or_wait(registration, was=RegistrationStatus.pending, **values):
     """A registration in status `was` moves on (pending: its address is confirmed; awaiting approval:
     an organiser accepted it, `values` recording the decision): it takes a seat, or joins the
-    waiting list, and its mails are queued. Not committed; on RegistrationError('already_confirmed'
-    or 'not_awaiting': moved on meanwhile; 'closed') the transaction is rolled back."""
+    waiting list, and its mails are queued. The caller holds the event's lock (`seats.lock_event`),
+    so the event read then is current. Not committed; on RegistrationError('already_confirmed' or
+    'not_awaiting': moved on meanwhile; 'closed') the transaction is rolled back."""
     event = registration.event
     now = utcnow()
-    # The seat check and take is one conditional UPDATE of the event row; that first write also
-    # locks the row until commit (see the locking note in seats.py).
+    # The seat check and take is one conditional UPDATE of the event row (see the locking note in seats.py).
     took_seat = seats.take_seat(event)
     if not took_seat:
         seats.join_waiting_list(event)
@@ -303,7 +325,6 @@ def _take_seat_or_wait(registration, was=RegistrationStatus.pending, **values):
     ):
         db.session.rollback()
         raise RegistrationError(_MOVED_ON[was])
-    db.session.refresh(event)  # the event may have closed or been cancelled while we waited for the lock
     if not event.accepts_registrations(now):
         db.session.rollback()
         raise RegistrationError(RegistrationErrorCode.closed)

@@ -22,13 +22,13 @@ simply stay free. An offer already made can be accepted until it expires, which 
 than the event start; cancelling the event withdraws it.
 
 Locking. Every transaction that changes an event's seats, lists or offers first locks the
-event row (`lock_event`; `confirm_address` does it with its first conditional UPDATE of that
-row). They therefore run one at a time per event and lock the other rows (workshops,
+event row (`lock_event`). They therefore run one at a time per event and lock the other rows (workshops,
 registrations, bookings, offers) always after it: no deadlock between them. On SQLite every
 transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 """
 from flask import current_app
 from sqlalchemy import select, true, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import update_where
 from ..extensions import db
@@ -53,11 +53,19 @@ from .state import transition
 # --- Counters: one conditional UPDATE each. ---
 
 def _change_pool(pool, condition, **values):
-    """UPDATE `pool`'s row with `values` if `condition` holds; True if it changed."""
+    """UPDATE `pool`'s row with `values` if `condition` holds; True if it changed. The counters as
+    the UPDATE left them come back with it (RETURNING): no second read."""
     model = type(pool)
-    changed = update_where(model, model.id == pool.id, condition, **values)
-    db.session.expire(pool, ["seats_taken", "waiting_count"])
-    return changed
+    counters = db.session.execute(
+        update(model).where(model.id == pool.id, condition).values(**values)
+        .returning(model.seats_taken, model.waiting_count).execution_options(synchronize_session=False)
+    ).one_or_none()
+    if counters is None:
+        db.session.expire(pool, ["seats_taken", "waiting_count"])
+        return False
+    set_committed_value(pool, "seats_taken", counters.seats_taken)
+    set_committed_value(pool, "waiting_count", counters.waiting_count)
+    return True
 
 
 def _has_free_seat(model):
@@ -117,10 +125,10 @@ def lock_event(event_id):
     What the session read before the lock may be stale, so it is all expired.
     """
     # FOR NO KEY UPDATE on PostgreSQL: the lock a plain UPDATE takes, which still lets other
-    # transactions insert rows that refer to the event (outbox, registrations).
-    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update(key_share=True))
+    # transactions insert rows that refer to the event (outbox, registrations). The row is read by
+    # the same statement that locks it.
     db.session.expire_all()
-    return db.session.get(Event, event_id)
+    return db.session.scalars(select(Event).where(Event.id == event_id).with_for_update(key_share=True)).one_or_none()
 
 
 def _move(obj, old_status, new_status, **values):

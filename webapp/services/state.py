@@ -12,5 +12,7 @@ def transition(obj, allowed, new_status, **values):
     """Move `obj` (a model with `status`) from one of `allowed` to `new_status`; True if it moved."""
     model = type(obj)
     moved = update_where(model, model.id == obj.id, model.status.in_(list(allowed)), status=new_status, **values)
-    db.session.expire(obj)
+    # What the UPDATE may have changed is read again when next used; the rest stays loaded.
+    changed = ["status", *values, *(column.key for column in model.__table__.columns if column.onupdate is not None)]
+    db.session.expire(obj, changed)
     return moved
