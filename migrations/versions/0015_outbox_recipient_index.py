@@ -1,14 +1,14 @@
 """outbox: an index on (recipient, created_at), for the hourly cap on the mails checking an address
 
-Revision ID: 0012_outbox_recipient_index
-Revises: 0011_suppressions
+Revision ID: 0015_outbox_recipient_index
+Revises: 0014_privacy
 Create Date: 2026-11-27 00:00:00
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0012_outbox_recipient_index'
-down_revision = '0011_suppressions'
+revision = '0015_outbox_recipient_index'
+down_revision = '0014_privacy'
 branch_labels = None
 depends_on = None
 
