@@ -124,7 +124,7 @@ def test_the_lists_show_the_addresses_of_ones_events_and_a_mark_can_be_lifted(ap
     assert "2 adresses sur cette liste. 2 ne correspondent à aucune personne inscrite à vos événements." in text
 
     with app.app_context():
-        [known] = suppressions.lists_seen_by(db.session.get(Event, event_id).organisers[0]).known
+        [known] = suppressions.lists_seen_for([db.session.get(Event, event_id)]).known
         entry_id = known.entry.id
     lifted = client.post(f"/organiser/lists/{entry_id}/lift",
                          data={"csrf_token": support.csrf_token(client, "/organiser/lists")})
