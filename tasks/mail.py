@@ -1,5 +1,5 @@
 """Mail delivery tasks: deliver one outbox row or a batch of them, sweep the outbox."""
-from webapp.mail import delivery, outbox
+from webapp.mail import delivery, sweeper
 from webapp.services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, SWEEP_OUTBOX
 
 from . import celery_app
@@ -17,4 +17,4 @@ def deliver_mail_batch(outbox_ids):
 
 @celery_app.task(name=SWEEP_OUTBOX)
 def sweep_outbox():
-    outbox.sweep_outbox()
+    sweeper.sweep_outbox()
