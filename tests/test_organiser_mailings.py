@@ -4,11 +4,13 @@ sends it to the test SMTP server, to exactly its audience, with the bulk headers
 unsubscribes by the one-click POST is left out of the next mailing. The lists page, and lifting a mark."""
 import re
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.mail import delivery
 from webapp.models import Event, JournalEntry, Mailing, SuppressionReason
-from webapp.services import suppressions
+from webapp.services import mailings, suppressions
 
 from . import support
 from .support import logged_in_as, make_user, page_text, person, submit
@@ -122,7 +124,7 @@ def test_the_lists_show_the_addresses_of_ones_events_and_a_mark_can_be_lifted(ap
     assert "2 adresses sur cette liste. 2 ne correspondent à aucune personne inscrite à vos événements." in text
 
     with app.app_context():
-        [known] = suppressions.lists_seen_by(db.session.get(Event, event_id).organisers[0]).known
+        [known] = suppressions.lists_seen_for([db.session.get(Event, event_id)]).known
         entry_id = known.entry.id
     lifted = client.post(f"/organiser/lists/{entry_id}/lift",
                          data={"csrf_token": support.csrf_token(client, "/organiser/lists")})
@@ -133,3 +135,51 @@ def test_the_lists_show_the_addresses_of_ones_events_and_a_mark_can_be_lifted(ap
         assert entry.event_id == event_id and entry.details["email"] == "anne@example.org"
     assert "Adresse anne@example.org retirée de la liste « refusées par leur serveur »." in page_text(
         client.get(f"/organiser/events/{event_id}"))
+
+
+def browser_tab(browser, app, base_url, event_id):
+    """A tab of a browser in French, logged in as an organiser of the event."""
+    with app.app_context():
+        client = logged_in_as(app.test_client(), make_user(f"orga-{event_id}@example.org", events=[event_id]))
+    cookie = client.get_cookie("session")
+    context = browser.new_context(locale="fr-FR")
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+    return context.new_page()
+
+
+def test_in_the_browser_the_count_follows_the_filters_and_the_progress_updates_itself(
+        app, browser, live_server, make_event, smtp_server):
+    """The page's script: the compose form's count changes with a filter; the progress of a mailing
+    being sent changes as its rows are sent (here by `delivery`, as a worker does), without a reload
+    until the end, which shows the per-recipient log."""
+    event_id = make_event()
+    with app.test_request_context():
+        for name, actor_type in (("Anne", "ess"), ("Bob", "ess"), ("Chloe", "collectivite")):
+            person(event_id, name, actor_type=actor_type)
+    tab = browser_tab(browser, app, live_server, event_id)
+    tab.goto(f"{live_server}/organiser/events/{event_id}/mailings/new")
+    expect(tab.locator("#audience-count")).to_have_text("3 personnes recevront ce courriel.")
+    tab.select_option("#actor_type", "collectivite")
+    expect(tab.locator("#audience-count")).to_have_text("1 personne recevra ce courriel.")
+
+    with app.app_context():
+        mailing = mailings.create_draft(db.session.get(Event, event_id), None, "Infos", "Bonjour",
+                                        mailings.Audience())
+        mailings.send_now(mailing, None)
+        mailings.fan_out(mailing.id)
+        rows = [row.id for row in mailings.recipient_log(mailing)]
+        mailing_id = mailing.id
+    tab.goto(f"{live_server}/organiser/events/{event_id}/mailings/{mailing_id}")
+    expect(tab.locator('[data-field="left"]')).to_have_text("3")
+    tab.evaluate("window.notReloaded = true")
+    with app.app_context():
+        delivery.deliver(rows[0])
+    expect(tab.locator('[data-field="sent"]')).to_have_text("1")
+    expect(tab.locator('[data-field="left"]')).to_have_text("2")
+    assert tab.evaluate("window.notReloaded") is True
+    with app.app_context():
+        delivery.deliver_batch(rows[1:])
+    tab.wait_for_function("() => window.notReloaded === undefined")  # reloaded once done: the log as it ended
+    expect(tab.locator('[data-field="status"]')).to_have_text("envoyé")
+    expect(tab.locator("table.data-table tbody td", has_text="envoyé")).to_have_count(3)
+    tab.context.close()

@@ -49,13 +49,16 @@ def lock_until_commit(key):
         db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
 
-def insert_unless_exists(model, conflict_columns, values, conflict_where=None):
-    """One INSERT … ON CONFLICT DO NOTHING RETURNING of a `model` row (PostgreSQL and SQLite): the
-    new row (an ORM object in the session), or None when a row with the same `conflict_columns`
-    (restricted to `conflict_where`, for a partial unique index) exists, maybe written at the same
-    moment. No savepoint and no second query: the database decides in one statement."""
+def insert_ignoring_conflicts(target, conflict_columns, conflict_where=None):
+    """INSERT … ON CONFLICT (`conflict_columns`, restricted to `conflict_where` for a partial
+    unique index) DO NOTHING into `target` (a model or a table), on PostgreSQL and SQLite."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (insert(model).values(**values)
-                 .on_conflict_do_nothing(index_elements=conflict_columns, index_where=conflict_where)
-                 .returning(model))
+    return insert(target).on_conflict_do_nothing(index_elements=conflict_columns, index_where=conflict_where)
+
+
+def insert_unless_exists(model, conflict_columns, values, conflict_where=None):
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING of a `model` row: the new row (an ORM object
+    in the session), or None when a row with the same `conflict_columns` exists, maybe written at
+    the same moment. No savepoint and no second query: the database decides in one statement."""
+    statement = insert_ignoring_conflicts(model, conflict_columns, conflict_where).values(**values).returning(model)
     return db.session.scalars(statement).one_or_none()

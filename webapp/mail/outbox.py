@@ -19,7 +19,7 @@ from email.utils import make_msgid
 from flask import current_app
 from sqlalchemy import bindparam, select, tuple_, update
 
-from ..database import insert_unless_exists, update_where
+from ..database import insert_ignoring_conflicts, insert_unless_exists, update_where
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
@@ -31,6 +31,32 @@ log = logging.getLogger(__name__)
 # Retry delays: 30 s × 2^attempts (1 min, 2 min, 4 min, …), at most one hour.
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
+# Rows of a fan-out written by one INSERT.
+FAN_OUT_CHUNK = 500
+
+
+def _row_values(kind, recipient, dedup_key, language, registration_id, event, payload, mailing, now):
+    return dict(
+        dedup_key=dedup_key,
+        kind=kind,
+        recipient=recipient,
+        language=language,
+        registration_id=registration_id,
+        event_id=event.id if event is not None else None,
+        mailing_id=mailing.id if mailing is not None else None,
+        payload=payload or {},
+        status=OutboxStatus.queued,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def _insert_new(rows):
+    """INSERT … ON CONFLICT (dedup_key) DO NOTHING of several rows (dicts): one statement executed
+    for many, compiled once."""
+    statement = insert_ignoring_conflicts(OutboxMail.__table__, ["dedup_key"])
+    return db.session.connection().execute(statement, rows)
 
 
 def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, event=None, payload=None,
@@ -43,26 +69,32 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
     """
     if registration is not None and event is None:
         event = registration.event
-    now = utcnow()
-    row = insert_unless_exists(OutboxMail, ["dedup_key"], dict(
-        dedup_key=dedup_key,
-        kind=kind,
-        recipient=recipient,
-        language=language,
-        registration_id=registration.id if registration is not None else None,
-        event_id=event.id if event is not None else None,
-        mailing_id=mailing.id if mailing is not None else None,
-        payload=payload or {},
-        status=OutboxStatus.queued,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    ))
+    registration_id = registration.id if registration is not None else None
+    row = insert_unless_exists(OutboxMail, ["dedup_key"], _row_values(
+        kind, recipient, dedup_key, language, registration_id, event, payload, mailing, utcnow()))
     if row is None:
         return db.session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
     if enqueue:
         enqueue_after_commit(db.session, DELIVER_MAIL, row.id)
     return row
+
+
+def queue_fan_out(kind, mails, *, event=None, mailing=None):
+    """`queue_mail` for many mails of one kind about `event` at once (a fan-out), one INSERT
+    executed for many rows at a time; none is enqueued (`enqueue_batches`). `mails`: (recipient,
+    dedup_key, language, registration id, payload) tuples. Returns the ids of their rows (new or
+    existing), in the order of `mails`."""
+    now = utcnow()
+    values = [_row_values(kind, recipient, dedup_key, language, registration_id, event, payload, mailing, now)
+              for recipient, dedup_key, language, registration_id, payload in mails]
+    ids = {}
+    for start in range(0, len(values), FAN_OUT_CHUNK):
+        chunk = values[start:start + FAN_OUT_CHUNK]
+        _insert_new(chunk)
+        keys = [row["dedup_key"] for row in chunk]
+        ids.update(db.session.execute(
+            select(OutboxMail.dedup_key, OutboxMail.id).where(OutboxMail.dedup_key.in_(keys))).all())
+    return [ids[row["dedup_key"]] for row in values]
 
 
 def enqueue_batches(row_ids):

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import JournalAction, Registration, Suppression, SuppressionReason
 from ..models.base import utcnow
-from . import accounts, journal
+from . import journal
 
 # Hashes looked up in one query at most.
 LOOKUP_CHUNK = 500
@@ -102,10 +102,10 @@ class ListsView:
     others: dict          # SuppressionReason -> entries that match none of the account's addresses
 
 
-def lists_seen_by(user):
-    """What `user` may see of the lists: the lists keep only hashes, so the entries shown are those
-    matching an address registered for an event `user` can see (every event for an admin)."""
-    events = {event.id: event for event in accounts.events_visible_to(user)}
+def lists_seen_for(events):
+    """What an account that sees `events` may see of the lists: the lists keep only hashes, so the
+    entries shown are those matching an address registered for one of these events."""
+    events = {event.id: event for event in events}
     addresses = {}  # hash -> (address as first seen, {event id})
     for address, event_id in db.session.execute(
             select(Registration.email, Registration.event_id)
@@ -123,10 +123,10 @@ def lists_seen_by(user):
     return ListsView(known, totals, others)
 
 
-def lift_seen_by(user, entry_id):
-    """Take an entry off its list, if `user` can see it (its hash matches one of their events'
-    addresses); journalled on those events. Commits; returns the KnownEntry lifted, or None."""
-    item = next((item for item in lists_seen_by(user).known if item.entry.id == entry_id), None)
+def lift_seen_for(events, user, entry_id):
+    """Take an entry off its list, if its hash matches an address registered for one of `events`
+    (those `user` can see); journalled on those events. Commits; returns the KnownEntry lifted, or None."""
+    item = next((item for item in lists_seen_for(events).known if item.entry.id == entry_id), None)
     if item is None:
         return None
     lift(item.entry.address_hash, item.entry.reason)
