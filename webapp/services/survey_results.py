@@ -170,6 +170,13 @@ def load_responses(survey):
     return list(responses.values())
 
 
+def withheld_workshops(survey, responses):
+    """Anonymous survey: the workshops whose respondents are too few to be shown (`enough`)."""
+    return {workshop_id for workshop_id in {question.workshop_id for question in survey.questions}
+            if workshop_id is not None
+            and not enough(len(workshop_respondents(survey, responses, workshop_id)), len(responses))}
+
+
 def workshop_respondents(survey, responses, workshop_id):
     """The responses with an answer to a question asked only of the workshop's people."""
     asked = {question.id for question in survey.questions if question.workshop_id == workshop_id}
@@ -282,7 +289,7 @@ class Results:
         return results_of(self.survey, group.responses)
 
 
-def _enough(part, whole):
+def enough(part, whole):
     """An anonymous view of `part` respondents out of `whole` leaves nobody to single out."""
     rest = whole - part
     return part >= MIN_GROUP and (rest == 0 or rest >= MIN_GROUP)
@@ -309,7 +316,7 @@ def survey_results(survey, actor_type=None, workshop_id=None):
         chosen = workshop_respondents(survey, chosen, workshop_id)
     if actor_type is not None:
         chosen = [response for response in chosen if response.actor_type == actor_type]
-    withheld = anonymous and not _enough(len(chosen), len(responses))
+    withheld = anonymous and not enough(len(chosen), len(responses))
     if withheld:
         chosen = []
     families_chosen = None if actor_type is None else [actor_type]
