@@ -17,7 +17,7 @@ from webapp.extensions import db
 from webapp.models import EventStatus, JournalEntry
 from webapp.models.base import utcnow
 from webapp.models.surveys import Survey, SurveyResponse, SurveyStatus
-from webapp.services import events, survey_invitations, survey_results, surveys
+from webapp.services import events, survey_exports, survey_invitations, survey_results, surveys
 from webapp.services.survey_results import net_promoter_score, numbers
 
 from . import support
@@ -95,10 +95,19 @@ def test_every_question_over_every_response(app, anonymous_survey):
     assert summary(answers["agro"]) == (4, 3.5, 3.5, None)
 
 
-def test_response_rate_day_by_day(app, anonymous):
-    days = results_of(app, anonymous).days
-    assert [(day.day, day.responses, day.total, day.rate) for day in days] == [
+@support.ON_BOTH_DATABASES
+def test_response_rate_day_by_day_and_the_figures_by_family(db_app):
+    story = make_story(db_app, anonymous=False)
+    results = results_of(db_app, story)
+    assert [(day.day, day.responses, day.total, day.rate) for day in results.days] == [
         (DAY[13], 5, 5, 42), (DAY[14], 0, 5, 42), (DAY[15], 4, 9, 75)]
+    assert summary(by_key(results, story)["recommend"]) == (9, 6.89, 8, 11)
+    assert [(group.key, group.respondents, group.invited) for group in results.groups] == [
+        ("asi", 3, 4), ("ess", 4, 5), ("recherche", 1, 1), ("paysanne", 1, 1)]
+    with db_app.app_context():  # the export's rows in the order of the responses' ids, on both databases
+        survey = db.session.get(Survey, story["survey"])
+        assert [row[1] for row in list(survey_exports.rows(survey))[1:]] == [
+            name for name, *_rest in reversed(RESPONSES)]
 
 
 # --- By family of actors ---
