@@ -33,6 +33,7 @@ from webapp.mail import outbox
 from webapp.mail.kinds import KINDS
 from webapp.models import (
     Event,
+    Mailing,
     OutboxMail,
     OutboxStatus,
     Registration,
@@ -131,19 +132,38 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.server.lock:
             self.server.messages.append(message)
+            self.server.raw_messages.append(envelope.content)
             self.server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            session.accepted = getattr(session, "accepted", 0) + 1
         return "250 Message accepted"
+
+    async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
+        drop_every = self.server.drop_every
+        if drop_every and getattr(session, "accepted", 0) == drop_every:  # as an idle timeout would
+            smtp.transport.close()
+            with self.server.lock:
+                self.server.dropped += 1
+            return "421 4.4.2 Closing connection"  # never read: the connection is gone
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
 
 class SMTPServer:
     """aiosmtpd on loopback. `messages` holds what it accepted (email.message.EmailMessage);
     `fail_with(reply, times)` makes the next DATA commands answer `reply` (e.g. "451 ...");
-    `refuse(address, reply)` makes RCPT TO answer `reply` for that address (e.g. "550 ...")."""
+    `refuse(address, reply)` makes RCPT TO answer `reply` for that address (e.g. "550 ...");
+    `drop_every = n` makes it close each connection when a message follows its n-th (`dropped`
+    counts them).
+    `raw_messages` holds the bytes received."""
 
     def __init__(self):
         self.port = free_port()
         self.messages = []
+        self.raw_messages = []
         self.envelopes = []
+        self.drop_every = 0
+        self.dropped = 0
         self.lock = threading.Lock()
         self._replies = []
         self._refused = {}
@@ -175,7 +195,9 @@ class SMTPServer:
     def clear(self):
         with self.lock:
             self.messages.clear()
+            self.raw_messages.clear()
             self.envelopes.clear()
+            self.drop_every = self.dropped = 0
             self._replies.clear()
             self._refused.clear()
 
@@ -259,10 +281,13 @@ class Process:
         self._log.close()
 
 
-def start_worker(env, concurrency=2, beat=False):
-    """A real Celery worker (prefork) on the test broker; `beat=True` embeds the scheduler."""
+def start_worker(env, concurrency=2, beat=False, queues=None):
+    """A real Celery worker (prefork) on the test broker; `beat=True` embeds the scheduler; `queues`
+    ("celery", "bulk") restricts it to those queues, as `make run` and docker-compose do."""
     args = [str(VENV_BIN / "celery"), "-A", "tasks:celery_app", "worker", "--loglevel=INFO",
             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if queues:
+        args += ["-Q", queues]
     if beat:
         args += ["--beat", "--schedule", tempfile.mktemp(prefix="emgav-beat-")]
     worker = Process(args, env, "worker")
@@ -428,6 +453,9 @@ def mail_payloads(registration):
     db.session.add_all([offer, workshop_offer])
     db.session.commit()
     account = make_user(registration.email)
+    mailing = Mailing(event_id=registration.event_id, subject="Nouvelles de {événement}",
+                      body="Bonjour **{prénom}**, la salle a changé : {lieu}.\n\nVotre inscription : {lien}")
+    db.session.add(mailing)
     survey = db.session.scalar(select(Survey).filter_by(event_id=registration.event_id)) or Survey(
         event=registration.event, title="Votre avis", status=SurveyStatus.active, invited_at=utcnow(),
         closes_at=utcnow() + timedelta(days=21))
@@ -447,6 +475,7 @@ def mail_payloads(registration):
         "lost_links": {"registration_ids": [registration.id]},
         "password_reset": {"user_id": account},
         "account_invitation": {"user_id": account},
+        "organiser_mailing": {"mailing_id": mailing.id},
         "survey_invitation": {"participant_id": participant.id},
         "survey_reminder": {"participant_id": participant.id},
     }

@@ -32,7 +32,7 @@ from webapp.models import (
     UserRole,
 )
 from webapp.models.base import utcnow
-from webapp.services import events, registrations, seats, survey_answers, surveys, tokens
+from webapp.services import events, privacy, registrations, seats, survey_answers, surveys, tokens
 
 from . import accessibility, support
 from .accessibility import MARKDOWN, ONLINE_URL, PARTICIPANT
@@ -520,6 +520,72 @@ def _(v):
     v.goto("/lost-link")
     v.fill(email=PARTICIPANT)
     v.send()
+
+
+# --- Personal data --------------------------------------------------------------------------------
+
+@state("privacy: French address")
+def _(v):
+    v.goto("/confidentialite")
+
+
+@state("manage: news consent to withdraw")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(), email=PARTICIPANT, news_consent=True)))
+
+
+@state("news consent: question")
+def _(v):
+    registration_id = v.person(v.event(), email=PARTICIPANT, news_consent=True)
+    with v.app.test_request_context():
+        path = f"/news-consent/{tokens.news_consent_token(db.session.get(Registration, registration_id))}"
+    v.goto(path)
+
+
+@state("news consent: withdrawn")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(), email=PARTICIPANT, news_consent=True)))
+    v.send("#news-consent button[type=submit]")
+
+
+@state("erase: question")
+def _(v):
+    event_id = v.event()
+    v.person(v.make_event(title="Forum régional de Brest"), email=PARTICIPANT)
+    v.goto(v.link("manage", v.person(event_id, email=PARTICIPANT)) + "/erase")
+
+
+@state("erase: done")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(), email=PARTICIPANT)) + "/erase")
+    v.send()
+
+
+@state("erased registration's link", 410)
+def _(v):
+    registration_id = v.person(v.event(), email=PARTICIPANT)
+    with v.app.test_request_context():
+        privacy.erase(db.session.get(Registration, registration_id))
+    v.goto(v.link("manage", registration_id))
+
+
+@state("data access: request")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(), email=PARTICIPANT)) + "/my-data")
+
+
+@state("data access: sent")
+def _(v):
+    v.goto(v.link("manage", v.person(v.event(), email=PARTICIPANT)) + "/my-data")
+    v.send()
+
+
+@state("data access: link expired", 410)
+def _(v):
+    registration_id = v.person(v.event(), email=PARTICIPANT)
+    with v.app.test_request_context(), time_machine.travel(utcnow() - timedelta(hours=49)):
+        path = f"/my-data/{tokens.data_access_token(db.session.get(Registration, registration_id))}"
+    v.goto(path)
 
 
 # --- Unsubscribe ----------------------------------------------------------------------------------

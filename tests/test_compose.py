@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from webapp.config import PROJECT_ROOT
+from webapp.services.dispatch import BULK_QUEUE, DEFAULT_QUEUE
 
 from .test_config import CONFIG_VARIABLES
 
@@ -16,7 +17,7 @@ SERVICES = COMPOSE["services"]
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-APP_SERVICES = ["migrate", "web", "worker", "beat"]  # built from the Dockerfile
+APP_SERVICES = ["migrate", "web", "worker", "bulk", "beat"]  # built from the Dockerfile
 
 
 def readme_services():
@@ -31,7 +32,7 @@ def command(service):
 
 
 def test_every_service_the_readme_mentions_is_there_and_no_other():
-    assert readme_services() == {"postgres", "redis", "mailpit", "migrate", "web", "worker", "beat"}
+    assert readme_services() == {"postgres", "redis", "mailpit", "migrate", "web", "worker", "bulk", "beat"}
     assert set(SERVICES) == readme_services()
 
 
@@ -46,7 +47,7 @@ def test_postgres_keeps_its_data_in_a_volume():
     assert "pgdata" in COMPOSE["volumes"]
 
 
-@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+@pytest.mark.parametrize("service", ["web", "worker", "bulk", "beat"])
 def test_the_app_waits_for_healthy_services_and_the_migration(service):
     depends_on = SERVICES[service]["depends_on"]
     assert depends_on["redis"] == {"condition": "service_healthy"}
@@ -83,6 +84,7 @@ def test_commands_use_the_project_entry_points():
     # The same entry points as the test fixtures' worker and gunicorn (tests/support.py).
     assert command("web")[0] == "gunicorn" and command("web")[-1] == "webapp:create_app()"
     assert command("worker")[:4] == ["celery", "-A", "tasks:celery_app", "worker"]
+    assert command("bulk")[:4] == ["celery", "-A", "tasks:celery_app", "worker"]
     assert command("beat")[:4] == ["celery", "-A", "tasks:celery_app", "beat"]
     assert re.search(r"^celery_app = ", (PROJECT_ROOT / "tasks" / "__init__.py").read_text(encoding="utf-8"),
                      re.MULTILINE)
@@ -94,3 +96,13 @@ def test_the_image_installs_what_the_services_run():
     assert any(dep.startswith("gunicorn") for dep in PYPROJECT["project"]["optional-dependencies"][extra])
     python = re.search(r"^FROM python:(\d+)\.(\d+)", DOCKERFILE, re.MULTILINE).groups()
     assert tuple(map(int, python)) >= (3, 11)  # pyproject: requires-python >= 3.11
+
+
+def test_a_worker_for_transactional_mail_and_one_for_bulk_mail():
+    """A mailing never delays a confirmation: each queue has its own worker (as `make run` has)."""
+    def queues(service):
+        args = command(service)
+        return args[args.index("-Q") + 1]
+
+    assert (queues("worker"), queues("bulk")) == (DEFAULT_QUEUE, BULK_QUEUE)
+    assert not {"-Q", "--queues"} & set(command("beat"))

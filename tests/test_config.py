@@ -117,3 +117,17 @@ def test_readme_documents_every_variable():
     table = {m.group(1) for m in re.finditer(r"^\| `([A-Z_]+)` \|", readme, re.MULTILINE)}
     assert CONFIG_VARIABLES, "no variable found in config.py"
     assert set(CONFIG_VARIABLES) <= table, f"missing from README: {sorted(set(CONFIG_VARIABLES) - table)}"
+
+
+def test_dkim_takes_its_three_settings_and_a_readable_key(clean_env, tmp_path):
+    assert load_config()["DKIM_PRIVATE_KEY"] is None  # none set: mail goes unsigned
+    clean_env.setenv("DKIM_SELECTOR", "emgav")
+    with pytest.raises(ConfigError, match="DKIM_DOMAIN, DKIM_PRIVATE_KEY_PATH not set"):
+        load_config()
+    clean_env.setenv("DKIM_DOMAIN", "bretagne-solidaire.test")
+    clean_env.setenv("DKIM_PRIVATE_KEY_PATH", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match="DKIM_PRIVATE_KEY_PATH: cannot read .*missing.pem"):
+        load_config()
+    (tmp_path / "missing.pem").write_text("not a key\n")
+    with pytest.raises(ConfigError, match="is not a PEM private key"):
+        load_config()

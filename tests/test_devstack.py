@@ -165,7 +165,11 @@ def test_make_run_with_a_private_redis_server(dev_env, start_dev, tmp_path):
     assert f"(nothing answers at REDIS_URL={dev_env['REDIS_URL']})" in dev.log()
     assert f"site     {dev.site}/" in dev.log()
     assert f"mailbox  {dev.mailbox}/" in dev.log()
-    assert set(dev.pids()) == {"redis", "mail", "worker", "beat", "web"}
+    assert set(dev.pids()) == {"redis", "mail", "worker", "bulk", "beat", "web"}
+    # One worker for the default queue (transactional mail), one for bulk mail.
+    for name, queue in (("worker", "celery"), ("bulk", "bulk")):
+        command_line = Path(f"/proc/{dev.pids()[name]}/cmdline").read_bytes().split(b"\0")
+        assert command_line[command_line.index(b"-Q") + 1] == queue.encode()
     assert "Journée régionale" in requests.get(dev.site + "/", timeout=10).text
 
     page, _ = register_and_confirm(dev, "anne@example.org")
@@ -181,7 +185,7 @@ def test_make_run_with_the_embedded_broker(dev_env, start_dev):
 
     broker_file = Path(dev_env["EMGAV_INSTANCE_DIR"]) / "broker.sqlite"
     assert f"broker   embedded SQLAlchemy broker on {broker_file}" in dev.log()
-    assert set(dev.pids()) == {"mail", "worker", "beat", "web"}
+    assert set(dev.pids()) == {"mail", "worker", "bulk", "beat", "web"}
 
     # The web process queues the mails in broker.sqlite; the worker process takes them from there.
     page, _ = register_and_confirm(dev, "bleunwenn@example.org")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.mail import delivery, outbox
+from webapp.mail import delivery, sweeper
 from webapp.models import Event, EventStatus, OutboxMail, OutboxStatus
 from webapp.models.base import utcnow
 
@@ -64,6 +64,6 @@ def test_a_lost_connection_after_the_smtp_server_took_the_mail_sends_it_once(bli
     assert (row.status, len(blip.accepted)) == (OutboxStatus.sent, 1)
     # Long after, the sweeper finds nothing to send again.
     with time_machine.travel(utcnow() + timedelta(hours=1)):
-        assert outbox.sweep_outbox() == []
+        assert sweeper.sweep_outbox() == []
         delivery.deliver(row_id)
     assert len(blip.accepted) == 1

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.mail import delivery, outbox
+from webapp.mail import delivery, outbox, sweeper
 from webapp.mail.kinds import KINDS
 from webapp.models import OutboxMail, OutboxStatus, RegistrationStatus
 from webapp.models.base import utcnow
@@ -321,7 +321,7 @@ def test_sweeper_re_enqueues_what_nobody_works_on(ahead, app, smtp_server, make_
     rows["sent"].status, rows["sent"].next_attempt_at = OutboxStatus.sent, old
     db.session.commit()
 
-    swept = outbox.sweep_outbox()
+    swept = sweeper.sweep_outbox()
     expected = {rows[name].id for name in ("lost", "abandoned", "retry_due")}
     assert set(swept) == expected
     assert db.session.get(OutboxMail, rows["abandoned"].id).status == OutboxStatus.queued
@@ -340,7 +340,7 @@ def test_sweeper_fails_a_row_whose_worker_died_on_the_last_attempt(ahead, app, m
     row.status, row.attempts = OutboxStatus.sending, app.config["OUTBOX_MAX_ATTEMPTS"]
     row.claimed_at = utcnow() - app.config["OUTBOX_STALE_AFTER"] - timedelta(seconds=1)
     db.session.commit()
-    assert outbox.sweep_outbox() == []
+    assert sweeper.sweep_outbox() == []
     db.session.refresh(row)
     assert row.status == OutboxStatus.failed and row.last_error == "the worker stopped while sending"
 

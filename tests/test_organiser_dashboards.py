@@ -28,6 +28,7 @@ from webapp.models import (
     WorkshopBooking,
 )
 from webapp.services import dashboards, registrations, seats
+from webapp.services.person_keys import person_key
 
 from . import support
 from .support import logged_in_as, make_user, page_text, person
@@ -335,9 +336,11 @@ def bulk_people(event_ids, count, workshop_ids=None):
     now = support.START - timedelta(days=20)
     types = ["asi", "ess", "collectivite", "recherche", "paysanne", "entreprise", "particulier", "autre"]
     for index, event_id in enumerate(event_ids):
+        addresses = [f"personne{number}@example.org" if number % 4 == 0 else f"p{index}-{number}@example.org"
+                     for number in range(count)]
         rows = [dict(uid=f"00000000-0000-4000-{event_id:04d}-{number:012d}", event_id=event_id,
                      first_name=f"Prénom{number}", last_name=f"Nom{number:05d}",
-                     email=f"personne{number}@example.org" if number % 4 == 0 else f"p{index}-{number}@example.org",
+                     email=addresses[number], person_key=person_key(addresses[number]),
                      organisation="Réseau", actor_type=types[number % len(types)], language="fr",
                      status=RegistrationStatus.confirmed if number % 4 else RegistrationStatus.waiting,
                      waiting_since=None if number % 4 else now + timedelta(minutes=number),

@@ -7,6 +7,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,6 +48,10 @@ def load_config(overrides=None):
         "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "none").lower(),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Emgav <noreply@emgav.localhost>"),
+        # DKIM signing of every mail: all three, or none (no signature).
+        "DKIM_SELECTOR": os.environ.get("DKIM_SELECTOR", ""),
+        "DKIM_DOMAIN": os.environ.get("DKIM_DOMAIN", ""),
+        "DKIM_PRIVATE_KEY_PATH": os.environ.get("DKIM_PRIVATE_KEY_PATH", ""),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
         "EMAIL_TEMPLATES_DIR": os.environ.get(
@@ -60,6 +66,18 @@ def load_config(overrides=None):
         # Outbox sweeper: rows left queued/sending longer than this are re-enqueued.
         "OUTBOX_STALE_AFTER": timedelta(seconds=_int("OUTBOX_STALE_SECONDS", 120)),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+        # Personal data (README « Données personnelles »): how long each kind is kept before the
+        # retention task anonymises or deletes it, in months; the privacy page shows these figures.
+        "RETENTION_REGISTRATIONS_MONTHS": _int("RETENTION_REGISTRATIONS_MONTHS", 24),  # after the event's end
+        "RETENTION_MAILS_MONTHS": _int("RETENTION_MAILS_MONTHS", 12),
+        "RETENTION_JOURNAL_MONTHS": _int("RETENTION_JOURNAL_MONTHS", 36),
+        # A person's link to download their data, mailed to their address.
+        "DATA_ACCESS_LINK_MAX_AGE": timedelta(hours=_int("DATA_ACCESS_LINK_HOURS", 48)),
+        # Version of the privacy text people agree to when they register (kept with their consent).
+        "PRIVACY_TEXT_VERSION": os.environ.get("PRIVACY_TEXT_VERSION", "2026-11"),
+        # Who is responsible for the data, and where to write about it (the privacy page).
+        "PRIVACY_CONTROLLER": os.environ.get("PRIVACY_CONTROLLER", "Réseau Bretagne Solidaire"),
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", "donnees-personnelles@emgav.localhost"),
         # Bulk mail (mailings, surveys): rows per batch, each batch sent over one SMTP connection.
         "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 50),
         # Web side never waits long for a broker that is down.
@@ -102,6 +120,7 @@ def load_config(overrides=None):
 def _check(config):
     if config["SMTP_SECURITY"] not in ("none", "starttls", "ssl"):
         raise ConfigError("SMTP_SECURITY must be one of: none, starttls, ssl")
+    config["DKIM_PRIVATE_KEY"] = _dkim_private_key(config)
     if not config["SECRET_KEY"]:
         if config["EMGAV_ENV"] in ("development", "test"):
             config["SECRET_KEY"] = "dev-only-insecure-secret-key"
@@ -110,3 +129,26 @@ def _check(config):
                 "SECRET_KEY is required outside development: set it to a long random "
                 "string (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
             )
+
+
+DKIM_SETTINGS = ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY_PATH")
+
+
+def _dkim_private_key(config):
+    """The DKIM private key (PEM bytes) when the three DKIM settings are set, None when none is."""
+    missing = [name for name in DKIM_SETTINGS if not config[name]]
+    if len(missing) == len(DKIM_SETTINGS):
+        return None
+    if missing:
+        raise ConfigError(f"DKIM signing needs {', '.join(DKIM_SETTINGS)}: {', '.join(missing)} not set "
+                          "(set all three, or none to send unsigned mail)")
+    path = config["DKIM_PRIVATE_KEY_PATH"]
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"DKIM_PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror}") from None
+    try:
+        parse_pem_private_key(key)
+    except UnparsableKeyError:
+        raise ConfigError(f"DKIM_PRIVATE_KEY_PATH: {path} is not a PEM private key (RSA)") from None
+    return key

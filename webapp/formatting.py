@@ -17,11 +17,14 @@ from markupsafe import Markup, escape
 from .models import (
     ACTOR_TYPES,
     BookingStatus,
+    DataAccessAction,
     EventStatus,
     JournalAction,
+    MailingStatus,
     OfferStatus,
     OutboxStatus,
     RegistrationStatus,
+    SuppressionReason,
     UserRole,
 )
 
@@ -129,10 +132,25 @@ MAIL_KIND_LABELS = {
     "event_reminder": _l("Rappel avant l'événement"),
     "workshop_removed": _l("Atelier retiré (avec l'invitation mise à jour)"),
     "lost_links": _l("Liens d'inscription perdus"),
+    "data_access": _l("Lien de téléchargement de ses données"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
     "survey_invitation": _l("Invitation au questionnaire"),
     "survey_reminder": _l("Relance du questionnaire"),
+    "organiser_mailing": _l("Courriel aux personnes inscrites"),
+}
+
+MAILING_STATUS_LABELS = {
+    MailingStatus.draft: _l("brouillon"),
+    MailingStatus.scheduled: _l("programmé"),
+    MailingStatus.sending: _l("en cours d'envoi"),
+    MailingStatus.sent: _l("envoyé"),
+    MailingStatus.cancelled: _l("annulé"),
+}
+
+SUPPRESSION_REASON_LABELS = {
+    SuppressionReason.unsubscribed: _l("désabonnées"),
+    SuppressionReason.undeliverable: _l("refusées par leur serveur"),
 }
 
 EVENT_STATUS_LABELS = {
@@ -183,6 +201,11 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.reminder_removed: _l("Rappel retiré (jours avant l'événement : %(days)s)."),
     JournalAction.reminders_switched_on: _l("Rappels activés."),
     JournalAction.reminders_switched_off: _l("Rappels désactivés."),
+    JournalAction.mailing_sent: _l("Courriel aux personnes inscrites envoyé : « %(subject)s »."),
+    JournalAction.mailing_scheduled: _l("Courriel aux personnes inscrites programmé : « %(subject)s »."),
+    JournalAction.mailing_cancelled: _l("Courriel aux personnes inscrites annulé : « %(subject)s » ; "
+                                        "courriels non envoyés : %(count)s."),
+    JournalAction.suppression_lifted: _l("Adresse %(email)s retirée de la liste « %(list)s »."),
     JournalAction.survey_created: _l("Questionnaire créé à partir du modèle (%(language)s)."),
     JournalAction.survey_updated: _l("Réglages du questionnaire modifiés."),
     JournalAction.survey_question_added: _l("Question du questionnaire ajoutée : « %(label)s »."),
@@ -302,6 +325,27 @@ def actor_type_label(key):
     return _(label) if label else key
 
 
+# The personal-data access journal's actions, as its page writes them.
+DATA_ACCESS_LABELS = {
+    DataAccessAction.viewed: _l("fiche consultée"),
+    DataAccessAction.exported: _l("liste exportée"),
+    DataAccessAction.erased: _l("données effacées"),
+}
+
+
+def data_access_label(action):
+    return str(DATA_ACCESS_LABELS[action])
+
+
+def person_name(registration, last_name_first=False):
+    """A registered person's name, as pages show it; a registration whose data was erased says so."""
+    if registration.anonymised_at is not None:
+        return _("données effacées")
+    if last_name_first:
+        return f"{registration.last_name} {registration.first_name}"
+    return registration.full_name
+
+
 def registration_status_label(status):
     return str(REGISTRATION_STATUS_LABELS[status])
 
@@ -332,6 +376,14 @@ def outbox_status_label(status):
     return str(OUTBOX_STATUS_LABELS[status])
 
 
+def mailing_status_label(status):
+    return str(MAILING_STATUS_LABELS[status])
+
+
+def suppression_reason_label(reason):
+    return str(SUPPRESSION_REASON_LABELS[reason])
+
+
 def event_status_label(status):
     return str(EVENT_STATUS_LABELS[status])
 
@@ -347,6 +399,8 @@ def journal_entry_text(entry):
     if label is None:
         return entry.action
     details = dict(entry.details)
+    if details.get("reason") in SUPPRESSION_REASON_LABELS:
+        details["list"] = suppression_reason_label(details["reason"])
     if details.get("fields"):
         names = details["fields"].split(", ")
         details["fields"] = ", ".join(str(CHANGED_FIELD_LABELS.get(name, name)) for name in names)

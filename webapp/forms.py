@@ -236,7 +236,13 @@ class RegistrationForm(ParticipantDetailsForm):
         _l("J'accepte que mes données soient utilisées pour gérer mon inscription à cet événement."),
         validators=[DataRequired(_l("Votre accord est nécessaire pour vous inscrire."))],
     )
+    # Optional and unticked: registering does not need it (recorded with the privacy text's version).
+    news_consent = BooleanField(
+        _l("J'accepte de recevoir les nouvelles du réseau (facultatif ; je peux retirer mon accord à tout moment)."),
+        default=False,
+    )
     # Honeypot: hidden from people, filled by bots; a filled one drops the submission silently.
     website = StringField(_l("Ne pas remplir ce champ"))
 
-    field_order = ("first_name", "last_name", "email", "organisation", "actor_type", "workshops", "privacy_consent")
+    field_order = ("first_name", "last_name", "email", "organisation", "actor_type", "workshops", "privacy_consent",
+                   "news_consent")

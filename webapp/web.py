@@ -154,6 +154,7 @@ def _template_globals():
         "workshop_slot": formatting.workshop_slot,
         "accessible_attributes": accessible_attributes,
         "actor_type_label": formatting.actor_type_label,
+        "person_name": formatting.person_name,
         "lang_attr": formatting.lang_attr,
         "in_language": formatting.in_language,
         "checkin_qr_svg": checkin_qr.qr_svg,

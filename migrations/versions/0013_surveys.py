@@ -1,7 +1,7 @@
 """surveys: post-event surveys, their questions and choices, the invited people, the responses
 
 Revision ID: 0013_surveys
-Revises: 0011_suppressions
+Revises: 0012_mailings
 Create Date: 2026-11-26 23:10:00
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_surveys'
-down_revision = '0011_suppressions'
+down_revision = '0012_mailings'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,9 @@
 """`emgav dev` (what `make run` ends with): the whole service on one machine.
 
-honcho, a Procfile runner, runs the processes: the web server (`emgav run`), a Celery worker,
+honcho, a Procfile runner, runs the processes: the web server (`emgav run`), two Celery workers,
 Celery beat, the mail catcher (`emgav mailcatcher`) and, when needed, a private redis-server.
+The workers: `worker` for the default queue (transactional mail, every other task) and `bulk` for
+batches of bulk mail, so that a large mailing never delays a confirmation.
 It shows their output line by line under their names; Ctrl-C (or SIGTERM) stops them all, and
 when one of them stops, it stops the others.
 
@@ -33,7 +35,10 @@ from flask.cli import with_appcontext
 from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
+from ..services.dispatch import BULK_QUEUE, DEFAULT_QUEUE
+
 BROKER_MODES = ("auto", "redis", "private", "embedded")
+WORKER_OPTIONS = ["--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
 # honcho's exit code after SIGINT or SIGTERM; when a process stops by itself, it gives that one's.
 STOPPED_BY_SIGNAL = (130, 143)
 
@@ -132,9 +137,10 @@ def embedded_broker(instance, reason):
     with sqlite3.connect(path) as db:  # WAL: the web can publish while the worker polls
         db.execute("PRAGMA journal_mode=WAL")
     url = f"sqla+sqlite:///{path}"
-    # Create the tables and the queue now, not concurrently from three processes.
+    # Create the tables and the queues now, not concurrently from four processes.
     with Connection(url) as connection:
-        connection.SimpleQueue("celery").close()
+        for queue in (DEFAULT_QUEUE, BULK_QUEUE):
+            connection.SimpleQueue(queue).close()
     return Broker(f"embedded SQLAlchemy broker on {path} ({reason})",
                   {"CELERY_BROKER_URL": url, "RATELIMIT_STORAGE_URI": "memory://"})
 
@@ -159,7 +165,7 @@ def announce_when_ready(manager, addresses, lines):
               envvar="EMGAV_DEV_BROKER", help="Which broker to use (env EMGAV_DEV_BROKER).")
 @with_appcontext
 def dev_command(host, port, smtp_port, mail_port, broker_mode):
-    """Run the web server, a Celery worker, Celery beat and a local mail catcher."""
+    """Run the web server, the Celery workers, Celery beat and a local mail catcher."""
     for label, number in (("web server", port), ("SMTP", smtp_port), ("mailbox", mail_port)):
         if not port_is_free(host if label == "web server" else "127.0.0.1", number):
             raise click.ClickException(f"port {number} ({label}) is already in use: choose another one "
@@ -180,8 +186,10 @@ def dev_command(host, port, smtp_port, mail_port, broker_mode):
         "redis": broker.server,
         "mail": [_script("emgav"), "mailcatcher", "--smtp-port", str(smtp_port), "--http-port", str(mail_port),
                  "--directory", str(mail_directory)],
-        "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
-                   "--without-heartbeat"],
+        # Transactional mail and the other tasks on the default queue; bulk mail on its own (see the
+        # module docstring).
+        "worker": [*celery, "worker", "-Q", DEFAULT_QUEUE, "--concurrency=1", *WORKER_OPTIONS],
+        "bulk": [*celery, "worker", "-Q", BULK_QUEUE, "--concurrency=2", "--hostname=bulk@%h", *WORKER_OPTIONS],
         "beat": [*celery, "beat", "--loglevel=INFO", "--schedule", str(instance / "celerybeat-schedule")],
         "web": [_script("emgav"), "run", "--host", host, "--port", str(port), "--no-reload"],
     }

@@ -1,11 +1,18 @@
-"""What a worker runs for the outbox: claim a row, build its message, send it, record the outcome.
+"""What a worker runs for the outbox: claim rows, build their messages, send them, record the outcome.
 
-`deliver` is safe to run twice: a row that is sent, or claimed by another worker, or not due,
-is left alone. Temporary SMTP failures (4xx, connection errors) are retried with backoff,
-permanent ones (5xx) fail the row; a 5xx for the recipient also puts the address on the
-undeliverable list of bulk mail. A row its kind withdraws at sending time (a reminder of a
-cancelled registration) is cancelled.
+A batch (one row for a transactional mail, MAIL_BATCH_SIZE rows of a fan-out) is claimed at once
+with one conditional UPDATE, then sent over one SMTP connection, which is opened again when the
+server drops it. Sent rows are recorded every RECORD_SENT_EVERY mails, so a worker that dies
+leaves at most that many mails sent but not recorded (the sweeper sends them again); each record
+also renews the claim on the rows left, so that the sweeper never gives them to another worker.
+
+Safe to run twice: a row that is sent, claimed by another worker, or not due, is left alone.
+Temporary SMTP failures (4xx, connection errors) are retried with backoff, permanent ones (5xx)
+fail the row; a 5xx for the recipient also puts the address on the undeliverable list of bulk
+mail. A row its kind withdraws at sending time (a reminder of a cancelled registration) is
+cancelled.
 """
+import enum
 import logging
 import re
 import smtplib
@@ -17,19 +24,27 @@ from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus, SuppressionReason
-from ..models.base import utcnow
 from ..services import suppressions
 from .kinds import MailNotDeliverable, withdrawal_reason
-from .message import build_message, new_message_id
-from .outbox import claim, record_outcome, retry_later
+from .message import build_message
+from .outbox import claim_batch, record_outcome, record_sent, retry_later
 from .transport import SMTPSession
 
 log = logging.getLogger(__name__)
 
+# Sent rows are recorded by groups of this many (one commit): at most this many mails are sent
+# again after a worker dies.
+RECORD_SENT_EVERY = 10
 # Recording « sent » after the SMTP server took the mail: tries, and the pause between them.
-# Failing there would leave the row `sending` and the sweeper would send the mail again.
+# Failing there would leave the rows `sending` and the sweeper would send the mails again.
 RECORD_SENT_TRIES = 4
 RECORD_SENT_PAUSE_SECONDS = 0.5
+
+
+class Outcome(enum.Enum):
+    sent = "sent"  # the SMTP server took the mail; recorded with the next group
+    recorded = "recorded"  # failed, retrying or cancelled, already recorded
+    unreachable = "unreachable"  # the SMTP server cannot be reached: the batch stops
 
 
 def deliver(outbox_id):
@@ -38,46 +53,57 @@ def deliver(outbox_id):
 
 
 def deliver_batch(outbox_ids):
-    """Send several rows over one SMTP connection (large fan-outs). If the SMTP server cannot
-    be reached, the rows not tried yet stay queued for the sweeper."""
+    """Claim the due rows among `outbox_ids` and send them over one SMTP connection. If the SMTP
+    server cannot be reached, the rows not tried yet are retried later, with the same backoff."""
+    claims = claim_batch(outbox_ids)
+    pending = sorted(claims)
+    sent = []
+    sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     session = SMTPSession()
     try:
-        for outbox_id in outbox_ids:
-            if not _deliver_row(outbox_id, session):
-                break
+        while pending:
+            outbox_id = pending.pop(0)
+            claimed = (outbox_id, claims[outbox_id])
+            outcome, error = _deliver_row(claimed, session, sender)
+            if outcome == Outcome.sent:
+                sent.append(claimed)
+            elif outcome == Outcome.unreachable:
+                for outbox_id in pending:
+                    retry_later((outbox_id, claims[outbox_id]), error)
+                pending = []
+            if len(sent) >= RECORD_SENT_EVERY:
+                held = _record_sent(sent, {outbox_id: claims[outbox_id] for outbox_id in pending})
+                pending, sent = [outbox_id for outbox_id in pending if outbox_id in held], []
     finally:
         session.close()
+        if sent:
+            _record_sent(sent, {})
 
 
-def _deliver_row(outbox_id, session):
-    """Claim, render and send one row. Returns False when the SMTP server is unreachable."""
-    if not claim(outbox_id):
-        return True
+def _deliver_row(claimed, session, sender):
+    """Render and send one claimed row; returns (Outcome, error)."""
+    outbox_id = claimed[0]
     row = db.session.get(OutboxMail, outbox_id)
-    claimed = (row.id, row.attempts)
     withdrawn = withdrawal_reason(row)
     if withdrawn is not None:  # no longer wanted: nothing to retry, nothing failed
         db.session.rollback()
         record_outcome(claimed, OutboxStatus.cancelled, withdrawn)
-        return True
+        return Outcome.recorded, None
     try:
-        if row.message_id is None:  # kept across retries, so a resent mail keeps its Message-ID
-            row.message_id = new_message_id()
         message = build_message(row)
         recipient, kind = row.recipient, row.kind
-        # No transaction stays open while the SMTP server talks.
-        db.session.commit()
     except MailNotDeliverable as exc:
         db.session.rollback()
         record_outcome(claimed, OutboxStatus.failed, str(exc))
-        return True
+        return Outcome.recorded, None
     except Exception as exc:  # a bug or the database: retried, then failed, never lost silently
         log.exception("could not render outbox mail %s", outbox_id)
         db.session.rollback()
         retry_later(claimed, f"rendering failed: {exc!r}")
-        return True
+        return Outcome.recorded, None
+    # No transaction stays open while the SMTP server talks.
+    db.session.rollback()
 
-    sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     try:
         session.send(message, sender, [recipient])
     except smtplib.SMTPRecipientsRefused as exc:
@@ -90,32 +116,33 @@ def _deliver_row(outbox_id, session):
     except (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError) as exc:
         # Our server or our settings, not this message: retry.
         session.close()
-        retry_later(claimed, f"{exc.smtp_code} {_decode(exc.smtp_error)}")
-        return False
+        error = f"{exc.smtp_code} {_decode(exc.smtp_error)}"
+        retry_later(claimed, error)
+        return Outcome.unreachable, error
     except smtplib.SMTPResponseException as exc:  # MAIL FROM or DATA refused
         _smtp_failure(claimed, exc.smtp_code, exc.smtp_error)
-    except (smtplib.SMTPException, OSError) as exc:  # connection refused or lost, timeout, TLS
+    except (smtplib.SMTPException, OSError) as exc:  # connection refused or lost again, timeout, TLS
         session.close()
-        retry_later(claimed, f"SMTP connection: {exc!r}")
-        return False
+        error = f"SMTP connection: {exc!r}"
+        retry_later(claimed, error)
+        return Outcome.unreachable, error
     else:
-        _record_sent(claimed)
-        log.info("sent %s mail (outbox %s) to %s", kind, outbox_id, recipient)
-    return True
+        log.info("sent %s mail (outbox %s)", kind, outbox_id)
+        return Outcome.sent, None
+    return Outcome.recorded, None
 
 
-def _record_sent(claimed):
-    """Record that the SMTP server took the mail, through a lost database connection or a short
-    outage: the row is retried here rather than left `sending` for the sweeper to resend."""
+def _record_sent(sent, still_claimed):
+    """`outbox.record_sent`, through a lost database connection or a short outage: the rows are
+    recorded here rather than left `sending` for the sweeper to send again."""
     for attempt in range(1, RECORD_SENT_TRIES + 1):
         try:
-            record_outcome(claimed, OutboxStatus.sent, sent_at=utcnow())
-            return
+            return record_sent(sent, still_claimed)
         except DBAPIError as exc:
             db.session.rollback()
             if attempt == RECORD_SENT_TRIES:
                 raise
-            log.warning("outbox mail %s sent, but recording it failed (%s); trying again", claimed[0], exc)
+            log.warning("%d mail(s) sent, but recording them failed (%s); trying again", len(sent), exc)
             time.sleep(RECORD_SENT_PAUSE_SECONDS * attempt)
 
 

@@ -19,11 +19,21 @@ from sqlalchemy import select
 from ..extensions import db
 from ..formatting import event_when, in_language, sentence, venue_line
 from ..links import absolute_url
-from ..models import BookingStatus, EventStatus, Registration, RegistrationStatus, SeatOffer, SurveyParticipant, User
+from ..models import (
+    BookingStatus,
+    EventStatus,
+    Mailing,
+    MailingStatus,
+    Registration,
+    RegistrationStatus,
+    SeatOffer,
+    SurveyParticipant,
+    User,
+)
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from ..rich_text import to_html, to_text
-from ..services import accounts, suppressions, survey_answers, surveys, tokens
+from ..services import accounts, consents, mailings, suppressions, survey_answers, surveys, tokens
 from ..services.registrations import waiting_position
 
 
@@ -77,12 +87,16 @@ def _registration_context(row):
     registration = row.registration
     if registration is None:
         raise MailNotDeliverable("the registration no longer exists")
-    return {
+    context = {
         "registration": registration,
         "event": registration.event,
         "event_url": absolute_url("public.event", slug=registration.event.slug),
         "manage_url": _participant_url("participant.manage", tokens.manage_token(registration)),
     }
+    if consents.has_news(registration):  # withdrawn in one click from any of their mails
+        context["news_withdraw_url"] = _participant_url("participant.news_consent",
+                                                        tokens.news_consent_token(registration))
+    return context
 
 
 def _workshops_context(row):
@@ -209,6 +223,46 @@ def _lost_links_context(row):
     }
 
 
+def _mailing_of(row):
+    mailing = db.session.get(Mailing, row.payload.get("mailing_id"))
+    if mailing is None:
+        raise MailNotDeliverable("the mailing no longer exists")
+    return mailing
+
+
+def _mailing_withdrawn(row):
+    mailing = db.session.get(Mailing, row.payload.get("mailing_id"))
+    if mailing is not None and mailing.status == MailingStatus.cancelled:
+        return "the mailing was cancelled"
+    return None
+
+
+def _mailing_context(row):
+    """An organiser mailing, its placeholders filled in for the person (for a test sent to an
+    organiser: for the person of the payload's `sample_registration_id`)."""
+    mailing = _mailing_of(row)
+    registration = row.registration or db.session.get(Registration, row.payload.get("sample_registration_id"))
+    if registration is None:
+        raise MailNotDeliverable("the registration no longer exists")
+    values = mailings.placeholder_values(registration)
+    body_html, body_text = mailings.personal_body(mailing, values)
+    return {
+        "registration": registration,
+        "event": registration.event,
+        "mailing_subject": mailings.personal_subject(mailing, values),
+        "body_html": body_html,
+        "body_text": body_text,
+    }
+
+
+def _data_access_context(row):
+    """The link to download everything held about the address, signed now (at sending time)."""
+    context = _registration_context(row)
+    context["data_url"] = _participant_url("participant.my_data", tokens.data_access_token(context["registration"]))
+    context["valid_hours"] = int(current_app.config["DATA_ACCESS_LINK_MAX_AGE"].total_seconds() // 3600)
+    return context
+
+
 def _password_link_context(row, purpose, max_age_setting):
     """A back-office account and its link to choose a password, signed now (at sending time)."""
     user = db.session.get(User, row.payload.get("user_id"))
@@ -278,8 +332,10 @@ KINDS = {kind.name: kind for kind in [
     MailKind("event_cancelled", _registration_context, invite=InviteMethod.cancel),
     MailKind("event_reminder", _reminder_context, invite=InviteMethod.request, withdrawn_if=_reminder_withdrawn),
     MailKind("lost_links", _lost_links_context),
+    MailKind("data_access", _data_access_context),
     MailKind("password_reset", _password_reset_context),
     MailKind("account_invitation", _account_invitation_context),
+    MailKind("organiser_mailing", _mailing_context, family=MailFamily.bulk, withdrawn_if=_mailing_withdrawn),
     MailKind("survey_invitation", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_invitation_withdrawn),
     MailKind("survey_reminder", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_reminder_withdrawn),
 ]}

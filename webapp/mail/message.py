@@ -8,18 +8,14 @@ place: multipart/alternative → (text, multipart/related → (HTML, image/png),
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, parseaddr
 
 from flask import current_app
 
 from ..models.base import utcnow
-from ..services.calendar import uid_host
 from .kinds import MailNotDeliverable
+from .outbox import new_message_id
 from .rendering import one_line, render_mail, rendering_context
-
-
-def new_message_id():
-    return make_msgid(domain=uid_host())
 
 
 def encoded_subject(subject):

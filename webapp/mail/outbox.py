@@ -7,38 +7,40 @@
                                  └──(an organiser sends it again: requeue_failed)──▶ queued
 
 `queue_mail` writes a row (once per de-duplication key) and enqueues its delivery after
-commit. The claim is one conditional UPDATE, so only one worker can send a row. `sweep_outbox`
-(a beat task) re-enqueues rows nobody is working on: queued while the broker was down, claimed
-by a worker that died, or due for a retry.
+commit; the rows of a fan-out (bulk mail) go to the workers in batches (`enqueue_batches`). A
+worker claims its rows with one conditional UPDATE, so only one worker can send a row, and records
+them sent a few at a time (`record_sent`). The sweeper (sweeper.py) re-enqueues rows nobody is
+working on: queued while the broker was down, claimed by a worker that died, or due for a retry.
 """
 import logging
 from datetime import timedelta
+from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import update_where
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
-from ..services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, enqueue_after_commit, send_task
+from ..services.calendar import uid_host
+from ..services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, enqueue_after_commit
 
 log = logging.getLogger(__name__)
 
 # Retry delays: 30 s × 2^attempts (1 min, 2 min, 4 min, …), at most one hour.
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
-# Rows re-enqueued by one sweep at most; the next sweep takes the rest.
-SWEEP_BATCH_SIZE = 500
 
 
 def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, event=None, payload=None,
-               enqueue=True):
+               mailing=None, enqueue=True):
     """Add one mail to the outbox, unless a row with `dedup_key` already exists.
 
     Returns the row (new or existing). Atomic under concurrency: INSERT … ON CONFLICT DO NOTHING.
     With `enqueue=False` the caller enqueues the rows itself, in batches (`enqueue_batches`).
+    `mailing`: the organiser mailing the row is one recipient of.
     """
     session = db.session
     if registration is not None and event is None:
@@ -51,6 +53,7 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
         language=language,
         registration_id=registration.id if registration is not None else None,
         event_id=event.id if event is not None else None,
+        mailing_id=mailing.id if mailing is not None else None,
         payload=payload or {},
         status=OutboxStatus.queued,
         attempts=0,
@@ -85,18 +88,64 @@ def queue_registration_mail(kind, registration, dedup_key, **payload):
                       registration=registration, payload=payload)
 
 
-def claim(outbox_id):
-    """Take a due row for sending with one conditional UPDATE; True if this caller won it. Commits."""
+def claim_batch(outbox_ids):
+    """Take the due rows among `outbox_ids` for sending, with one conditional UPDATE … RETURNING:
+    of two workers given the same rows, each row goes to one of them only. Rows without a
+    Message-ID get one (kept across retries, so a resent mail keeps it). Returns {id: attempts}
+    of the rows won (their attempts identify the claim). Commits."""
     now = utcnow()
-    won = update_where(
-        OutboxMail,
-        OutboxMail.id == outbox_id,
-        OutboxMail.status.in_([OutboxStatus.queued, OutboxStatus.retrying]),
-        OutboxMail.next_attempt_at <= now,
-        status=OutboxStatus.sending, claimed_at=now, attempts=OutboxMail.attempts + 1,
-    )
+    won = db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id.in_(list(outbox_ids)),
+               OutboxMail.status.in_([OutboxStatus.queued, OutboxStatus.retrying]),
+               OutboxMail.next_attempt_at <= now)
+        .values(status=OutboxStatus.sending, claimed_at=now, attempts=OutboxMail.attempts + 1)
+        .returning(OutboxMail.id, OutboxMail.attempts, OutboxMail.message_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    without_message_id = [{"row_id": row_id, "new_message_id": new_message_id()}
+                          for row_id, _, message_id in won if message_id is None]
+    if without_message_id:
+        table = OutboxMail.__table__
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("row_id")).values(message_id=bindparam("new_message_id")),
+            without_message_id,
+        )
     db.session.commit()
-    return won
+    return {row_id: attempts for row_id, attempts, _ in won}
+
+
+def new_message_id():
+    return make_msgid(domain=uid_host())
+
+
+def record_sent(sent, still_claimed):
+    """Record « sent » for the claims of `sent` ((id, attempts) pairs), and renew the claims of
+    `still_claimed` ({id: attempts}: rows of the batch not sent yet) so that the sweeper does not
+    take them for abandoned. Returns the ids of `still_claimed` still held by this claim (the
+    others were given to another worker). Commits."""
+    table = OutboxMail.__table__
+    now = utcnow()
+    if sent:
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.status == OutboxStatus.sending,
+                   table.c.attempts == bindparam("claim_attempts"))
+            .values(status=OutboxStatus.sent, sent_at=now, last_error=None),
+            [{"row_id": row_id, "claim_attempts": attempts} for row_id, attempts in sent],
+        )
+    held = []
+    if still_claimed:
+        held = db.session.scalars(
+            update(OutboxMail)
+            .where(tuple_(OutboxMail.id, OutboxMail.attempts).in_(list(still_claimed.items())),
+                   OutboxMail.status == OutboxStatus.sending)
+            .values(claimed_at=now)
+            .returning(OutboxMail.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    db.session.commit()
+    return sorted(held)
 
 
 def record_outcome(claimed, status, error=None, **values):
@@ -143,42 +192,3 @@ def requeue_failed(row_ids):
     for outbox_id in sorted(requeued):
         enqueue_after_commit(db.session, DELIVER_MAIL, outbox_id)
     return sorted(requeued)
-
-
-def sweep_outbox():
-    """Re-enqueue the rows no worker is busy with; returns their ids.
-
-    - `sending` rows claimed longer than OUTBOX_STALE_AFTER ago: their worker died. They go
-      back to `queued` (or `failed` once they used all their attempts);
-    - `queued` rows older than OUTBOX_STALE_AFTER: their task was lost (broker down);
-    - `retrying` rows whose next attempt is due.
-    """
-    now = utcnow()
-    stale = now - current_app.config["OUTBOX_STALE_AFTER"]
-    abandoned = and_(OutboxMail.status == OutboxStatus.sending, OutboxMail.claimed_at < stale)
-    db.session.execute(
-        update(OutboxMail)
-        .where(abandoned, OutboxMail.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"])
-        .values(status=OutboxStatus.failed, last_error="the worker stopped while sending")
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        update(OutboxMail).where(abandoned).values(status=OutboxStatus.queued)
-        .execution_options(synchronize_session=False)
-    )
-    due_ids = db.session.scalars(
-        select(OutboxMail.id)
-        .where(or_(
-            and_(OutboxMail.status == OutboxStatus.queued, OutboxMail.next_attempt_at <= stale),
-            and_(OutboxMail.status == OutboxStatus.retrying, OutboxMail.next_attempt_at <= now),
-        ))
-        .order_by(OutboxMail.next_attempt_at)
-        .limit(SWEEP_BATCH_SIZE)
-    ).all()
-    db.session.commit()
-    for outbox_id in due_ids:
-        if not send_task(DELIVER_MAIL, outbox_id):
-            break  # broker still down: the next sweep tries again
-    if due_ids:
-        log.info("outbox sweep: re-enqueued %d mail(s)", len(due_ids))
-    return due_ids

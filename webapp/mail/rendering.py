@@ -113,7 +113,8 @@ def render_mail(row):
     kind = KINDS.get(row.kind)
     if kind is None:
         raise MailNotDeliverable(f"unknown mail kind {row.kind!r}")
-    context = {"lang": row.language, "registration": None, "event": row.event}
+    # `news_withdraw_url`: set by the mails about a registration whose person agreed to news.
+    context = {"lang": row.language, "registration": None, "event": row.event, "news_withdraw_url": None}
     context.update(kind.build_context(row))
     with_invite = kind.invite is not None and row.payload.get("with_invite", True)
     context["with_invite"] = with_invite

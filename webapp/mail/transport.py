@@ -1,20 +1,38 @@
 """The SMTP connection (SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME/PASSWORD)."""
+import email.policy
 import smtplib
 import ssl
 
 from flask import current_app
 
+from . import dkim
+
+# A server closing a connection it had kept open: it timed out while idle, or limits the
+# messages per connection. Detected when the next message is sent.
+DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
+
 
 class SMTPSession:
-    """One SMTP connection, opened on first use and reused for the following messages."""
+    """One SMTP connection, opened on first use and reused for the following messages; when the
+    server has dropped it, the next message goes over a new one."""
 
     def __init__(self):
         self.connection = None
 
     def send(self, message, sender, recipients):
-        if self.connection is None:
-            self.connection = connect()
-        self.connection.send_message(message, from_addr=sender, to_addrs=recipients)
+        """Send `message` (DKIM-signed when configured); raises smtplib's exceptions and OSError."""
+        international = not "".join([sender, *recipients]).isascii()
+        policy = email.policy.SMTPUTF8 if international else email.policy.SMTP
+        raw = dkim.sign(message.as_bytes(policy=policy))
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if international else []
+        if self.connection is not None:
+            try:
+                self.connection.sendmail(sender, recipients, raw, mail_options=options)
+                return
+            except DROPPED:
+                self.close()
+        self.connection = connect()
+        self.connection.sendmail(sender, recipients, raw, mail_options=options)
 
     def close(self):
         if self.connection is not None:

@@ -3,7 +3,9 @@ from .accounts import User, UserRole, event_organisers
 from .checkins import CheckIn
 from .events import Event, EventStatus, RegistrationState, Workshop
 from .journal import JournalAction, JournalEntry
+from .mailings import Mailing, MailingStatus
 from .outbox import OutboxMail, OutboxStatus
+from .privacy import Consent, ConsentPurpose, DataAccess, DataAccessAction
 from .questions import Answer, Question, QuestionChoice, QuestionKind
 from .registrations import (
     ACTOR_TYPES,
@@ -32,10 +34,16 @@ __all__ = [
     "Answer",
     "BookingStatus",
     "CheckIn",
+    "Consent",
+    "ConsentPurpose",
+    "DataAccess",
+    "DataAccessAction",
     "Event",
     "EventStatus",
     "JournalAction",
     "JournalEntry",
+    "Mailing",
+    "MailingStatus",
     "OfferStatus",
     "OutboxMail",
     "OutboxStatus",

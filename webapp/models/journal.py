@@ -43,6 +43,10 @@ class JournalAction(enum.StrEnum):
     reminder_removed = "reminder_removed"
     reminders_switched_on = "reminders_switched_on"
     reminders_switched_off = "reminders_switched_off"
+    mailing_sent = "mailing_sent"            # an organiser mailing sent now
+    mailing_scheduled = "mailing_scheduled"  # … or at a chosen moment
+    mailing_cancelled = "mailing_cancelled"
+    suppression_lifted = "suppression_lifted"  # an address taken off the unsubscribe or undeliverable list
     survey_created = "survey_created"
     survey_updated = "survey_updated"
     survey_question_added = "survey_question_added"

@@ -33,6 +33,8 @@ class OutboxMail(db.Model):
     language: Mapped[str] = mapped_column(String(5), default="fr", nullable=False)
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id", ondelete="SET NULL"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"), index=True)
+    # The organiser mailing this row is one recipient of (its progress is counted from its rows).
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailings.id", ondelete="SET NULL"), index=True)
     # What must stay as it was when the mail was queued (invite method and sequence, offer id...).
     payload: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
     status: Mapped[OutboxStatus] = mapped_column(
@@ -48,6 +50,7 @@ class OutboxMail(db.Model):
 
     registration = relationship("Registration")
     event = relationship("Event")
+    mailing = relationship("Mailing")
 
     def __repr__(self):
         return f"<OutboxMail {self.id} {self.kind} {self.status.value}>"

@@ -106,6 +106,8 @@ class Registration(db.Model):
     # None only for a person added at the door without an address (a walk-in): no mail is sent to them.
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     organisation: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    # `services.person_keys.person_key(email)`: tells people apart in the figures, and outlives the address.
+    person_key: Mapped[str | None] = mapped_column(String(64))
     actor_type: Mapped[str] = mapped_column(String(30), nullable=False)
     language: Mapped[str] = mapped_column(String(5), default="fr", nullable=False)
     status: Mapped[RegistrationStatus] = mapped_column(
@@ -131,6 +133,11 @@ class Registration(db.Model):
     # (then their confirmation needs no approval).
     decided_at = mapped_column(UTCDateTime)
     cancelled_at = mapped_column(UTCDateTime)
+    # The person asked for their data to be erased: their last mails (the cancellation) go out,
+    # then `services.privacy` anonymises the registration. Its links answer 410 from then on.
+    erasure_requested_at = mapped_column(UTCDateTime)
+    # Name, address, organisation and free-text answers removed (erasure, or retention period over).
+    anonymised_at = mapped_column(UTCDateTime)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
     event = relationship("Event")
@@ -147,6 +154,11 @@ class Registration(db.Model):
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_erased(self):
+        """Erased or being erased: its links answer 410."""
+        return self.erasure_requested_at is not None or self.anonymised_at is not None
 
     @property
     def is_active(self):

@@ -1,4 +1,4 @@
-"""Admin pages: the accounts, and who runs which event."""
+"""Admin pages: the accounts, who runs which event, and the personal-data access journal."""
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import User, UserRole
-from ..services import accounts
+from ..services import accounts, privacy
 from ..services.errors import AccountError
 from ..web import render_form_page
 from . import bp
@@ -96,3 +96,10 @@ def remove_organiser(event, user_id):
     accounts.unassign_organiser(event, user, by=current_user)
     flash(_("%(email)s n'a plus accès à cet événement.", email=user.email), "success")
     return redirect(url_for("organiser.event_team", event_id=event.id))
+
+
+@bp.get("/data-access-journal")
+@admin_required
+def data_access_journal():
+    """Who looked at, exported or erased whose data in the back office, the newest first."""
+    return render_template("organiser/data_access_journal.html", entries=privacy.access_journal())

@@ -24,6 +24,8 @@ MAIN_SECTIONS = [
     Section("organiser.dashboard", _l("Événements")),
     Section("organiser.network_dashboard", _l("Vue du réseau"), admin_only=True),
     Section("organiser.account_list", _l("Comptes"), admin_only=True),
+    Section("organiser.suppression_lists", _l("Désabonnements")),
+    Section("organiser.data_access_journal", _l("Accès aux données"), admin_only=True),
     Section("organiser.change_password", _l("Mon mot de passe")),
 ]
 
@@ -36,6 +38,7 @@ EVENT_SECTIONS = [
     Section("organiser.event_questions", _l("Questions")),
     Section("organiser.registrations", _l("Inscriptions")),
     Section("organiser.mail_log", _l("Courriels")),
+    Section("organiser.mailings", _l("Envois aux personnes inscrites")),
     Section("organiser.reminders", _l("Rappels")),
     Section("organiser.surveys", _l("Questionnaire")),
     Section("organiser.survey_results_page", _l("Résultats du questionnaire")),
@@ -62,6 +65,7 @@ def _back_office_helpers():
         "event_status_label": formatting.event_status_label,
         "user_role_label": formatting.user_role_label,
         "journal_entry_text": formatting.journal_entry_text,
+        "data_access_label": formatting.data_access_label,
         "registration_count_labels": formatting.REGISTRATION_COUNT_LABELS,
         "approval_statuses": formatting.APPROVAL_STATUSES,
         "status_label": formatting.back_office_status_label,
@@ -69,6 +73,8 @@ def _back_office_helpers():
         "offer_status_label": formatting.offer_status_label,
         "outbox_status_label": formatting.outbox_status_label,
         "mail_kind_label": formatting.mail_kind_label,
+        "mailing_status_label": formatting.mailing_status_label,
+        "suppression_reason_label": formatting.suppression_reason_label,
         "short_datetime": formatting.short_datetime,
         "answer_text": registration_questions.answer_text,
         "question_kind_label": registration_questions.kind_label,

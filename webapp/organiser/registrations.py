@@ -9,7 +9,7 @@ from flask_login import current_user
 from ..formatting import back_office_status_label
 from ..forms import with_questions
 from ..models import RegistrationStatus
-from ..services import events, exports, mail_log, registration_list, registrations, seats
+from ..services import events, exports, mail_log, privacy, registration_list, registrations, seats
 from ..services import questions as registration_questions
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
@@ -17,7 +17,7 @@ from ..services.exports import ExportFormat
 from ..services.questions import AnswersError
 from ..web import render_form_page
 from . import bp
-from .access import with_event
+from .access import admin_required, with_event
 from .forms import AddRegistrationForm, RegistrationDetailsForm, RegistrationFilterForm
 
 # Why an organiser's action was refused, as the page says it.
@@ -102,6 +102,7 @@ def export_registrations(event, file_format):
 def registration(event, registration_id):
     """One person: details, workshops, history and every mail sent to them."""
     registration = _registration_or_404(event, registration_id)
+    privacy.record_view(current_user, registration)
     answers = {answer.question_id: answer for answer in registration.answers}
     return render_template(
         "organiser/registration.html", event=event, registration=registration,
@@ -238,3 +239,16 @@ def give_priority(event, registration_id):
     return _registration_action(event, registration_id, seats.give_priority, lambda registration: _(
         "%(name)s passe en tête de la liste d'attente : la prochaine place libre lui sera proposée.",
         name=registration.full_name))
+
+
+@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/erase")
+@admin_required
+@with_event
+def erase_registration(event, registration_id):
+    """Erase a person's data at their request: their registrations to come cancelled (mailed), then
+    their data anonymised in every event; journalled in the personal-data access journal."""
+    registration = _registration_or_404(event, registration_id)
+    privacy.erase(registration, by=current_user)
+    flash(_("Les données de la personne sont effacées ; ses inscriptions à venir sont annulées et elle en est "
+            "informée par courriel."), "success")
+    return redirect(_person_url(registration))

@@ -1,7 +1,9 @@
 """Views of the participant pages. They read the link, call a service, and show the outcome;
 the rules (seats, waiting list, mails) live in `webapp.services`. Dates are written by the
 app-wide template helpers of `webapp.web` (`event_when`, `local_datetime`, `workshop_slot`)."""
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+import json
+
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import csrf, public_post_limit
@@ -9,8 +11,8 @@ from ..formatting import in_language, sentence
 from ..forms import with_questions
 from ..links import absolute_url
 from ..models import RegistrationStatus
+from ..services import consents, privacy, registrations, seats, suppressions, tokens
 from ..services import questions as registration_questions
-from ..services import registrations, seats, suppressions, tokens
 from ..services.dispatch import SEND_LOST_LINKS, send_task
 from ..services.errors import RegistrationError
 from ..services.errors import RegistrationErrorCode as Code
@@ -39,13 +41,30 @@ def _speak_the_language_of_the_link_owner(endpoint, values):
         owner = registrations.link_owner(purpose, values["token"])
         if owner is not None:
             g.participant_language = owner.language
+            g.link_owner = owner
 
 
-def _message(status, heading, message, link_url=None, link_text=None):
+@bp.before_request
+def _erased_registrations_links_are_gone():
+    """Every link of a registration whose data was erased (or anonymised at the end of its
+    retention period) answers 410, with a page that says so."""
+    owner = g.get("link_owner")
+    if owner is not None and owner.is_erased:
+        return _message(
+            410, _("Données effacées"),
+            _("Les données de cette inscription ont été effacées : ce lien ne peut plus servir. "
+              "Vous pouvez vous inscrire à nouveau aux événements à venir."),
+            url_for("public.index"), _("Voir les événements"),
+        )
+    return None
+
+
+def _message(status, heading, message, link_url=None, link_text=None, erase_url=None):
     """A short answer page; for a link that cannot be used (4xx, never a 500), the page also
-    says how to get one's links again."""
+    says how to get one's links again, and `erase_url` how to have one's data erased."""
     template = "participant/message.html" if status >= 400 else "message.html"
-    page = render_template(template, heading=heading, message=message, link_url=link_url, link_text=link_text)
+    page = render_template(template, heading=heading, message=message, link_url=link_url, link_text=link_text,
+                           erase_url=erase_url)
     return page, status
 
 
@@ -132,21 +151,23 @@ def _manage_link_registration(token):
         return None
 
 
-def _cancelled_page(registration):
-    """The registration ended: cancelled, or declined by the organisers."""
+def _cancelled_page(registration, token):
+    """The registration ended: cancelled, or declined by the organisers. The person may still have
+    their data erased."""
+    erase_url = url_for("participant.erase", token=token)
     if registration.status == RegistrationStatus.declined:
         return _message(
             410, _("Demande non retenue"),
             sentence(_("Les personnes qui organisent « %(title)s » n'ont pas pu donner suite à votre demande "
                        "d'inscription : il n'y a plus rien à modifier."), title=_title(registration.event)),
-            url_for("public.index"), _("Voir les événements"),
+            url_for("public.index"), _("Voir les événements"), erase_url,
         )
     return _message(
         410, _("Inscription annulée"),
         sentence(_("Votre inscription à « %(title)s » est annulée : il n'y a plus rien à modifier. "
                    "Vous pouvez vous inscrire à nouveau depuis la page de l'événement si des places sont "
                    "disponibles."), title=_title(registration.event)),
-        url_for("public.event", slug=registration.event.slug), _("Voir l'événement"),
+        url_for("public.event", slug=registration.event.slug), _("Voir l'événement"), erase_url,
     )
 
 
@@ -158,7 +179,7 @@ def manage(token):
     if registration is None:
         return _invalid_link()
     if not registration.is_active:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     event = registration.event
     current_workshops = [booking.workshop for booking in registration.active_bookings()]
     # Workshops can change only while the event takes registrations; otherwise they are shown
@@ -185,13 +206,14 @@ def manage(token):
     return render_form_page(
         "participant/manage.html", form, registration=registration, token=token,
         workshops_open=workshops_open, position=registrations.waiting_position(registration),
+        news_token=tokens.news_consent_token(registration) if consents.has_news(registration) else None,
     )
 
 
 def _update_refused(registration, token, code):
     """The change could not be saved (the registration or the event changed meanwhile): nothing changed."""
     if code == Code.cancelled:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     if code == Code.event_cancelled:
         reason = _("L'événement a été annulé : votre inscription ne peut plus être modifiée.")
     elif code == Code.closed:
@@ -212,15 +234,91 @@ def cancel(token):
     if registration is None:
         return _invalid_link()
     if not registration.is_active:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     if request.method == "GET":
         return render_template("participant/cancel.html", registration=registration, token=token)
     held_seat = registration.status == RegistrationStatus.confirmed  # only then is there an invite to cancel
     try:
         registrations.cancel_registration(registration)
     except RegistrationError:  # cancelled meanwhile, by another click
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     return render_template("participant/cancelled.html", registration=registration, held_seat=held_seat)
+
+
+@bp.route("/manage/<token>/erase", methods=["GET", "POST"])
+@personal_link("manage")
+@public_post_limit()
+def erase(token):
+    """GET asks to confirm; POST erases the person's data (every registration of the address): the
+    registrations to come are cancelled first (seats to the people waiting, CANCEL invite sent)."""
+    registration = _manage_link_registration(token)
+    if registration is None:
+        return _invalid_link()
+    people = privacy.same_person(registration)
+    if request.method == "GET":
+        return render_template("participant/erase.html", registration=registration, people=people, token=token)
+    privacy.erase(registration)
+    return _message(
+        200, _("Vos données sont effacées"),
+        _("Vos inscriptions à venir sont annulées et un dernier courriel vous le confirme ; vos nom, adresse, "
+          "structure et réponses sont ensuite effacés. Les liens de vos inscriptions ne fonctionnent plus."),
+        url_for("public.index"), _("Voir les événements"),
+    )
+
+
+@bp.route("/manage/<token>/my-data", methods=["GET", "POST"])
+@personal_link("manage")
+@public_post_limit()
+def data_access(token):
+    """GET explains; POST mails the address a link to download everything held about it."""
+    registration = _manage_link_registration(token)
+    if registration is None:
+        return _invalid_link()
+    if request.method == "GET":
+        return render_template("participant/data_access.html", registration=registration, token=token)
+    privacy.request_data_access(registration)
+    return render_template("participant/data_access_sent.html", registration=registration, token=token)
+
+
+@bp.get("/my-data/<token>")
+@personal_link("data-access")
+def my_data(token):
+    """The download: every registration, answer and mail of the link's address, as readable JSON."""
+    try:
+        registration = registrations.registration_from_token(
+            "data-access", token, max_age=current_app.config["DATA_ACCESS_LINK_MAX_AGE"].total_seconds())
+    except tokens.InvalidLink as exc:
+        if exc.reason != "expired":
+            return _invalid_link()
+        return _message(
+            410, _("Ce lien de téléchargement a expiré"),
+            _("Pour protéger vos données, ce lien n'est valable que peu de temps. Demandez-en un nouveau depuis "
+              "la page de votre inscription."),
+        )
+    body = json.dumps(privacy.data_of(registration), ensure_ascii=False, indent=2)
+    return Response(body, content_type="application/json; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="mes-donnees-emgav.json"'})
+
+
+@bp.route("/news-consent/<token>", methods=["GET", "POST"])
+@personal_link("news-consent")
+@public_post_limit()
+def news_consent(token):
+    """Withdraw one's consent to news from the network: the link of the mails shows a button, the
+    manage page's button posts here directly. Idempotent."""
+    try:
+        registration = registrations.registration_from_token("news-consent", token)
+    except tokens.InvalidLink:
+        return _invalid_link()
+    if request.method == "GET":
+        return render_template("participant/news_consent.html", token=token)
+    consents.withdraw_news(registration)
+    return _message(
+        200, _("Accord retiré"),
+        _("Vous ne recevrez pas les nouvelles du réseau. Les messages liés à vos inscriptions continueront "
+          "d'arriver."),
+        url_for("public.index"), _("Voir les événements"),
+    )
 
 
 @bp.post("/manage/<token>/leave-waiting-list")
@@ -230,12 +328,12 @@ def leave_waiting_list(token):
     if registration is None:
         return _invalid_link()
     if not registration.is_active:
-        return _cancelled_page(registration)
+        return _cancelled_page(registration, token)
     try:
         registrations.leave_waiting_list(registration)
     except RegistrationError as exc:
         if exc.code == Code.already_cancelled:
-            return _cancelled_page(registration)
+            return _cancelled_page(registration, token)
         return _message(
             409, _("Vous n'êtes plus sur la liste d'attente"),
             _("Votre inscription n'est plus sur la liste d'attente : une place vous a peut-être été proposée "

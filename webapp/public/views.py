@@ -81,6 +81,7 @@ def _register(slug):
             language=str(get_locale()),
             workshops=form.chosen_workshops(),
             answers=form.answers(),
+            news_consent=form.news_consent.data,
         )
     except RegistrationError as error:
         db.session.rollback()
@@ -105,6 +106,7 @@ def registration_sent(slug):
 
 
 @bp.get("/privacy")
+@bp.get("/confidentialite", endpoint="privacy_fr")
 def privacy():
     return render_template("public/privacy.html")
 

@@ -284,10 +284,11 @@ def network_figures(start, end, zone, now=None):
     ids = [event.id for event in events]
     mixes = _mixes(_registration_mix(ids))
     active = Registration.status.in_(ACTIVE_STATUSES)
-    # People are told apart by their address, whatever its case. No index on lower(email): these
-    # aggregates read every registration anyway, and PostgreSQL keeps its sequential scan and hash
-    # aggregate with such an index (measured on the benchmark's 40,000 registrations).
-    address = func.lower(Registration.email)
+    # People are told apart by the keyed hash of their address (`services.person_keys`), which
+    # outlives the address when a registration is anonymised. No index on it: these aggregates read
+    # every registration anyway, and PostgreSQL keeps its sequential scan and hash aggregate with
+    # such an index (measured on the benchmark's 40,000 registrations).
+    address = Registration.person_key
 
     # Each address's first event of the network (published, registration not ended).
     first = (

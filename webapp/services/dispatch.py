@@ -20,7 +20,10 @@ EXPIRE_SEAT_OFFERS = "emgav.expire_seat_offers"
 SEND_LOST_LINKS = "emgav.send_lost_links"
 SEND_PASSWORD_RESET = "emgav.send_password_reset"
 QUEUE_DUE_REMINDERS = "emgav.queue_due_reminders"
+FAN_OUT_MAILING = "emgav.fan_out_mailing"  # queue the rows of a mailing sent now (on the bulk queue)
+QUEUE_DUE_MAILINGS = "emgav.queue_due_mailings"
 QUEUE_DUE_SURVEY_MAILS = "emgav.queue_due_survey_mails"
+APPLY_RETENTION = "emgav.apply_retention"
 
 # Transactional mail and every other task travel on Celery's default queue; batches of bulk mail
 # on their own, so that a large mailing never delays a confirmation. A worker started without
@@ -59,13 +62,15 @@ def celery_init_app(app):
         task_publish_retry=False,
         task_queues=(Queue(DEFAULT_QUEUE), Queue(BULK_QUEUE)),
         task_default_queue=DEFAULT_QUEUE,
-        task_routes={DELIVER_MAIL_BATCH: {"queue": BULK_QUEUE}},
+        task_routes={DELIVER_MAIL_BATCH: {"queue": BULK_QUEUE}, FAN_OUT_MAILING: {"queue": BULK_QUEUE}},
         timezone="UTC",
         beat_schedule={
             "sweep-outbox": {"task": SWEEP_OUTBOX, "schedule": 30.0},
             "expire-seat-offers": {"task": EXPIRE_SEAT_OFFERS, "schedule": 60.0},
             "queue-due-reminders": {"task": QUEUE_DUE_REMINDERS, "schedule": 60.0},
+            "queue-due-mailings": {"task": QUEUE_DUE_MAILINGS, "schedule": 30.0},
             "queue-due-survey-mails": {"task": QUEUE_DUE_SURVEY_MAILS, "schedule": 60.0},
+            "apply-retention": {"task": APPLY_RETENTION, "schedule": 3600.0},
         },
     )
     celery_app.set_default()

@@ -48,3 +48,21 @@ class AccountError(Exception):
     def __init__(self, code):
         self.code = AccountErrorCode(code)
         super().__init__(self.code.value)
+
+
+class MailingErrorCode(enum.StrEnum):
+    unknown_placeholder = "unknown_placeholder"  # a {name} the mailing cannot fill in (`names`)
+    not_editable = "not_editable"  # changing or sending a mailing that is scheduled, sent or cancelled
+    not_cancellable = "not_cancellable"  # cancelling a mailing that is sent or already cancelled
+    no_recipient = "no_recipient"  # the audience selects nobody (a test needs a person's data)
+    past_moment = "past_moment"    # scheduling at a moment that has passed
+
+
+class MailingError(Exception):
+    """A mailing operation that cannot be done; `code` (a MailingErrorCode) says why, `names` lists
+    the unknown placeholders."""
+
+    def __init__(self, code, names=()):
+        self.code = MailingErrorCode(code)
+        self.names = list(names)
+        super().__init__(self.code.value)

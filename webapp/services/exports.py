@@ -26,8 +26,8 @@ from openpyxl.styles import Font
 
 from .. import formatting
 from ..extensions import db
-from ..models import BookingStatus, JournalAction
-from . import journal, registration_list
+from ..models import BookingStatus, DataAccessAction, JournalAction
+from . import journal, privacy, registration_list
 from . import questions as registration_questions
 
 
@@ -156,5 +156,6 @@ def export(event, by, filters, order, file_format):
     content = write(event, matching, columns_of(event))
     journal.record(event, by, JournalAction.registrations_exported, format=file_format.value.upper(),
                    count=len(matching))
+    privacy.record_access(by, DataAccessAction.exported, event, count=len(matching))
     db.session.commit()
     return content

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import (
     Answer,
     BookingStatus,
+    CheckIn,
     JournalEntry,
     Registration,
     RegistrationStatus,
@@ -45,18 +46,26 @@ STATUS_ORDER = (RegistrationStatus.confirmed, RegistrationStatus.offered, Regist
 ACTIVE = "active"
 
 
+class Presence(enum.StrEnum):
+    """Whether the person came, from the check-ins at the door."""
+    present = "present"
+    absent = "absent"
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the list shows: `search` in names, address and organisation; `status` (a
     RegistrationStatus, ACTIVE or None for all), `actor_type` (a key), `workshop_id` (people with
     an active booking of that workshop), `choice_id` (people who chose that choice of a question),
-    `yes_no` ((question id, True or False): people who answered that to a yes/no question)."""
+    `yes_no` ((question id, True or False): people who answered that to a yes/no question),
+    `presence` (a Presence: people checked in at the door, or not)."""
     search: str = ""
     status: str | None = None
     actor_type: str | None = None
     workshop_id: int | None = None
     choice_id: int | None = None
     yes_no: tuple | None = None
+    presence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,8 @@ class Page:
         return self.first_index + len(self.items) - 1 if self.items else 0
 
 
-def _conditions(event, filters):
+def filter_conditions(event, filters):
+    """The WHERE conditions on Registration of the event's registrations matching `filters`."""
     conditions = [Registration.event_id == event.id]
     if filters.search:
         phrase = " ".join(filters.search.split())
@@ -113,6 +123,9 @@ def _conditions(event, filters):
         question_id, yes = filters.yes_no
         conditions.append(exists().where(
             Answer.registration_id == Registration.id, Answer.question_id == question_id, Answer.yes == yes))
+    if filters.presence is not None:
+        came = exists().where(CheckIn.registration_id == Registration.id)
+        conditions.append(came if Presence(filters.presence) == Presence.present else ~came)
     return conditions
 
 
@@ -136,7 +149,7 @@ def _with_bookings(query):
 def page_of(event, filters, sort=SortOrder.name, number=1, per_page=DEFAULT_PER_PAGE):
     """Page `number` (1-based; past the last page, the last one) of the registrations matching
     `filters`, in `sort` order."""
-    conditions = _conditions(event, filters)
+    conditions = filter_conditions(event, filters)
     total = db.session.scalar(select(func.count()).select_from(Registration).where(*conditions))
     number = min(max(number, 1), max(math.ceil(total / per_page), 1))
     items = db.session.scalars(_with_bookings(
@@ -149,7 +162,7 @@ def page_of(event, filters, sort=SortOrder.name, number=1, per_page=DEFAULT_PER_
 def all_matching(event, filters, sort=SortOrder.name):
     """Every registration matching `filters` (an export), with its bookings and its answers."""
     return db.session.scalars(_with_bookings(
-        select(Registration).where(*_conditions(event, filters)).order_by(*_order(sort))
+        select(Registration).where(*filter_conditions(event, filters)).order_by(*_order(sort))
     ).options(selectinload(Registration.answers).selectinload(Answer.choices))).all()
 
 

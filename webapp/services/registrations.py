@@ -23,9 +23,10 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES, ENDED_STATUSES
-from . import journal, questions, seats, tokens
+from . import consents, journal, questions, seats, tokens
 from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
+from .person_keys import person_key
 from .state import transition
 
 # A person who submits the form again gets at most one mail per window (anti-flood).
@@ -52,6 +53,7 @@ def _new_registration(event, *, first_name, last_name, email, organisation, acto
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         email=email.strip().lower() if email else None,
+        person_key=person_key(email) if email else None,
         organisation=(organisation or "").strip(),
         actor_type=actor_type,
         language=language,
@@ -101,9 +103,10 @@ def _insert_registration(event, *, first_name, last_name, email, organisation, a
 
 
 def register(event, *, first_name, last_name, email, organisation, actor_type, language,
-             workshops=(), answers=None):
+             workshops=(), answers=None, news_consent=False):
     """Create a pending registration, with its `answers` to the event's questions (question id ->
-    what the form sent), and queue the "confirm your address" mail.
+    what the form sent) and the person's consents (`news_consent`: news from the network, optional),
+    and queue the "confirm your address" mail.
 
     If the address already has an active registration for this event, nothing new is created:
     that person is mailed their confirmation link again (or, once confirmed, their manage link).
@@ -118,6 +121,7 @@ def register(event, *, first_name, last_name, email, organisation, actor_type, l
         resend_links(registration)
         db.session.commit()
         return registration
+    consents.record_at_registration(registration, news=news_consent)
     queue_confirm_address(registration)
     db.session.commit()
     return registration

@@ -48,6 +48,16 @@ def manage_token(registration):
     return make_token("manage", registration.id, registration.token_version)
 
 
+def data_access_token(registration):
+    """The link, mailed to the person, to download everything held about their address."""
+    return make_token("data-access", registration.id, registration.token_version)
+
+
+def news_consent_token(registration):
+    """The link to withdraw one's consent to news from the network."""
+    return make_token("news-consent", registration.id, registration.token_version)
+
+
 def offer_token(offer):
     return make_token("offer", offer.id, offer.registration.token_version)
 
