@@ -9,9 +9,8 @@ of a workshop whose respondents would be too few (or too many: those left outsid
 their answers would tell who wrote the row. In both, the rows come in the order of the responses'
 random ids (UUIDs): never in the order people were invited or answered.
 """
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import formatting
@@ -30,7 +29,7 @@ def _answer_cell(question, answer):
     if question.kind in CHOICE_KINDS:
         return " ; ".join(choice.label for choice in answer.choices)
     if question.kind == SurveyQuestionKind.yes_no:
-        return "" if answer.yes is None else (_("Oui") if answer.yes else _("Non"))
+        return "" if answer.yes is None else survey_results.yes_no_label(answer.yes)
     if question.number_range:
         return "" if answer.number is None else answer.number
     return answer.text
@@ -38,7 +37,8 @@ def _answer_cell(question, answer):
 
 def exportable(survey):
     """A named survey always; an anonymous one from MIN_GROUP responses."""
-    return not survey.anonymous or len(survey_results.load_responses(survey)) >= survey_results.MIN_GROUP
+    return not survey.anonymous or db.session.scalar(
+        select(func.count()).where(SurveyResponse.survey_id == survey.id)) >= survey_results.MIN_GROUP
 
 
 def rows(survey):

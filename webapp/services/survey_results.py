@@ -105,10 +105,19 @@ class QuestionResult:
         return round(100 * count / self.answered) if self.answered else None
 
 
+def yes_no_label(yes):
+    return _("Oui") if yes else _("Non")
+
+
+def _given(value):
+    """An answer value that says something (not a skipped question, an empty text or no choice)."""
+    return value not in (None, "", frozenset())
+
+
 def question_result(question, answers):
     """The result of `question` from `answers`: the answer values of the group's responses to it
     (a number, True/False, a text, or a set of choice ids)."""
-    answers = [value for value in answers if value not in (None, "", frozenset())]
+    answers = [value for value in answers if _given(value)]
     result = dict(question=question, answered=len(answers))
     if question.kind in NUMBER_KINDS:
         lowest, highest = question.number_range
@@ -117,8 +126,8 @@ def question_result(question, answers):
         result["counts"] = [(choice.label, sum(choice.id in chosen for chosen in answers))
                             for choice in question.choices]
     elif question.kind == SurveyQuestionKind.yes_no:
-        labels = {True: _("Oui"), False: _("Non")}
-        result["counts"] = [(labels[value], sum(answer is value for answer in answers)) for value in (True, False)]
+        result["counts"] = [(yes_no_label(value), sum(answer is value for answer in answers))
+                            for value in (True, False)]
     else:
         result["texts"] = sorted(answers, key=_alphabetical)
     return QuestionResult(**result)
@@ -181,7 +190,7 @@ def workshop_respondents(survey, responses, workshop_id):
     """The responses with an answer to a question asked only of the workshop's people."""
     asked = {question.id for question in survey.questions if question.workshop_id == workshop_id}
     return [response for response in responses
-            if any(response.answers.get(question_id) not in (None, "", frozenset()) for question_id in asked)]
+            if any(_given(response.answers.get(question_id)) for question_id in asked)]
 
 
 def results_of(survey, responses):
