@@ -22,11 +22,13 @@ def _results(event):
     if survey is None:
         return None, None, None, []
     args = request.args
-    workshop = args.get("workshop", "")
-    results = survey_results.survey_results(survey, actor_type=args.get("families") or None,
+    family, workshop = args.get("families", ""), args.get("workshop", "")
+    together = family in (SurveyResultsForm.TOGETHER, SurveyResultsForm.SIDE_BY_SIDE)
+    results = survey_results.survey_results(survey, actor_type=None if together else family,
                                             workshop_id=int(workshop) if workshop.isdigit() else None)
     form = SurveyResultsForm(args, results.families, results.workshops)
-    form.validate()
+    if form.validate() and not together and results.actor_type is None:
+        form.families.data = SurveyResultsForm.TOGETHER  # dropped: one filter at a time (anonymous survey)
     side_by_side = form.families.data == SurveyResultsForm.SIDE_BY_SIDE
     return survey, form, results, survey_charts.question_views(results, side_by_side)
 
