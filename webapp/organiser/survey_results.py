@@ -1,8 +1,9 @@
 """The results of an event's survey (« Résultats du questionnaire »): response rate, each question's
 chart or answers, for every response, side by side by family of actors, for one family or one
 workshop; the pictures as SVG files of their own route; the responses as CSV or Excel files."""
-from flask import abort, request
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import charts, formatting, survey_charts
@@ -21,11 +22,13 @@ def _results(event):
     if survey is None:
         return None, None, None, []
     args = request.args
-    workshop = args.get("workshop", "")
-    results = survey_results.survey_results(survey, actor_type=args.get("families") or None,
+    family, workshop = args.get("families", ""), args.get("workshop", "")
+    together = family in (SurveyResultsForm.TOGETHER, SurveyResultsForm.SIDE_BY_SIDE)
+    results = survey_results.survey_results(survey, actor_type=None if together else family,
                                             workshop_id=int(workshop) if workshop.isdigit() else None)
     form = SurveyResultsForm(args, results.families, results.workshops)
-    form.validate()
+    if form.validate() and not together and results.actor_type is None:
+        form.families.data = SurveyResultsForm.TOGETHER  # dropped: one filter at a time (anonymous survey)
     side_by_side = form.families.data == SurveyResultsForm.SIDE_BY_SIDE
     return survey, form, results, survey_charts.question_views(results, side_by_side)
 
@@ -41,7 +44,8 @@ def survey_results_page(event):
     return render_form_page("organiser/survey_results.html", form, event=event, survey=survey, results=results,
                             views=views, overview=survey_charts.overview_charts(results),
                             arguments={key: value for key, value in request.args.items() if key != "lang"},
-                            lang=str(get_locale()), actor_type_label=formatting.actor_type_label)
+                            lang=str(get_locale()), actor_type_label=formatting.actor_type_label,
+                            exportable=survey_exports.exportable(survey))
 
 
 @bp.get("/events/<int:event_id>/survey/results/<name>.svg")
@@ -62,6 +66,10 @@ def export_survey_responses(event, file_format):
     survey = surveys.survey_of(event)
     if survey is None:
         abort(404)
+    if not survey_exports.exportable(survey):
+        flash(_("Trop peu de réponses pour exporter ce questionnaire anonyme sans risquer de reconnaître "
+                "quelqu'un : il en faut au moins 3."), "error")
+        return redirect(url_for("organiser.survey_results_page", event_id=event.id))
     file_format = ExportFormat(file_format)
     content = survey_exports.export(survey, current_user, file_format)
     return content, 200, {"Content-Type": CONTENT_TYPES[file_format],

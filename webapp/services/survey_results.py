@@ -105,10 +105,19 @@ class QuestionResult:
         return round(100 * count / self.answered) if self.answered else None
 
 
+def yes_no_label(yes):
+    return _("Oui") if yes else _("Non")
+
+
+def _given(value):
+    """An answer value that says something (not a skipped question, an empty text or no choice)."""
+    return value not in (None, "", frozenset())
+
+
 def question_result(question, answers):
     """The result of `question` from `answers`: the answer values of the group's responses to it
     (a number, True/False, a text, or a set of choice ids)."""
-    answers = [value for value in answers if value not in (None, "", frozenset())]
+    answers = [value for value in answers if _given(value)]
     result = dict(question=question, answered=len(answers))
     if question.kind in NUMBER_KINDS:
         lowest, highest = question.number_range
@@ -117,8 +126,8 @@ def question_result(question, answers):
         result["counts"] = [(choice.label, sum(choice.id in chosen for chosen in answers))
                             for choice in question.choices]
     elif question.kind == SurveyQuestionKind.yes_no:
-        labels = {True: _("Oui"), False: _("Non")}
-        result["counts"] = [(labels[value], sum(answer is value for answer in answers)) for value in (True, False)]
+        result["counts"] = [(yes_no_label(value), sum(answer is value for answer in answers))
+                            for value in (True, False)]
     else:
         result["texts"] = sorted(answers, key=_alphabetical)
     return QuestionResult(**result)
@@ -170,11 +179,18 @@ def load_responses(survey):
     return list(responses.values())
 
 
+def withheld_workshops(survey, responses):
+    """Anonymous survey: the workshops whose respondents are too few to be shown (`enough`)."""
+    return {workshop_id for workshop_id in {question.workshop_id for question in survey.questions}
+            if workshop_id is not None
+            and not enough(len(workshop_respondents(survey, responses, workshop_id)), len(responses))}
+
+
 def workshop_respondents(survey, responses, workshop_id):
     """The responses with an answer to a question asked only of the workshop's people."""
     asked = {question.id for question in survey.questions if question.workshop_id == workshop_id}
     return [response for response in responses
-            if any(response.answers.get(question_id) not in (None, "", frozenset()) for question_id in asked)]
+            if any(_given(response.answers.get(question_id)) for question_id in asked)]
 
 
 def results_of(survey, responses):
@@ -282,7 +298,7 @@ class Results:
         return results_of(self.survey, group.responses)
 
 
-def _enough(part, whole):
+def enough(part, whole):
     """An anonymous view of `part` respondents out of `whole` leaves nobody to single out."""
     rest = whole - part
     return part >= MIN_GROUP and (rest == 0 or rest >= MIN_GROUP)
@@ -309,7 +325,7 @@ def survey_results(survey, actor_type=None, workshop_id=None):
         chosen = workshop_respondents(survey, chosen, workshop_id)
     if actor_type is not None:
         chosen = [response for response in chosen if response.actor_type == actor_type]
-    withheld = anonymous and not _enough(len(chosen), len(responses))
+    withheld = anonymous and not enough(len(chosen), len(responses))
     if withheld:
         chosen = []
     families_chosen = None if actor_type is None else [actor_type]
