@@ -462,8 +462,8 @@ def test_lost_links_lists_the_active_registrations_of_the_address(app_ctx, make_
 
 def test_confirming_takes_a_bounded_number_of_sql_statements(app_ctx, make_event):
     """Under the event's lock, which every confirmation of the event waits for: the event locked and
-    read by one statement, the registration read, the seat taken, the status changed, the workshop
-    requests read, the mail written; nothing read twice. Counted on the engine, not timed (SQLite
+    read by one statement, the registration read with its workshop requests, the seat taken, the
+    status changed, the mail written; nothing read twice. Counted on the engine, not timed (SQLite
     adds its BEGIN IMMEDIATE)."""
     event = full_event(make_event, capacity=10)
     token = tokens.confirm_token(person(event, confirm=False))
@@ -473,4 +473,4 @@ def test_confirming_takes_a_bounded_number_of_sql_statements(app_ctx, make_event
         registration = registrations.confirm_address(token)
 
     assert status(registration) == "confirmed"
-    assert statements.count <= 8 + 1  # the registration read from the link, then 7 under the lock
+    assert statements.count <= 6 + 1  # the registration read from the link, then 5 under the lock

@@ -7,6 +7,7 @@ import hashlib
 from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import insert_unless_exists
@@ -267,8 +268,13 @@ def confirm_address(token):
     registration = registration_from_token(
         "confirm", token, max_age=current_app.config["CONFIRM_LINK_MAX_AGE"].total_seconds()
     )
+    registration_id = registration.id
     # Locked first, so that the approval setting cannot change while we follow it.
     event = seats.lock_event(registration.event_id)
+    # Read again now that the event is locked, with the workshop requests a seat books: one statement.
+    db.session.scalars(select(Registration).where(Registration.id == registration_id)
+                       .options(joinedload(Registration.bookings))
+                       .execution_options(populate_existing=True)).unique().one()
     try:
         if registration.status == RegistrationStatus.cancelled:
             raise RegistrationError(RegistrationErrorCode.cancelled)
