@@ -37,6 +37,9 @@ from webapp.models import (
     OutboxStatus,
     Registration,
     SeatOffer,
+    Survey,
+    SurveyParticipant,
+    SurveyStatus,
     User,
     UserRole,
     WorkshopBooking,
@@ -425,6 +428,12 @@ def mail_payloads(registration):
     db.session.add_all([offer, workshop_offer])
     db.session.commit()
     account = make_user(registration.email)
+    survey = db.session.scalar(select(Survey).filter_by(event_id=registration.event_id)) or Survey(
+        event=registration.event, title="Votre avis", status=SurveyStatus.active, invited_at=utcnow(),
+        closes_at=utcnow() + timedelta(days=21))
+    participant = SurveyParticipant(survey=survey, registration=registration)
+    db.session.add(participant)
+    db.session.commit()
     return {
         "seat_offer": {"offer_id": offer.id},
         "offer_expired": {"offer_id": workshop_offer.id},
@@ -438,6 +447,8 @@ def mail_payloads(registration):
         "lost_links": {"registration_ids": [registration.id]},
         "password_reset": {"user_id": account},
         "account_invitation": {"user_id": account},
+        "survey_invitation": {"participant_id": participant.id},
+        "survey_reminder": {"participant_id": participant.id},
     }
 
 

@@ -133,6 +133,8 @@ MAIL_KIND_LABELS = {
     "data_access": _l("Lien de téléchargement de ses données"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
+    "survey_invitation": _l("Invitation au questionnaire"),
+    "survey_reminder": _l("Relance du questionnaire"),
 }
 
 EVENT_STATUS_LABELS = {
@@ -181,6 +183,12 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.reminder_removed: _l("Rappel retiré (jours avant l'événement : %(days)s)."),
     JournalAction.reminders_switched_on: _l("Rappels activés."),
     JournalAction.reminders_switched_off: _l("Rappels désactivés."),
+    JournalAction.survey_created: _l("Questionnaire créé à partir du modèle (%(language)s)."),
+    JournalAction.survey_updated: _l("Réglages du questionnaire modifiés."),
+    JournalAction.survey_question_added: _l("Question du questionnaire ajoutée : « %(label)s »."),
+    JournalAction.survey_question_updated: _l("Question du questionnaire modifiée : « %(label)s »."),
+    JournalAction.survey_question_moved: _l("Question du questionnaire déplacée : « %(label)s »."),
+    JournalAction.survey_question_deleted: _l("Question du questionnaire supprimée : « %(label)s »."),
 }
 
 # The fields of an event or a workshop as journal entries name them: their `fields` detail lists

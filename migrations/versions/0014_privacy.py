@@ -1,7 +1,7 @@
 """privacy: consents, the personal-data access journal, erasure and anonymisation of registrations
 
 Revision ID: 0014_privacy
-Revises: 0011_suppressions
+Revises: 0013_surveys
 Create Date: 2026-11-26 23:20:00
 """
 import hashlib
@@ -13,7 +13,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = '0014_privacy'
-down_revision = '0011_suppressions'
+down_revision = '0013_surveys'
 branch_labels = None
 depends_on = None
 

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from ..extensions import db
 from ..formatting import event_when, in_language, sentence, venue_line
 from ..links import absolute_url
-from ..models import BookingStatus, EventStatus, Registration, RegistrationStatus, SeatOffer, User
+from ..models import BookingStatus, EventStatus, Registration, RegistrationStatus, SeatOffer, SurveyParticipant, User
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from ..rich_text import to_html, to_text
-from ..services import accounts, consents, suppressions, tokens
+from ..services import accounts, consents, suppressions, survey_answers, surveys, tokens
 from ..services.registrations import waiting_position
 
 
@@ -243,6 +243,38 @@ def _account_invitation_context(row):
     return context
 
 
+def _survey_participant(row):
+    participant = db.session.get(SurveyParticipant, row.payload.get("participant_id"))
+    if participant is None:
+        raise MailNotDeliverable("the survey or its participant no longer exists")
+    return participant
+
+
+def _survey_context(row):
+    """The survey, the person's link to it, and when it closes."""
+    context = _registration_context(row)
+    participant = _survey_participant(row)
+    context["survey"] = participant.survey
+    context["survey_url"] = _participant_url("participant.survey", survey_answers.survey_token(participant))
+    return context
+
+
+def _survey_invitation_withdrawn(row):
+    """No invitation to a survey that closed before it could be sent."""
+    participant = db.session.get(SurveyParticipant, row.payload.get("participant_id"))
+    if participant is not None and not surveys.is_open(participant.survey):
+        return "the survey is closed"
+    return None
+
+
+def _survey_reminder_withdrawn(row):
+    """No reminder to a person who answered or started answering meanwhile, nor for a closed survey."""
+    participant = db.session.get(SurveyParticipant, row.payload.get("participant_id"))
+    if participant is not None and (participant.answered or participant.started):
+        return "the person answered or started answering"
+    return _survey_invitation_withdrawn(row)
+
+
 KINDS = {kind.name: kind for kind in [
     MailKind("confirm_address", _confirm_address_context),
     MailKind("manage_link", _registration_context),
@@ -261,4 +293,6 @@ KINDS = {kind.name: kind for kind in [
     MailKind("data_access", _data_access_context),
     MailKind("password_reset", _password_reset_context),
     MailKind("account_invitation", _account_invitation_context),
+    MailKind("survey_invitation", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_invitation_withdrawn),
+    MailKind("survey_reminder", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_reminder_withdrawn),
 ]}

@@ -43,6 +43,12 @@ class JournalAction(enum.StrEnum):
     reminder_removed = "reminder_removed"
     reminders_switched_on = "reminders_switched_on"
     reminders_switched_off = "reminders_switched_off"
+    survey_created = "survey_created"
+    survey_updated = "survey_updated"
+    survey_question_added = "survey_question_added"
+    survey_question_updated = "survey_question_updated"
+    survey_question_moved = "survey_question_moved"
+    survey_question_deleted = "survey_question_deleted"
 
 
 class JournalEntry(db.Model):

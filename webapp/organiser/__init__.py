@@ -5,8 +5,8 @@ PUBLIC_ENDPOINTS; event pages also need the right to see the event (`access.with
 pages the admin role (`access.admin_required`). Both answer 404, never a hint that the page exists.
 Views are split per concern: `auth` (log in and out, forgotten password), `account` (one's own
 account), `events` (dashboard, event home), `event_admin` (create, edit, publish, copy, cancel an event;
-its workshops), `reminders` (an event's reminders), `questions` (its registration questions), `checkin`
-(the day itself), `dashboards` (an event's figures and charts, the network's view), `admin`
+its workshops), `reminders` (an event's reminders), `questions` (its registration questions), `surveys`
+(its survey), `checkin` (the day itself), `dashboards` (an event's figures and charts, the network's view), `admin`
 (accounts, who runs which event).
 """
 from flask import Blueprint, request
@@ -49,4 +49,5 @@ from . import (  # noqa: E402,F401
     questions,
     registrations,
     reminders,
+    surveys,
 )

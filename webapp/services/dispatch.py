@@ -21,6 +21,7 @@ SEND_LOST_LINKS = "emgav.send_lost_links"
 SEND_PASSWORD_RESET = "emgav.send_password_reset"
 QUEUE_DUE_REMINDERS = "emgav.queue_due_reminders"
 APPLY_RETENTION = "emgav.apply_retention"
+QUEUE_DUE_SURVEY_MAILS = "emgav.queue_due_survey_mails"
 
 # Transactional mail and every other task travel on Celery's default queue; batches of bulk mail
 # on their own, so that a large mailing never delays a confirmation. A worker started without
@@ -66,6 +67,7 @@ def celery_init_app(app):
             "expire-seat-offers": {"task": EXPIRE_SEAT_OFFERS, "schedule": 60.0},
             "queue-due-reminders": {"task": QUEUE_DUE_REMINDERS, "schedule": 60.0},
             "apply-retention": {"task": APPLY_RETENTION, "schedule": 3600.0},
+            "queue-due-survey-mails": {"task": QUEUE_DUE_SURVEY_MAILS, "schedule": 60.0},
         },
     )
     celery_app.set_default()

@@ -70,7 +70,8 @@ class Given:
     choices: tuple = field(default=())
 
 
-def _control_characters(text, allow_line_breaks):
+def has_control_characters(text, allow_line_breaks):
+    """Control characters (line breaks too, unless `allow_line_breaks`): never in an answer's text."""
     allowed = "\n\t" if allow_line_breaks else ""
     return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") and ch not in allowed for ch in text)
 
@@ -92,7 +93,7 @@ def read_answer(question, raw, *, offered, required=True):
             raise AnswerError(_("Une seule réponse est attendue."))
         if len(text) > limit:
             raise AnswerError(_("%(max)d caractères au plus.", max=limit))
-        if _control_characters(text, allow_line_breaks=question.kind == QuestionKind.long_text):
+        if has_control_characters(text, allow_line_breaks=question.kind == QuestionKind.long_text):
             raise AnswerError(_("Ce champ ne peut pas contenir de retour à la ligne ni de caractère de contrôle."))
         return Given(text=text)
     if question.kind == QuestionKind.yes_no:
