@@ -22,7 +22,9 @@ def _speak_the_language_of_the_survey_link_owner(endpoint, values):
     (the one of their mails), unless the visitor chose one with the language switch."""
     if endpoint == "participant.survey" and values and "token" in values:
         try:
-            g.participant_language = survey_answers.participant_from_token(values["token"]).registration.language
+            owner = survey_answers.participant_from_token(values["token"]).registration
+            g.participant_language = owner.language
+            g.link_owner = owner  # an erased registration's survey link answers 410 (views.py)
         except tokens.InvalidLink:
             pass
 

@@ -18,6 +18,7 @@ new table of personal data gets an entry in each.
 """
 import calendar
 import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,10 +39,12 @@ from ..models import (
     OutboxMail,
     OutboxStatus,
     Registration,
+    SurveyParticipant,
+    SurveyResponse,
 )
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
-from . import consents, registrations
+from . import consents, registrations, survey_answers
 from .errors import RegistrationError
 
 # Outbox rows that may still be sent.
@@ -106,6 +109,30 @@ def _anonymise_mails(people, erased):
         .execution_options(synchronize_session=False))
 
 
+def _survey_responses(people):
+    """The survey responses of these registrations: named ones, and anonymous ones found through
+    their owner's invitation (as the person finds theirs again to change it)."""
+    ids = [r.id for r in people]
+    responses = {response.id: response for response in db.session.scalars(
+        select(SurveyResponse).where(SurveyResponse.registration_id.in_(ids)))}
+    for participant in db.session.scalars(select(SurveyParticipant).where(SurveyParticipant.registration_id.in_(ids))):
+        response = survey_answers.response_of(participant)
+        if response is not None:
+            responses.setdefault(response.id, response)
+    return list(responses.values())
+
+
+def _anonymise_survey_responses(people, erased):
+    """Survey results stay true: numbers, choices and yes/no stay; free text goes, and a named
+    response no longer says whose it is."""
+    for response in _survey_responses(people):
+        for answer in response.answers:
+            answer.text = ""
+        if response.registration_id is not None:
+            response.registration_id = None
+            response.respondent_key = f"anonymised-{uuid.uuid4().hex}"
+
+
 @dataclass(frozen=True)
 class Anonymiser:
     """How one table gives up the personal data of some registrations: `scrub(registrations,
@@ -118,6 +145,7 @@ class Anonymiser:
 # Registrations last: the others find their rows by the registrations' ids and addresses.
 ANONYMISERS = [
     Anonymiser("answers", _anonymise_answers),
+    Anonymiser("survey_responses", _anonymise_survey_responses),
     Anonymiser("journal_entries", _anonymise_journal),
     Anonymiser("outbox", _anonymise_mails),
     Anonymiser("registrations", _anonymise_registrations),
@@ -295,9 +323,29 @@ def _mails_section(people):
             for row in rows]
 
 
+def _surveys_section(people):
+    ids = [r.id for r in people]
+    items = []
+    for participant in db.session.scalars(select(SurveyParticipant).where(SurveyParticipant.registration_id.in_(ids))
+                                          .order_by(SurveyParticipant.id)):
+        response = survey_answers.response_of(participant)
+        items.append({
+            "survey": participant.survey.title,
+            "event": participant.survey.event.title,
+            "anonymous": participant.survey.anonymous,
+            "invited_at": _iso(participant.invited_at),
+            "answered_on": response.answered_on.isoformat() if response is not None else None,
+            "answers": [{"question": answer.question.label, "number": answer.number, "yes": answer.yes,
+                         "text": answer.text, "choices": [choice.label for choice in answer.choices]}
+                        for answer in (response.answers if response is not None else [])],
+        })
+    return items
+
+
 # Sections of a person's data download: (key, registrations of the address -> JSON values).
 ACCESS_SECTIONS = [
     ("registrations", _registrations_section),
+    ("surveys", _surveys_section),
     ("mails", _mails_section),
 ]
 
