@@ -25,11 +25,12 @@ from webapp.models import (
     OutboxStatus,
     Registration,
     ReminderStatus,
+    SuppressionReason,
     User,
     UserRole,
 )
 from webapp.models.base import utcnow
-from webapp.services import accounts, checkin, journal, registrations, reminders
+from webapp.services import accounts, checkin, journal, mailings, registrations, reminders, suppressions
 from webapp.web import address_breaks
 
 from . import accessibility, support
@@ -774,6 +775,86 @@ def _(v):
     reminders_of(v, event_id)
     v.log_in()
     v.goto(f"/organiser/events/{event_id}/reminders")
+
+
+# --- Mailings to registered people ---------------------------------------------------------------
+
+MAILING_BODY = "Bonjour {prénom},\n\n" + MARKDOWN + "\n\nVotre inscription : {lien}"
+
+
+def mailings_of(v, event_id):
+    """A draft, a mailing being sent (Anne's mail failed, Yann's sent, Bleuenn's left) and a cancelled
+    one; returns their ids."""
+    with v.app.app_context():
+        event = db.session.get(Event, event_id)
+        draft = mailings.create_draft(event, None, "Infos pratiques : {événement}", MAILING_BODY,
+                                      mailings.Audience(status=None))
+        sending = mailings.create_draft(event, None, "La salle a changé", MAILING_BODY, mailings.Audience())
+        mailings.send_now(sending, None)
+        mailings.fan_out(sending.id)
+        rows = db.session.scalars(select(OutboxMail).where(OutboxMail.mailing_id == sending.id)
+                                  .order_by(OutboxMail.id)).all()
+        rows[0].status, rows[0].attempts = OutboxStatus.failed, 1
+        rows[0].last_error = f"550 5.1.1 <{PARTICIPANT}>: Recipient address rejected: User unknown"
+        rows[1].status, rows[1].sent_at = OutboxStatus.sent, utcnow()
+        cancelled = mailings.create_draft(event, None, "Brouillon abandonné", "Bonjour", mailings.Audience())
+        mailings.cancel(cancelled, None)
+        db.session.commit()
+        return draft.id, sending.id
+
+
+@state("mailings: list")
+def _(v):
+    event_id = v.busy_event()
+    mailings_of(v, event_id)
+    v.goto(f"/organiser/events/{event_id}/mailings")
+
+
+@state("mailings: no mailing yet")
+def _(v):
+    event_id = v.event(title=TITLE)
+    v.log_in_organiser(events=[event_id])
+    v.goto(f"/organiser/events/{event_id}/mailings")
+
+
+@state("mailings: compose")
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/mailings/new")
+
+
+@state("mailings: compose errors", 422)
+def _(v):
+    event_id = v.busy_event()
+    v.goto(f"/organiser/events/{event_id}/mailings/new")
+    v.fill(subject="", body="Bonjour {prenom}")
+    v.send()
+
+
+@state("mailings: draft with its preview")
+def _(v):
+    event_id = v.busy_event()
+    draft_id, _sending = mailings_of(v, event_id)
+    v.goto(f"/organiser/events/{event_id}/mailings/{draft_id}")
+
+
+@state("mailings: being sent, its progress and log")
+def _(v):
+    event_id = v.busy_event()
+    _draft, sending_id = mailings_of(v, event_id)
+    v.goto(f"/organiser/events/{event_id}/mailings/{sending_id}")
+
+
+@state("mailings: unsubscribe and undeliverable lists")
+def _(v):
+    v.busy_event()
+    with v.app.app_context():
+        suppressions.suppress(PARTICIPANT, SuppressionReason.undeliverable,
+                              "550 5.1.1 Recipient address rejected: User unknown")
+        suppressions.suppress(LONG_ADDRESS, SuppressionReason.unsubscribed)
+        suppressions.suppress("ailleurs@example.org", SuppressionReason.unsubscribed)
+        db.session.commit()
+    v.goto("/organiser/lists")
 
 
 # --- Dashboards --------------------------------------------------------------------------------------

@@ -24,15 +24,18 @@ from webapp.models import (
     Event,
     EventStatus,
     JournalEntry,
+    Mailing,
     OutboxMail,
     OutboxStatus,
     Registration,
+    Suppression,
+    SuppressionReason,
     User,
     UserRole,
     event_organisers,
 )
 from webapp.organiser import PUBLIC_ENDPOINTS
-from webapp.services import accounts, questions, reminders
+from webapp.services import accounts, mailings, questions, reminders, suppressions
 
 from . import support
 from .support import logged_in_as, make_user
@@ -66,6 +69,9 @@ NEW_PASSWORD = "un autre mot de passe assez long"
 EVENT_FORM = {"title": "Rencontre régionale", "slug": "rencontre-regionale", "timezone": "Europe/Paris",
               "starts_at": "2030-06-12T09:30", "ends_at": "2030-06-12T17:30",
               "contact_email": "contact@bretagne-solidaire.bzh"}
+
+MAILING_FORM = {"subject": "Infos pratiques", "body": "Bonjour {{prénom}},\n\nApportez votre repas.",
+                "status": "confirmed"}
 
 ROUTES = [
     Route("organiser.login", "GET", "/organiser/login", Access.public),
@@ -176,6 +182,31 @@ ROUTES = [
     Route("organiser.reminders", "POST", "/organiser/events/{event}/reminders", Access.event, {"days_before": "3"}),
     Route("organiser.remove_reminder", "POST", "/organiser/events/{event}/reminders/7/remove", Access.event),
     Route("organiser.switch_reminders", "POST", "/organiser/events/{event}/reminders/switch?enabled=0", Access.event),
+    Route("organiser.mailings", "GET", "/organiser/events/{people_event}/mailings", Access.event),
+    Route("organiser.new_mailing", "GET", "/organiser/events/{people_event}/mailings/new", Access.event),
+    Route("organiser.new_mailing", "POST", "/organiser/events/{people_event}/mailings/new", Access.event,
+          MAILING_FORM),
+    Route("organiser.mailing_audience_count", "GET",
+          "/organiser/events/{people_event}/mailings/count?status=confirmed&presence=present", Access.event),
+    Route("organiser.mailing", "GET", "/organiser/events/{people_event}/mailings/{mailing}", Access.event),
+    Route("organiser.mailing", "GET", "/organiser/events/{people_event}/mailings/{sent_mailing}", Access.event),
+    Route("organiser.edit_mailing", "GET", "/organiser/events/{people_event}/mailings/{mailing}/edit", Access.event),
+    Route("organiser.edit_mailing", "POST", "/organiser/events/{people_event}/mailings/{mailing}/edit", Access.event,
+          dict(MAILING_FORM, subject="Autre objet")),
+    Route("organiser.mailing_progress", "GET", "/organiser/events/{people_event}/mailings/{sent_mailing}/progress",
+          Access.event),
+    Route("organiser.test_mailing", "POST", "/organiser/events/{people_event}/mailings/{mailing}/test", Access.event),
+    Route("organiser.send_mailing", "POST", "/organiser/events/{people_event}/mailings/{mailing}/send", Access.event),
+    Route("organiser.schedule_mailing", "POST", "/organiser/events/{people_event}/mailings/{mailing}/schedule",
+          Access.event, {"send_at": "2039-06-01T10:00"}),
+    Route("organiser.cancel_mailing", "POST", "/organiser/events/{people_event}/mailings/{mailing}/cancel",
+          Access.event),
+    Route("organiser.retry_mailing", "POST", "/organiser/events/{people_event}/mailings/{sent_mailing}/retry",
+          Access.event),
+    Route("organiser.retry_mailing_row", "POST",
+          "/organiser/events/{people_event}/mailings/{sent_mailing}/rows/{failed_mailing_row}/retry", Access.event),
+    Route("organiser.suppression_lists", "GET", "/organiser/lists", Access.account),
+    Route("organiser.lift_suppression", "POST", "/organiser/lists/{suppressed}/lift", Access.event),
 ]
 PROTECTED = [route for route in ROUTES if route.access != Access.public]
 DASHBOARD = ROUTES[[route.endpoint for route in ROUTES].index("organiser.dashboard")]
@@ -249,6 +280,20 @@ def world(app, make_event):
         ids["arrival_code"] = db.session.get(Registration, arrival).checkin_code
         db.session.add(CheckIn(registration_id=ids["seated"], event_id=people_event))
         db.session.commit()
+        organiser = db.session.get(User, ids["organiser"])
+        event_with_people = db.session.get(Event, people_event)
+        ids["mailing"] = mailings.create_draft(event_with_people, organiser, "Infos", "Bonjour {prénom}",
+                                               mailings.Audience()).id
+        sent = mailings.create_draft(event_with_people, organiser, "Nouvelles", "Bonjour", mailings.Audience())
+        mailings.send_now(sent, organiser)
+        mailings.fan_out(sent.id)
+        [row] = db.session.scalars(select(OutboxMail).where(OutboxMail.mailing_id == sent.id)).all()
+        row.status, row.last_error = OutboxStatus.failed, "550 5.1.1 mailbox unknown"
+        db.session.commit()
+        ids["sent_mailing"], ids["failed_mailing_row"] = sent.id, row.id
+        suppressions.suppress("loeiz@example.org", SuppressionReason.unsubscribed)
+        db.session.commit()
+        ids["suppressed"] = db.session.scalars(select(Suppression.id)).one()
     return ids
 
 
@@ -273,13 +318,15 @@ def send(client, route, world):
 
 
 def snapshot(app):
-    """What the back office can change: accounts, who runs which event, journal, outbox (events
-    and workshops change with a journal entry)."""
+    """What the back office can change: accounts, who runs which event, journal, outbox, mailings,
+    the unsubscribe and undeliverable lists (events and workshops change with a journal entry)."""
     with app.app_context():
         users = db.session.execute(select(User.email, User.active, User.password_hash, User.role)).all()
         return (sorted(users), sorted(db.session.execute(select(event_organisers.c.event_id,
                                                                 event_organisers.c.user_id)).all()),
-                db.session.scalars(select(JournalEntry.id)).all(), db.session.scalars(select(OutboxMail.id)).all())
+                db.session.scalars(select(JournalEntry.id)).all(), db.session.scalars(select(OutboxMail.id)).all(),
+                sorted(db.session.execute(select(Mailing.id, Mailing.subject, Mailing.status)).all()),
+                db.session.scalars(select(Suppression.id)).all())
 
 
 def assert_sent_to_login(response, route, world):

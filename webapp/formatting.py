@@ -19,9 +19,11 @@ from .models import (
     BookingStatus,
     EventStatus,
     JournalAction,
+    MailingStatus,
     OfferStatus,
     OutboxStatus,
     RegistrationStatus,
+    SuppressionReason,
     UserRole,
 )
 
@@ -132,6 +134,19 @@ MAIL_KIND_LABELS = {
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
     "organiser_mailing": _l("Courriel aux personnes inscrites"),
+}
+
+MAILING_STATUS_LABELS = {
+    MailingStatus.draft: _l("brouillon"),
+    MailingStatus.scheduled: _l("programmé"),
+    MailingStatus.sending: _l("en cours d'envoi"),
+    MailingStatus.sent: _l("envoyé"),
+    MailingStatus.cancelled: _l("annulé"),
+}
+
+SUPPRESSION_REASON_LABELS = {
+    SuppressionReason.unsubscribed: _l("désabonnées"),
+    SuppressionReason.undeliverable: _l("refusées par leur serveur"),
 }
 
 EVENT_STATUS_LABELS = {
@@ -328,6 +343,14 @@ def outbox_status_label(status):
     return str(OUTBOX_STATUS_LABELS[status])
 
 
+def mailing_status_label(status):
+    return str(MAILING_STATUS_LABELS[status])
+
+
+def suppression_reason_label(reason):
+    return str(SUPPRESSION_REASON_LABELS[reason])
+
+
 def event_status_label(status):
     return str(EVENT_STATUS_LABELS[status])
 
@@ -343,6 +366,8 @@ def journal_entry_text(entry):
     if label is None:
         return entry.action
     details = dict(entry.details)
+    if details.get("reason") in SUPPRESSION_REASON_LABELS:
+        details["list"] = suppression_reason_label(details["reason"])
     if details.get("fields"):
         names = details["fields"].split(", ")
         details["fields"] = ", ".join(str(CHANGED_FIELD_LABELS.get(name, name)) for name in names)

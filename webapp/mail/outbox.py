@@ -32,6 +32,36 @@ log = logging.getLogger(__name__)
 # Retry delays: 30 s × 2^attempts (1 min, 2 min, 4 min, …), at most one hour.
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
+# Rows of a fan-out written by one INSERT.
+FAN_OUT_CHUNK = 500
+
+
+def _row_values(kind, recipient, dedup_key, language, registration_id, event, payload, mailing, now):
+    return dict(
+        dedup_key=dedup_key,
+        kind=kind,
+        recipient=recipient,
+        language=language,
+        registration_id=registration_id,
+        event_id=event.id if event is not None else None,
+        mailing_id=mailing.id if mailing is not None else None,
+        payload=payload or {},
+        status=OutboxStatus.queued,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def _insert_new(values):
+    """INSERT … ON CONFLICT (dedup_key) DO NOTHING of one row (a dict), or of several (a list of
+    dicts: one statement executed for many, compiled once)."""
+    session = db.session
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(OutboxMail.__table__).on_conflict_do_nothing(index_elements=["dedup_key"])
+    if isinstance(values, list):
+        return session.connection().execute(statement, values)
+    return session.execute(statement.values(values))
 
 
 def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, event=None, payload=None,
@@ -42,32 +72,33 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
     With `enqueue=False` the caller enqueues the rows itself, in batches (`enqueue_batches`).
     `mailing`: the organiser mailing the row is one recipient of.
     """
-    session = db.session
     if registration is not None and event is None:
         event = registration.event
-    now = utcnow()
-    values = dict(
-        dedup_key=dedup_key,
-        kind=kind,
-        recipient=recipient,
-        language=language,
-        registration_id=registration.id if registration is not None else None,
-        event_id=event.id if event is not None else None,
-        mailing_id=mailing.id if mailing is not None else None,
-        payload=payload or {},
-        status=OutboxStatus.queued,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(
-        insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-    )
-    row = session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
+    values = _row_values(kind, recipient, dedup_key, language, registration.id if registration is not None else None,
+                         event, payload, mailing, utcnow())
+    result = _insert_new(values)
+    row = db.session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
     if result.rowcount and enqueue:
-        enqueue_after_commit(session, DELIVER_MAIL, row.id)
+        enqueue_after_commit(db.session, DELIVER_MAIL, row.id)
     return row
+
+
+def queue_fan_out(kind, mails, *, event=None, mailing=None):
+    """`queue_mail` for many mails of one kind about `event` at once (a fan-out), one INSERT
+    executed for many rows at a time; none is enqueued (`enqueue_batches`). `mails`: (recipient,
+    dedup_key, language, registration id, payload) tuples. Returns the ids of their rows (new or
+    existing), in the order of `mails`."""
+    now = utcnow()
+    values = [_row_values(kind, recipient, dedup_key, language, registration_id, event, payload, mailing, now)
+              for recipient, dedup_key, language, registration_id, payload in mails]
+    ids = {}
+    for start in range(0, len(values), FAN_OUT_CHUNK):
+        chunk = values[start:start + FAN_OUT_CHUNK]
+        _insert_new(chunk)
+        keys = [row["dedup_key"] for row in chunk]
+        ids.update(db.session.execute(
+            select(OutboxMail.dedup_key, OutboxMail.id).where(OutboxMail.dedup_key.in_(keys))).all())
+    return [ids[row["dedup_key"]] for row in values]
 
 
 def enqueue_batches(row_ids):

@@ -5,9 +5,10 @@ PUBLIC_ENDPOINTS; event pages also need the right to see the event (`access.with
 pages the admin role (`access.admin_required`). Both answer 404, never a hint that the page exists.
 Views are split per concern: `auth` (log in and out, forgotten password), `account` (one's own
 account), `events` (dashboard, event home), `event_admin` (create, edit, publish, copy, cancel an event;
-its workshops), `reminders` (an event's reminders), `questions` (its registration questions), `checkin`
-(the day itself), `dashboards` (an event's figures and charts, the network's view), `admin`
-(accounts, who runs which event).
+its workshops), `reminders` (an event's reminders), `mailings` (its mailings to registered people),
+`suppression_lists` (the unsubscribe and undeliverable lists), `questions` (its registration
+questions), `checkin` (the day itself), `dashboards` (an event's figures and charts, the network's
+view), `admin` (accounts, who runs which event).
 """
 from flask import Blueprint, request
 from flask_login import current_user
@@ -44,9 +45,11 @@ from . import (  # noqa: E402,F401
     dashboards,
     event_admin,
     events,
+    mailings,
     mails,
     navigation,
     questions,
     registrations,
     reminders,
+    suppression_lists,
 )

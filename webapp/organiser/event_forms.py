@@ -337,3 +337,10 @@ def question_form(question=None, kind_fixed=False):
         order.remove("kind")
     order.append("new_choices")
     return type("QuestionForm", (QuestionForm,), dict(fields, field_order=tuple(order)))
+
+
+class ScheduleMailingForm(Form):
+    """When a mailing leaves: a date and time on the event's clock."""
+
+    send_at = _date_time(_l("Date et heure d'envoi"), required=True,
+                         description=_l("Heure de l'événement. Le courriel part dans la minute qui suit."))

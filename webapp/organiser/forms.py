@@ -1,17 +1,19 @@
 """Forms of the back office."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..formatting import BACK_OFFICE_STATUS_LABELS, LANGUAGE_NAMES
 from ..forms import Form, ParticipantDetailsForm, RegistrationForm, _email_syntax, actor_type_choices
-from ..models import ACTOR_TYPES, QuestionKind, UserRole
+from ..models import ACTOR_TYPES, QuestionKind, RegistrationStatus, UserRole
 from ..models.questions import CHOICE_KINDS
-from ..services import accounts, dashboards
+from ..services import accounts, dashboards, mailings
 from ..services import questions as registration_questions
 from ..services.errors import AccountError
-from ..services.registration_list import ACTIVE, DEFAULT_PER_PAGE, PER_PAGE_CHOICES, Filters, SortOrder
+from ..services.registration_list import ACTIVE, DEFAULT_PER_PAGE, PER_PAGE_CHOICES, Filters, Presence, SortOrder
+
+MAILING_BODY_MAX_LENGTH = 20_000
 
 
 def _strip(value):
@@ -77,7 +79,38 @@ class AssignOrganiserForm(Form):
         self.user_id.choices = [SelectChoice(user.id, user.email) for user in candidates]
 
 
-class RegistrationFilterForm(Form):
+class AudienceFields:
+    """The filters an event's registrations are chosen by (the registration list, a mailing's
+    audience): status, actor type, workshop, answer to a question. `set_choices` fills their
+    choices from the event's workshops and questions."""
+
+    status = SelectField(_l("Statut"), default="")
+    actor_type = SelectField(_l("À quel titre"), default="")
+    workshop = SelectField(_l("Atelier"), default="")
+    answer = SelectField(_l("Réponse à une question"), default="")
+
+    def set_choices(self, workshops, questions):
+        self.answer.choices = [SelectChoice("", _l("toutes"))] + [
+            SelectChoice(value, _l("%(question)s : %(answer)s", question=question.label, answer=answer))
+            for question in questions for value, answer in _answer_options(question)]
+        self.status.choices = [SelectChoice("", _l("tous")), SelectChoice(ACTIVE, _l("toutes sauf les annulées"))] + [
+            SelectChoice(status.value, label) for status, label in BACK_OFFICE_STATUS_LABELS.items()]
+        self.actor_type.choices = [SelectChoice("", _l("tous"))] + [
+            SelectChoice(key, _l(label)) for key, label in ACTOR_TYPES.items()]
+        self.workshop.choices = [SelectChoice("", _l("tous"))] + [
+            SelectChoice(str(workshop.id), workshop.title) for workshop in workshops]
+
+    def filter_values(self):
+        """The chosen filters, as the keyword arguments of `registration_list.Filters`."""
+        kind, _dash, number = (self.answer.data or "").partition("-")
+        return dict(status=self.status.data or None, actor_type=self.actor_type.data or None,
+                    workshop_id=int(self.workshop.data) if self.workshop.data else None,
+                    choice_id=int(number) if kind == "choice" else None,
+                    yes_no=(int(number), kind == registration_questions.YES) if kind in (
+                        registration_questions.YES, registration_questions.NO) else None)
+
+
+class RegistrationFilterForm(AudienceFields, Form):
     """Search, filters and order of an event's registration list (a GET form: no CSRF token). The
     export buttons post the same fields."""
 
@@ -86,10 +119,6 @@ class RegistrationFilterForm(Form):
 
     q = StringField(_l("Rechercher (nom, adresse électronique, structure)"), filters=[_strip],
                     validators=[Length(max=200, message=_l("200 caractères au plus."))])
-    status = SelectField(_l("Statut"), default="")
-    actor_type = SelectField(_l("À quel titre"), default="")
-    workshop = SelectField(_l("Atelier"), default="")
-    answer = SelectField(_l("Réponse à une question"), default="")
     sort = SelectField(_l("Trier par"), default=SortOrder.name.value, choices=[
         SelectChoice(SortOrder.name.value, _l("nom")),
         SelectChoice(SortOrder.newest.value, _l("date d'inscription, la plus récente d'abord")),
@@ -101,24 +130,10 @@ class RegistrationFilterForm(Form):
 
     def __init__(self, *args, workshops=(), questions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.answer.choices = [SelectChoice("", _l("toutes"))] + [
-            SelectChoice(value, _l("%(question)s : %(answer)s", question=question.label, answer=answer))
-            for question in questions for value, answer in _answer_options(question)]
-        self.status.choices = [SelectChoice("", _l("tous")), SelectChoice(ACTIVE, _l("toutes sauf les annulées"))] + [
-            SelectChoice(status.value, label) for status, label in BACK_OFFICE_STATUS_LABELS.items()]
-        self.actor_type.choices = [SelectChoice("", _l("tous"))] + [
-            SelectChoice(key, _l(label)) for key, label in ACTOR_TYPES.items()]
-        self.workshop.choices = [SelectChoice("", _l("tous"))] + [
-            SelectChoice(str(workshop.id), workshop.title) for workshop in workshops]
+        self.set_choices(workshops, questions)
 
     def filters(self):
-        kind, _dash, number = (self.answer.data or "").partition("-")
-        return Filters(search=self.q.data or "", status=self.status.data or None,
-                       actor_type=self.actor_type.data or None,
-                       workshop_id=int(self.workshop.data) if self.workshop.data else None,
-                       choice_id=int(number) if kind == "choice" else None,
-                       yes_no=(int(number), kind == registration_questions.YES) if kind in (
-                           registration_questions.YES, registration_questions.NO) else None)
+        return Filters(search=self.q.data or "", **self.filter_values())
 
     def order(self):
         return SortOrder(self.sort.data)
@@ -129,6 +144,61 @@ class RegistrationFilterForm(Form):
     def arguments(self):
         """The fields that differ from their default, as query arguments."""
         return {field.name: field.data for field in self if field.data and field.data != field.default}
+
+
+def _known_placeholders(form, field):
+    unknown = mailings.unknown_placeholders(field.data)
+    if unknown:
+        raise ValidationError(mailings.unknown_placeholders_message(unknown))
+
+
+class MailingForm(AudienceFields, Form):
+    """A mailing to the people of an event: subject, body (the Markdown subset, with placeholders)
+    and its audience."""
+
+    subject = StringField(_l("Objet"), filters=[_strip], validators=[
+        DataRequired(_l("Indiquez l'objet du courriel.")),
+        Length(max=200, message=_l("%(max)d caractères au plus.", max=200)), _known_placeholders])
+    body = TextAreaField(
+        _l("Message"), filters=[_strip],
+        validators=[DataRequired(_l("Écrivez le message.")),
+                    Length(max=MAILING_BODY_MAX_LENGTH,
+                           message=_l("%(max)d caractères au plus.", max=MAILING_BODY_MAX_LENGTH)),
+                    _known_placeholders],
+        description=_l("Une ligne vide sépare deux paragraphes ; « - » en début de ligne fait une liste, "
+                       "**texte** met en gras, [texte](https://…) fait un lien. Chaque personne reçoit le message "
+                       "avec ses données à la place de : {prénom}, {nom}, {événement}, {date}, {lieu} et {lien} "
+                       "(son lien personnel pour gérer son inscription)."))
+    status = SelectField(_l("Statut"), default=RegistrationStatus.confirmed.value)
+    presence = SelectField(_l("Présence le jour J"), default="", choices=[
+        SelectChoice("", _l("toutes les personnes")),
+        SelectChoice(Presence.present.value, _l("venues (arrivée enregistrée à l'accueil)")),
+        SelectChoice(Presence.absent.value, _l("pas venues")),
+    ])
+
+    field_order = ("subject", "body", "status", "actor_type", "workshop", "answer", "presence")
+
+    def __init__(self, *args, workshops=(), questions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_choices(workshops, questions)
+
+    def audience(self):
+        return mailings.Audience(**self.filter_values(), presence=self.presence.data or None)
+
+    @staticmethod
+    def data_of(mailing):
+        """The form's initial data from a mailing."""
+        audience = mailings.Audience.from_dict(mailing.audience)
+        answer = ""
+        if audience.choice_id is not None:
+            answer = f"choice-{audience.choice_id}"
+        elif audience.yes_no is not None:
+            question_id, yes = audience.yes_no
+            answer = f"{registration_questions.YES if yes else registration_questions.NO}-{question_id}"
+        return {"subject": mailing.subject, "body": mailing.body, "status": audience.status or "",
+                "actor_type": audience.actor_type or "",
+                "workshop": str(audience.workshop_id) if audience.workshop_id else "", "answer": answer,
+                "presence": audience.presence or ""}
 
 
 def _answer_options(question):

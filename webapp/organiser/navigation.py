@@ -23,6 +23,7 @@ MAIN_SECTIONS = [
     Section("organiser.dashboard", _l("Événements")),
     Section("organiser.network_dashboard", _l("Vue du réseau"), admin_only=True),
     Section("organiser.account_list", _l("Comptes"), admin_only=True),
+    Section("organiser.suppression_lists", _l("Désabonnements")),
     Section("organiser.change_password", _l("Mon mot de passe")),
 ]
 
@@ -35,6 +36,7 @@ EVENT_SECTIONS = [
     Section("organiser.event_questions", _l("Questions")),
     Section("organiser.registrations", _l("Inscriptions")),
     Section("organiser.mail_log", _l("Courriels")),
+    Section("organiser.mailings", _l("Envois aux personnes inscrites")),
     Section("organiser.reminders", _l("Rappels")),
     Section("organiser.surveys", _l("Enquêtes")),
     Section("organiser.checkin", _l("Accueil le jour J")),
@@ -67,6 +69,8 @@ def _back_office_helpers():
         "offer_status_label": formatting.offer_status_label,
         "outbox_status_label": formatting.outbox_status_label,
         "mail_kind_label": formatting.mail_kind_label,
+        "mailing_status_label": formatting.mailing_status_label,
+        "suppression_reason_label": formatting.suppression_reason_label,
         "short_datetime": formatting.short_datetime,
         "answer_text": registration_questions.answer_text,
         "question_kind_label": registration_questions.kind_label,

@@ -86,6 +86,17 @@ def unknown_placeholders(*texts):
     return list(dict.fromkeys(name for name in names if name not in PLACEHOLDERS))
 
 
+def unknown_placeholders_message(names):
+    """What the organiser reads when the text names placeholders that do not exist."""
+    return _("Ces champs entre accolades n'existent pas : %(names)s. Les champs possibles sont %(known)s ; "
+             "corrigez-les ou retirez les accolades.",
+             names=_braced(names), known=_braced(PLACEHOLDERS))
+
+
+def _braced(names):
+    return ", ".join("{" + name + "}" for name in names)
+
+
 def _check_placeholders(subject, body):
     unknown = unknown_placeholders(subject, body)
     if unknown:
@@ -136,25 +147,33 @@ def personal_body(mailing, values):
 
 # --- Audience ---
 
-def _recipient_query(event, audience):
-    return (select(Registration)
+def _audience_query(event, audience, *columns):
+    return (select(*columns)
             .where(*registration_list.filter_conditions(event, audience.filters()), Registration.email.is_not(None))
             .order_by(Registration.id))
 
 
+@dataclass(frozen=True)
+class Recipient:
+    registration_id: int
+    email: str
+    language: str
+
+
 def recipients(event, audience):
-    """(the registrations the mailing goes to, how many were left out because their address is
-    on the unsubscribe or undeliverable list). One mail per address: the first registration wins."""
-    people = db.session.scalars(_recipient_query(event, audience)).all()
-    listed = suppressions.suppressed_among([registration.email for registration in people])
+    """(the Recipients the mailing goes to, how many were left out because their address is on the
+    unsubscribe or undeliverable list). One mail per address: the first registration wins."""
+    people = [Recipient(*row) for row in db.session.execute(_audience_query(
+        event, audience, Registration.id, Registration.email, Registration.language))]
+    listed = suppressions.suppressed_among([person.email for person in people])
     chosen, seen = [], set()
-    for registration in people:
-        address = registration.email.lower()
-        if registration.email in listed or address in seen:
+    for person in people:
+        address = person.email.lower()
+        if person.email in listed or address in seen:
             continue
         seen.add(address)
-        chosen.append(registration)
-    excluded = sum(1 for registration in people if registration.email in listed)
+        chosen.append(person)
+    excluded = sum(1 for person in people if person.email in listed)
     return chosen, excluded
 
 
@@ -166,7 +185,8 @@ def audience_count(event, audience):
 
 def sample_recipient(mailing):
     """The first person of the audience (for the preview and the test), or None."""
-    return db.session.scalars(_recipient_query(mailing.event, Audience.from_dict(mailing.audience)).limit(1)).first()
+    query = _audience_query(mailing.event, Audience.from_dict(mailing.audience), Registration).limit(1)
+    return db.session.scalars(query).first()
 
 
 # --- Composing ---
@@ -272,12 +292,9 @@ def fan_out(mailing_id, now=None):
         return 0
     mailing = db.session.get(Mailing, mailing_id)
     people, excluded = recipients(mailing.event, Audience.from_dict(mailing.audience))
-    ids = []
-    for registration in people:
-        row = outbox.queue_mail(MAILING_MAIL, registration.email, f"mailing:{mailing.id}:{registration.id}",
-                                language=registration.language, registration=registration, mailing=mailing,
-                                payload={"mailing_id": mailing.id}, enqueue=False)
-        ids.append(row.id)
+    ids = outbox.queue_fan_out(MAILING_MAIL, [
+        (person.email, f"mailing:{mailing.id}:{person.registration_id}", person.language, person.registration_id,
+         {"mailing_id": mailing.id}) for person in people], event=mailing.event, mailing=mailing)
     mailing.recipients = len(ids)
     if not ids:
         mailing.status, mailing.finished_at = MailingStatus.sent, now

@@ -7,14 +7,19 @@ Transactional mail (everything a registration's life causes) never looks at them
 """
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import Suppression, SuppressionReason
+from ..models import JournalAction, Registration, Suppression, SuppressionReason
 from ..models.base import utcnow
+from . import journal
+
+# Hashes looked up in one query at most.
+LOOKUP_CHUNK = 500
 
 
 def address_hash(address):
@@ -57,12 +62,15 @@ def suppressed_among(addresses):
     """The addresses of `addresses` that are on a list: for choosing the recipients of a fan-out."""
     by_hash = {address_hash(address): address for address in addresses}
     found = set()
-    hashes = list(by_hash)
-    for start in range(0, len(hashes), 500):
-        found.update(db.session.scalars(
-            select(Suppression.address_hash).where(Suppression.address_hash.in_(hashes[start:start + 500]))
-        ))
+    for entry in _entries_among(list(by_hash)):
+        found.add(entry.address_hash)
     return {by_hash[digest] for digest in found}
+
+
+def _entries_among(hashes):
+    for start in range(0, len(hashes), LOOKUP_CHUNK):
+        yield from db.session.scalars(
+            select(Suppression).where(Suppression.address_hash.in_(hashes[start:start + LOOKUP_CHUNK])))
 
 
 def listed(reason):
@@ -77,3 +85,53 @@ def unsubscribe(digest):
     """The person behind an unsubscribe link asked to stop bulk mail; idempotent. Commits."""
     suppress(digest, SuppressionReason.unsubscribed, hashed=True)
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class KnownEntry:
+    """An entry of a list whose hash matches an address registered for events an account can see."""
+    entry: Suppression
+    address: str
+    events: list  # those events
+
+
+@dataclass(frozen=True)
+class ListsView:
+    known: list           # KnownEntry, newest first
+    totals: dict          # SuppressionReason -> entries on that list
+    others: dict          # SuppressionReason -> entries that match none of the account's addresses
+
+
+def lists_seen_for(events):
+    """What an account that sees `events` may see of the lists: the lists keep only hashes, so the
+    entries shown are those matching an address registered for one of these events."""
+    events = {event.id: event for event in events}
+    addresses = {}  # hash -> (address as first seen, {event id})
+    for address, event_id in db.session.execute(
+            select(Registration.email, Registration.event_id)
+            .where(Registration.event_id.in_(list(events)), Registration.email.is_not(None))):
+        digest = address_hash(address)
+        addresses.setdefault(digest, (address, set()))[1].add(event_id)
+    known = [KnownEntry(entry, addresses[entry.address_hash][0],
+                        [events[event_id] for event_id in sorted(addresses[entry.address_hash][1])])
+             for entry in _entries_among(list(addresses))]
+    known.sort(key=lambda item: (item.entry.created_at, item.entry.id), reverse=True)
+    totals = dict(db.session.execute(select(Suppression.reason, func.count()).group_by(Suppression.reason)).all())
+    totals = {reason: totals.get(reason, 0) for reason in SuppressionReason}
+    others = {reason: totals[reason] - sum(1 for item in known if item.entry.reason == reason)
+              for reason in SuppressionReason}
+    return ListsView(known, totals, others)
+
+
+def lift_seen_for(events, user, entry_id):
+    """Take an entry off its list, if its hash matches an address registered for one of `events`
+    (those `user` can see); journalled on those events. Commits; returns the KnownEntry lifted, or None."""
+    item = next((item for item in lists_seen_for(events).known if item.entry.id == entry_id), None)
+    if item is None:
+        return None
+    lift(item.entry.address_hash, item.entry.reason)
+    for event in item.events:
+        journal.record(event, user, JournalAction.suppression_lifted, email=item.address,
+                       reason=item.entry.reason.value)
+    db.session.commit()
+    return item
