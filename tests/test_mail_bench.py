@@ -112,6 +112,7 @@ def bare_message(number, sample):
 
 
 @pytest.mark.bench
+@pytest.mark.timeout(3600)
 def test_mailing_rate_against_a_bare_smtplib_loop(request, app, base_env, capsys):
     target = app
     if os.environ.get("EMGAV_BENCH_DATABASE") == "postgresql":

@@ -62,8 +62,8 @@ def deliver_batch(outbox_ids):
     sent = []
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     session = SMTPSession()
-    _load(pending)
     try:
+        _load(pending)
         while pending:
             outbox_id = pending.pop(0)
             claimed = (outbox_id, claims[outbox_id])
@@ -71,12 +71,12 @@ def deliver_batch(outbox_ids):
             if outcome == Outcome.sent:
                 sent.append(claimed)
             elif outcome == Outcome.unreachable:
-                for outbox_id in pending:
-                    retry_later((outbox_id, claims[outbox_id]), error)
+                for untried in pending:
+                    retry_later((untried, claims[untried]), error)
                 pending = []
             if len(sent) >= RECORD_SENT_EVERY:
-                held = _record_sent(sent, {outbox_id: claims[outbox_id] for outbox_id in pending})
-                pending, sent = [outbox_id for outbox_id in pending if outbox_id in held], []
+                held = _record_sent(sent, {left: claims[left] for left in pending})
+                pending, sent = [left for left in pending if left in held], []
                 db.session.expire_all()  # read again what may have changed (a mailing cancelled)
     finally:
         db.session().expire_on_commit = True
