@@ -8,4 +8,4 @@ from webapp import create_app
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
 
-from . import accounts, mail, mailings, registrations, reminders, seats  # noqa: E402,F401  (register the tasks)
+from . import accounts, mail, mailings, registrations, reminders, seats, surveys  # noqa: E402,F401  (register the tasks)

@@ -38,6 +38,9 @@ from webapp.models import (
     OutboxStatus,
     Registration,
     SeatOffer,
+    Survey,
+    SurveyParticipant,
+    SurveyStatus,
     User,
     UserRole,
     WorkshopBooking,
@@ -453,6 +456,11 @@ def mail_payloads(registration):
     mailing = Mailing(event_id=registration.event_id, subject="Nouvelles de {événement}",
                       body="Bonjour **{prénom}**, la salle a changé : {lieu}.\n\nVotre inscription : {lien}")
     db.session.add(mailing)
+    survey = db.session.scalar(select(Survey).filter_by(event_id=registration.event_id)) or Survey(
+        event=registration.event, title="Votre avis", status=SurveyStatus.active, invited_at=utcnow(),
+        closes_at=utcnow() + timedelta(days=21))
+    participant = SurveyParticipant(survey=survey, registration=registration)
+    db.session.add(participant)
     db.session.commit()
     return {
         "seat_offer": {"offer_id": offer.id},
@@ -468,6 +476,8 @@ def mail_payloads(registration):
         "password_reset": {"user_id": account},
         "account_invitation": {"user_id": account},
         "organiser_mailing": {"mailing_id": mailing.id},
+        "survey_invitation": {"participant_id": participant.id},
+        "survey_reminder": {"participant_id": participant.id},
     }
 
 

@@ -21,9 +21,18 @@ import time_machine
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, Registration, SeatOffer, User, UserRole
+from webapp.models import (
+    Event,
+    EventStatus,
+    Registration,
+    SeatOffer,
+    SurveyParticipant,
+    SurveyStatus,
+    User,
+    UserRole,
+)
 from webapp.models.base import utcnow
-from webapp.services import events, registrations, seats, tokens
+from webapp.services import events, registrations, seats, survey_answers, surveys, tokens
 
 from . import accessibility, support
 from .accessibility import MARKDOWN, ONLINE_URL, PARTICIPANT
@@ -63,6 +72,22 @@ class Visit(accessibility.Visit):
         with self.app.app_context():
             seats.offer_free_seats(event_id)
         return event_id, waiting, support.offer_link(self.app, waiting)
+
+    def survey_link(self, **survey_fields):
+        """A survey made from the template in the visit's language, open now, and the link of a
+        person invited to it (booked on a workshop: its question is asked too)."""
+        event_id = self.event(workshops=("riaa",))
+        registration_id = self.person(event_id, email=PARTICIPANT, workshops=("riaa",))
+        with self.app.test_request_context():
+            survey = surveys.create_from_template(db.session.get(Event, event_id), self.language)
+            survey.status, survey.invited_at = SurveyStatus.active, utcnow()
+            survey.closes_at = utcnow() + timedelta(days=21)
+            for name, value in survey_fields.items():
+                setattr(survey, name, value)
+            participant = SurveyParticipant(survey=survey, registration_id=registration_id)
+            db.session.add(participant)
+            db.session.commit()
+            return f"/surveys/{survey_answers.survey_token(participant)}"
 
     def fill_registration(self):
         self.fill(first_name="Anne", last_name="Le Goff", email=PARTICIPANT, organisation="Xylm",
@@ -536,6 +561,39 @@ def _(v):
     v.goto(v.seat_offer()[2])
     v.page.locator("button[value=accept]").evaluate("button => button.value = 'maybe'")
     v.send("button[name=answer] >> nth=0")
+
+
+# --- Surveys --------------------------------------------------------------------------------------
+
+@state("survey: empty")
+def _(v):
+    v.goto(v.survey_link())
+
+
+@state("survey: with errors", 422)
+def _(v):
+    v.goto(v.survey_link())
+    v.page.locator("main form textarea").first.fill("x" * 10)
+    v.page.locator("main form textarea").first.evaluate("area => area.value = 'x'.repeat(6000)")
+    v.send()
+    assert v.page.locator(".error-summary li").count() == 2  # the required rating, the text too long
+
+
+@state("survey: answered")
+def _(v):
+    v.goto(v.survey_link(anonymous=False))
+    v.page.locator("main form input[type=radio][value='4']").first.check()
+    v.send()
+
+
+@state("survey: closed", 410)
+def _(v):
+    v.goto(v.survey_link(closes_at=utcnow() - timedelta(minutes=1)))
+
+
+@state("survey: link not valid", 404)
+def _(v):
+    v.goto(support.forge(v.survey_link()))
 
 
 @state("request too large", 413)

@@ -26,11 +26,24 @@ from webapp.models import (
     Registration,
     ReminderStatus,
     SuppressionReason,
+    SurveyParticipant,
+    SurveyQuestionKind,
+    SurveyStatus,
     User,
     UserRole,
 )
 from webapp.models.base import utcnow
-from webapp.services import accounts, checkin, journal, mailings, registrations, reminders, suppressions
+from webapp.services import (
+    accounts,
+    checkin,
+    journal,
+    mailings,
+    registrations,
+    reminders,
+    suppressions,
+    survey_answers,
+    surveys,
+)
 from webapp.web import address_breaks
 
 from . import accessibility, support
@@ -757,6 +770,64 @@ def _(v):
     reminders_of(v, event_id, days=(7,), reminders_enabled=False)
     v.log_in()
     v.goto(f"/organiser/events/{event_id}/reminders")
+
+
+# --- Survey ---------------------------------------------------------------------------------------
+
+def survey_of(v, answered=True):
+    """The event's survey from the template, invitations sent, one person answered; returns
+    (event id, the id of the actor-type question)."""
+    event_id = v.event(title=TITLE, workshops=("xylm", "riaa"))
+    registration_id = v.person(event_id, workshops=("riaa",))
+    with v.app.test_request_context():
+        survey = surveys.create_from_template(db.session.get(Event, event_id), v.language)
+        survey.status, survey.invited_at = SurveyStatus.active, utcnow()
+        participant = SurveyParticipant(survey=survey, registration_id=registration_id)
+        db.session.add(participant)
+        db.session.commit()
+        actors = next(q for q in survey.questions if q.kind == SurveyQuestionKind.multiple_choice)
+        if answered:
+            survey_answers.submit(participant, {survey.questions[0].id: ["4"], actors.id: [str(actors.choices[0].id)]})
+        return event_id, actors.id
+
+
+@state("survey: not created yet")
+def _(v):
+    event_id = v.event(title=TITLE)
+    v.log_in_organiser(events=[event_id])
+    v.goto(f"/organiser/events/{event_id}/survey")
+
+
+@state("survey: questions, settings and answers")
+def _(v):
+    event_id, _actors = survey_of(v)
+    v.log_in_organiser(events=[event_id])
+    v.goto(f"/organiser/events/{event_id}/survey")
+
+
+@state("survey: settings errors", 422)
+def _(v):
+    event_id, _actors = survey_of(v, answered=False)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/survey")
+    v.fill(title="", opens_at="2030-07-02T12:00", closes_at="2030-07-01T12:00")
+    v.send("main form[action$='/survey'] button[type=submit]")
+
+
+@state("survey question: new")
+def _(v):
+    event_id, _actors = survey_of(v, answered=False)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/survey/questions/new")
+
+
+@state("survey question: a chosen choice removed, refused", 422)
+def _(v):
+    event_id, actors = survey_of(v)
+    v.log_in()
+    v.goto(f"/organiser/events/{event_id}/survey/questions/{actors}/edit")
+    v.fill(choices="autre")
+    v.send()
 
 
 @state("reminders: errors", 422)

@@ -287,8 +287,10 @@ def test_every_kind_renders_text_html_and_its_invite(ahead, smtp_server, make_ev
             assert "http://emgav.test/organiser/password/reset/" in text, kind
             assert "Message automatique d'Emgav, le service d'inscription" in text, kind
             continue
-        if kind not in ("confirm_address", "registration_cancelled", "event_cancelled", "seat_offer",
-                        "registration_declined"):
+        if kind in ("survey_invitation", "survey_reminder"):  # the survey's link, not the manage link
+            assert "http://emgav.test/surveys/" in text, kind
+        elif kind not in ("confirm_address", "registration_cancelled", "event_cancelled", "seat_offer",
+                          "registration_declined"):
             assert "http://emgav.test/manage/" in text, kind
         assert "Journée &lt;régionale&gt; &amp; « solidaire »" in html, kind
         assert "Journée <régionale> & « solidaire »" in text, kind

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.mail import delivery
+from webapp.mail import delivery, outbox
 from webapp.mail.message import build_message
 from webapp.models import Event, JournalEntry, Mailing, MailingStatus, OutboxMail, OutboxStatus, SuppressionReason, User
 from webapp.services import checkin, mailings, suppressions
@@ -76,6 +76,18 @@ def test_fan_out_queues_one_row_per_confirmed_person_and_twice_gives_nothing_mor
     assert len(rows(mailing)) == 3
     actions = db.session.scalars(select(JournalEntry.action)).all()
     assert actions.count("mailing_sent") == 1
+
+
+def test_a_fan_out_written_twice_keeps_one_row_per_key(event, organiser):
+    anne, bob = person(event, "Anne"), person(event, "Bob")
+    mailing = draft(event, organiser)
+    mails = [(p.email, f"mailing:{mailing.id}:{p.id}", p.language, p.id, {"mailing_id": mailing.id})
+             for p in (anne, bob)]
+    first = outbox.queue_fan_out("organiser_mailing", mails, event=event, mailing=mailing)
+    second = outbox.queue_fan_out("organiser_mailing", mails[::-1], event=event, mailing=mailing)
+    db.session.commit()
+    assert second == first[::-1] and len(rows(mailing)) == 2
+    assert {row.registration_id for row in rows(mailing)} == {anne.id, bob.id}
 
 
 def test_placeholders_are_filled_per_person_in_their_language(event, organiser):

@@ -6,7 +6,8 @@ walks the app's URL map: a back-office route missing from ROUTES fails the suite
 To add a route: add a `Route` to ROUTES, with its access level and, for a POST, form data that
 makes the action succeed when allowed ({event}, {draft}, {workshop}, {organiser}, {other}, {target},
 {people_event}, {arrival_event}, {seated}, {waiting}, {failed_mail}, {approval_event}, {awaiting},
-{awaiting_other}, {question}, {second_question} are replaced by ids, {arrival_code} by a check-in code;
+{awaiting_other}, {question}, {second_question}, {survey_question}, {second_survey_question} are replaced by
+ids, {arrival_code} by a check-in code;
 {workshop_start} and {workshop_end} by times within the event).
 """
 import enum
@@ -35,7 +36,7 @@ from webapp.models import (
     event_organisers,
 )
 from webapp.organiser import PUBLIC_ENDPOINTS
-from webapp.services import accounts, mailings, questions, reminders, suppressions
+from webapp.services import accounts, mailings, questions, reminders, suppressions, surveys
 
 from . import support
 from .support import logged_in_as, make_user
@@ -207,6 +208,22 @@ ROUTES = [
           "/organiser/events/{people_event}/mailings/{sent_mailing}/rows/{failed_mailing_row}/retry", Access.event),
     Route("organiser.suppression_lists", "GET", "/organiser/lists", Access.account),
     Route("organiser.lift_suppression", "POST", "/organiser/lists/{suppressed}/lift", Access.event),
+    Route("organiser.surveys", "GET", "/organiser/events/{event}/survey", Access.event),
+    Route("organiser.surveys", "POST", "/organiser/events/{event}/survey", Access.event,
+          {"title": "Votre avis", "status": "active", "anonymous": "y", "invite_days_after": "1",
+           "invite_time": "09:00", "reminder_days": "4"}),
+    Route("organiser.new_survey_question", "GET", "/organiser/events/{event}/survey/questions/new", Access.event),
+    Route("organiser.new_survey_question", "POST", "/organiser/events/{event}/survey/questions/new", Access.event,
+          {"label": "Reviendrez-vous ?", "kind": "yes_no"}),
+    Route("organiser.edit_survey_question", "GET", "/organiser/events/{event}/survey/questions/{survey_question}/edit",
+          Access.event),
+    Route("organiser.edit_survey_question", "POST",
+          "/organiser/events/{event}/survey/questions/{survey_question}/edit", Access.event,
+          {"label": "Votre note d'ensemble", "kind": "rating"}),
+    Route("organiser.move_survey_question", "POST",
+          "/organiser/events/{event}/survey/questions/{second_survey_question}/move/up", Access.event),
+    Route("organiser.delete_survey_question", "POST",
+          "/organiser/events/{event}/survey/questions/{survey_question}/delete", Access.event),
 ]
 PROTECTED = [route for route in ROUTES if route.access != Access.public]
 DASHBOARD = ROUTES[[route.endpoint for route in ROUTES].index("organiser.dashboard")]
@@ -266,6 +283,8 @@ def world(app, make_event):
         second = questions.add_question(db.session.get(Event, event), None, kind="single_choice", label="Repas",
                                         choices=["Végétarien", "Sans gluten"])
         ids["question"], ids["second_question"] = first.id, second.id
+        survey = surveys.create_from_template(db.session.get(Event, event), "fr")
+        ids["survey_question"], ids["second_survey_question"] = survey.questions[0].id, survey.questions[1].id
     ids["seated"] = support.person_id(app, people_event, "Maela")
     ids["waiting"] = support.person_id(app, people_event, "Loeiz")
     ids["awaiting"] = support.person_id(app, approval_event, "Morgane")

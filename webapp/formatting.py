@@ -133,6 +133,8 @@ MAIL_KIND_LABELS = {
     "lost_links": _l("Liens d'inscription perdus"),
     "password_reset": _l("Nouveau mot de passe"),
     "account_invitation": _l("Invitation à l'espace des personnes qui organisent"),
+    "survey_invitation": _l("Invitation au questionnaire"),
+    "survey_reminder": _l("Relance du questionnaire"),
     "organiser_mailing": _l("Courriel aux personnes inscrites"),
 }
 
@@ -200,6 +202,12 @@ JOURNAL_ACTION_LABELS = {
     JournalAction.mailing_cancelled: _l("Courriel aux personnes inscrites annulé : « %(subject)s » ; "
                                         "courriels non envoyés : %(count)s."),
     JournalAction.suppression_lifted: _l("Adresse %(email)s retirée de la liste « %(list)s »."),
+    JournalAction.survey_created: _l("Questionnaire créé à partir du modèle (%(language)s)."),
+    JournalAction.survey_updated: _l("Réglages du questionnaire modifiés."),
+    JournalAction.survey_question_added: _l("Question du questionnaire ajoutée : « %(label)s »."),
+    JournalAction.survey_question_updated: _l("Question du questionnaire modifiée : « %(label)s »."),
+    JournalAction.survey_question_moved: _l("Question du questionnaire déplacée : « %(label)s »."),
+    JournalAction.survey_question_deleted: _l("Question du questionnaire supprimée : « %(label)s »."),
 }
 
 # The fields of an event or a workshop as journal entries name them: their `fields` detail lists

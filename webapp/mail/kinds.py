@@ -27,12 +27,13 @@ from ..models import (
     Registration,
     RegistrationStatus,
     SeatOffer,
+    SurveyParticipant,
     User,
 )
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
 from ..rich_text import to_html, to_text
-from ..services import accounts, mailings, suppressions, tokens
+from ..services import accounts, mailings, suppressions, survey_answers, surveys, tokens
 from ..services.registrations import waiting_position
 
 
@@ -272,6 +273,38 @@ def _account_invitation_context(row):
     return context
 
 
+def _survey_participant(row):
+    participant = db.session.get(SurveyParticipant, row.payload.get("participant_id"))
+    if participant is None:
+        raise MailNotDeliverable("the survey or its participant no longer exists")
+    return participant
+
+
+def _survey_context(row):
+    """The survey, the person's link to it, and when it closes."""
+    context = _registration_context(row)
+    participant = _survey_participant(row)
+    context["survey"] = participant.survey
+    context["survey_url"] = _participant_url("participant.survey", survey_answers.survey_token(participant))
+    return context
+
+
+def _survey_invitation_withdrawn(row):
+    """No invitation to a survey that closed before it could be sent."""
+    participant = db.session.get(SurveyParticipant, row.payload.get("participant_id"))
+    if participant is not None and not surveys.is_open(participant.survey):
+        return "the survey is closed"
+    return None
+
+
+def _survey_reminder_withdrawn(row):
+    """No reminder to a person who answered or started answering meanwhile, nor for a closed survey."""
+    participant = db.session.get(SurveyParticipant, row.payload.get("participant_id"))
+    if participant is not None and (participant.answered or participant.started):
+        return "the person answered or started answering"
+    return _survey_invitation_withdrawn(row)
+
+
 KINDS = {kind.name: kind for kind in [
     MailKind("confirm_address", _confirm_address_context),
     MailKind("manage_link", _registration_context),
@@ -290,4 +323,6 @@ KINDS = {kind.name: kind for kind in [
     MailKind("password_reset", _password_reset_context),
     MailKind("account_invitation", _account_invitation_context),
     MailKind("organiser_mailing", _mailing_context, family=MailFamily.bulk, withdrawn_if=_mailing_withdrawn),
+    MailKind("survey_invitation", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_invitation_withdrawn),
+    MailKind("survey_reminder", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_reminder_withdrawn),
 ]}

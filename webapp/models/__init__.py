@@ -17,6 +17,16 @@ from .registrations import (
 )
 from .reminders import Reminder, ReminderStatus
 from .suppressions import Suppression, SuppressionReason
+from .surveys import (
+    Survey,
+    SurveyAnswer,
+    SurveyChoice,
+    SurveyParticipant,
+    SurveyQuestion,
+    SurveyQuestionKind,
+    SurveyResponse,
+    SurveyStatus,
+)
 
 __all__ = [
     "ACTOR_TYPES",
@@ -43,6 +53,14 @@ __all__ = [
     "SeatOffer",
     "Suppression",
     "SuppressionReason",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyChoice",
+    "SurveyParticipant",
+    "SurveyQuestion",
+    "SurveyQuestionKind",
+    "SurveyResponse",
+    "SurveyStatus",
     "User",
     "UserRole",
     "Workshop",

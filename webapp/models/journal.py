@@ -47,6 +47,12 @@ class JournalAction(enum.StrEnum):
     mailing_scheduled = "mailing_scheduled"  # … or at a chosen moment
     mailing_cancelled = "mailing_cancelled"
     suppression_lifted = "suppression_lifted"  # an address taken off the unsubscribe or undeliverable list
+    survey_created = "survey_created"
+    survey_updated = "survey_updated"
+    survey_question_added = "survey_question_added"
+    survey_question_updated = "survey_question_updated"
+    survey_question_moved = "survey_question_moved"
+    survey_question_deleted = "survey_question_deleted"
 
 
 class JournalEntry(db.Model):

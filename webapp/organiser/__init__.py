@@ -7,8 +7,8 @@ Views are split per concern: `auth` (log in and out, forgotten password), `accou
 account), `events` (dashboard, event home), `event_admin` (create, edit, publish, copy, cancel an event;
 its workshops), `reminders` (an event's reminders), `mailings` (its mailings to registered people),
 `suppression_lists` (the unsubscribe and undeliverable lists), `questions` (its registration
-questions), `checkin` (the day itself), `dashboards` (an event's figures and charts, the network's
-view), `admin` (accounts, who runs which event).
+questions), `surveys` (its survey), `checkin` (the day itself), `dashboards` (an event's figures and
+charts, the network's view), `admin` (accounts, who runs which event).
 """
 from flask import Blueprint, request
 from flask_login import current_user
@@ -52,4 +52,5 @@ from . import (  # noqa: E402,F401
     registrations,
     reminders,
     suppression_lists,
+    surveys,
 )

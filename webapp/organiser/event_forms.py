@@ -20,14 +20,16 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..formatting import LANGUAGE_NAMES
 from ..forms import Form
-from ..models import Event, Question, QuestionChoice, Workshop
+from ..models import Event, Question, QuestionChoice, Survey, SurveyChoice, SurveyQuestion, Workshop
 from ..services import questions as registration_questions
+from ..services import surveys
 from ..services.event_files import DEFAULT_TIMEZONE
 from ..services.events import SLUG_PATTERN
 from ..services.reminders import MAX_DAYS_BEFORE
@@ -344,3 +346,85 @@ class ScheduleMailingForm(Form):
 
     send_at = _date_time(_l("Date et heure d'envoi"), required=True,
                          description=_l("Heure de l'événement. Le courriel part dans la minute qui suit."))
+
+
+# --- The event's survey ---
+
+def _days(label, description):
+    return IntegerField(label, description=description, validators=[
+        InputRequired(_l("Indiquez un nombre de jours.")),
+        NumberRange(min=0, max=surveys.MAX_DAYS, message=_l("De 0 à %(max)d jours.", max=surveys.MAX_DAYS))])
+
+
+class NewSurveyForm(Form):
+    """Create the event's survey from the template, in one of the app's languages."""
+
+    language = SelectField(_l("Langue du questionnaire"), default="fr",
+                           choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+
+
+class SurveySettingsForm(TimesInZone, Form):
+    """The survey's title and introduction, anonymity, state and moments."""
+
+    columns = ("title", "intro", "anonymous", "status", "invite_days_after", "invite_time", "opens_at", "closes_at",
+               "reminder_days")
+    datetime_fields = ("opens_at", "closes_at")
+
+    title = _title(Survey)
+    intro = TextAreaField(_l("Introduction (facultatif)"), filters=[_strip],
+                          validators=[Length(max=2000, message=_l("%(max)d caractères au plus.", max=2000))])
+    anonymous = BooleanField(
+        _l("Questionnaire anonyme"),
+        description=_l("Les réponses ne gardent aucun lien avec la personne. Ne peut plus changer une fois les "
+                       "invitations parties."))
+    status = RadioField(_l("État"), validators=[DataRequired(_l("Choisissez un état."))],
+                        choices=[SelectChoice(status.value, label) for status, label in surveys.STATUS_LABELS.items()])
+    invite_days_after = _days(_l("Invitation : jours après la fin de l'événement"),
+                              _l("1 : le lendemain de l'événement."))
+    invite_time = TimeField(_l("Heure de l'invitation"), validators=[InputRequired(_l("Indiquez une heure."))],
+                            description=_l("Sur l'horloge de l'événement."),
+                            render_kw={"step": 60})
+    opens_at = _date_time(_l("Ouverture (facultatif)"),
+                          description=_l("Laissez vide : les réponses sont possibles dès l'invitation."))
+    closes_at = _date_time(_l("Clôture (facultatif)"), after=("opens_at", _l("La clôture doit venir après "
+                                                                              "l'ouverture.")),
+                           description=_l("Laissez vide : pas de date de clôture."))
+    reminder_days = _days(_l("Relance : jours après l'invitation"),
+                          _l("Une seule relance, aux personnes qui n'ont ni répondu ni commencé à répondre ; "
+                             "0 : pas de relance."))
+
+    field_order = columns
+
+
+def _survey_choice_lines(form, field):
+    limit = SurveyChoice.__table__.c["label"].type.length
+    if any(len(line.strip()) > limit for line in (field.data or "").splitlines()):
+        raise ValidationError(_l("Un choix a %(max)d caractères au plus.", max=limit))
+
+
+class SurveyQuestionForm(Form):
+    """A survey question: text, help, kind, required, the workshop it is asked about, its choices (one a line)."""
+
+    label = StringField(_l("Question"), filters=[_strip],
+                        validators=[DataRequired(_l("Indiquez la question.")), _max_length(SurveyQuestion, "label"),
+                                    _single_line])
+    help_text = StringField(_l("Aide (facultatif)"), filters=[_strip],
+                            validators=[_max_length(SurveyQuestion, "help_text"), _single_line],
+                            description=_l("Une précision affichée sous la question."))
+    kind = RadioField(_l("Type de réponse"), default="rating", validators=[DataRequired(_l("Choisissez un type."))],
+                      choices=[SelectChoice(kind.value, label) for kind, label in surveys.KIND_LABELS.items()])
+    required = BooleanField(_l("Réponse obligatoire"))
+    workshop_id = SelectField(_l("Posée à"), coerce=lambda value: int(value) if value not in (None, "") else None,
+                              validate_choice=True)
+    choices = TextAreaField(
+        _l("Choix proposés, un par ligne"), filters=[_strip], validators=[Length(max=10_000), _survey_choice_lines],
+        description=_l("Pour une question à choix unique ou multiple. Reformuler un choix garde ses réponses ; un "
+                       "choix déjà choisi ne peut pas être retiré."))
+
+    field_order = ("label", "help_text", "kind", "required", "workshop_id", "choices")
+
+    def __init__(self, *args, workshops=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workshop_id.choices = [SelectChoice(None, _l("Toutes les personnes invitées"))] + [
+            SelectChoice(w.id, _l("Les personnes inscrites à l'atelier « %(title)s »", title=w.title))
+            for w in workshops]

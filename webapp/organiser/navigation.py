@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from .. import formatting
 from ..services import questions as registration_questions
+from ..services import surveys
 from . import bp
 
 
@@ -38,7 +39,7 @@ EVENT_SECTIONS = [
     Section("organiser.mail_log", _l("Courriels")),
     Section("organiser.mailings", _l("Envois aux personnes inscrites")),
     Section("organiser.reminders", _l("Rappels")),
-    Section("organiser.surveys", _l("Enquêtes")),
+    Section("organiser.surveys", _l("Questionnaire")),
     Section("organiser.checkin", _l("Accueil le jour J")),
     Section("organiser.event_team", _l("Équipe"), admin_only=True),
 ]
@@ -74,4 +75,6 @@ def _back_office_helpers():
         "short_datetime": formatting.short_datetime,
         "answer_text": registration_questions.answer_text,
         "question_kind_label": registration_questions.kind_label,
+        "survey_kind_label": surveys.kind_label,
+        "survey_status_label": surveys.status_label,
     }

@@ -12,4 +12,4 @@ def _not_stored_by_caches(response):
     return response
 
 
-from . import views  # noqa: E402,F401
+from . import surveys, views  # noqa: E402,F401

@@ -22,6 +22,7 @@ SEND_PASSWORD_RESET = "emgav.send_password_reset"
 QUEUE_DUE_REMINDERS = "emgav.queue_due_reminders"
 FAN_OUT_MAILING = "emgav.fan_out_mailing"  # queue the rows of a mailing sent now (on the bulk queue)
 QUEUE_DUE_MAILINGS = "emgav.queue_due_mailings"
+QUEUE_DUE_SURVEY_MAILS = "emgav.queue_due_survey_mails"
 
 # Transactional mail and every other task travel on Celery's default queue; batches of bulk mail
 # on their own, so that a large mailing never delays a confirmation. A worker started without
@@ -67,6 +68,7 @@ def celery_init_app(app):
             "expire-seat-offers": {"task": EXPIRE_SEAT_OFFERS, "schedule": 60.0},
             "queue-due-reminders": {"task": QUEUE_DUE_REMINDERS, "schedule": 60.0},
             "queue-due-mailings": {"task": QUEUE_DUE_MAILINGS, "schedule": 30.0},
+            "queue-due-survey-mails": {"task": QUEUE_DUE_SURVEY_MAILS, "schedule": 60.0},
         },
     )
     celery_app.set_default()

@@ -366,11 +366,11 @@ def cancel(mailing, by):
 def retry_failed(mailing, by, row_ids=None):
     """Send the mailing's failed rows again (those of `row_ids`, or all); a sent mailing is sending
     again until they are done. Journalled when any row is requeued. Commits; returns their ids."""
+    if mailing.status == MailingStatus.cancelled:
+        return []
     query = select(OutboxMail.id).where(OutboxMail.mailing_id == mailing.id, OutboxMail.status == OutboxStatus.failed)
     if row_ids is not None:
         query = query.where(OutboxMail.id.in_(list(row_ids)))
-    if mailing.status == MailingStatus.cancelled:
-        return []
     requeued = outbox.requeue_failed(db.session.scalars(query).all(), bulk=True)
     if requeued:
         update_where(Mailing, Mailing.id == mailing.id, Mailing.status == MailingStatus.sent,
