@@ -12,7 +12,7 @@ FRENCH := $(TRANSLATIONS)/fr/LC_MESSAGES/messages.po
 # Extracts every wrapped string of the sources (babel.cfg) into the .pot file named after it.
 EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --project=Emgav -o
 
-.PHONY: run test test-fast fuzz bench bench-register lint venv translations translations-update translations-fr clean
+.PHONY: run test test-fast fuzz bench bench-register bench-mailing lint venv translations translations-update translations-fr clean
 
 run: venv translations
 	$(BIN)/emgav db upgrade
@@ -44,6 +44,14 @@ fuzz:
 bench: venv translations
 	EMGAV_BENCH=1 $(BIN)/pytest -q -s tests/test_organiser_registrations.py tests/test_organiser_dashboards.py \
 	  -k "5000_registrations or 2000_registrations" $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory bench-mailing
+
+# A mailing to EMGAV_BENCH_RECIPIENTS people (default 10,000) through the real pipeline (Redis, the bulk
+# worker as `make run` starts it) to a local SMTP sink, against a bare smtplib loop sending as many
+# comparable messages to the same sink: both rates, their ratio, the worker's peak memory, the time to
+# the first mail (tests/test_mail_bench.py). EMGAV_BENCH_DATABASE=postgresql runs it on PostgreSQL.
+bench-mailing: venv translations
+	EMGAV_BENCH=1 $(BIN)/pytest -q -s tests/test_mail_bench.py $(PYTEST_ARGS)
 
 # The public registration path under load (PostgreSQL at 127.0.0.1:5432, gunicorn with gunicorn.conf.py,
 # a Celery worker, a local SMTP sink), against a bare baseline app in the same run (tests/bench/): requests/s,

@@ -20,10 +20,12 @@ import time
 from email.utils import parseaddr
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import OutboxMail, OutboxStatus, SuppressionReason
+from ..models import OutboxMail, OutboxStatus, Registration, SuppressionReason
 from ..services import suppressions
 from .kinds import MailNotDeliverable, withdrawal_reason
 from .message import build_message
@@ -61,6 +63,7 @@ def deliver_batch(outbox_ids):
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     session = SMTPSession()
     try:
+        _load(pending)
         while pending:
             outbox_id = pending.pop(0)
             claimed = (outbox_id, claims[outbox_id])
@@ -68,16 +71,28 @@ def deliver_batch(outbox_ids):
             if outcome == Outcome.sent:
                 sent.append(claimed)
             elif outcome == Outcome.unreachable:
-                for outbox_id in pending:
-                    retry_later((outbox_id, claims[outbox_id]), error)
+                for untried in pending:
+                    retry_later((untried, claims[untried]), error)
                 pending = []
             if len(sent) >= RECORD_SENT_EVERY:
-                held = _record_sent(sent, {outbox_id: claims[outbox_id] for outbox_id in pending})
-                pending, sent = [outbox_id for outbox_id in pending if outbox_id in held], []
+                held = _record_sent(sent, {left: claims[left] for left in pending})
+                pending, sent = [left for left in pending if left in held], []
+                db.session.expire_all()  # read again what may have changed (a mailing cancelled)
     finally:
+        db.session().expire_on_commit = True
         session.close()
         if sent:
             _record_sent(sent, {})
+
+
+def _load(outbox_ids):
+    """Load the rows of a batch with their registrations and events in three queries, and keep
+    what is loaded across the commits of the batch (it is read again every RECORD_SENT_EVERY
+    mails): rendering a mail then costs no query for them."""
+    db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(outbox_ids))
+                       .options(selectinload(OutboxMail.registration).selectinload(Registration.event))).all()
+    db.session.commit()
+    db.session().expire_on_commit = False
 
 
 def _deliver_row(claimed, session, sender):
@@ -89,6 +104,9 @@ def _deliver_row(claimed, session, sender):
         db.session.rollback()
         record_outcome(claimed, OutboxStatus.cancelled, withdrawn)
         return Outcome.recorded, None
+    # Rendering reads what the batch loaded, mostly outside any transaction: on SQLite, where a
+    # transaction holds the write lock, the other workers go on meanwhile.
+    db.session.commit()
     try:
         message = build_message(row)
         recipient, kind = row.recipient, row.kind
@@ -101,8 +119,9 @@ def _deliver_row(claimed, session, sender):
         db.session.rollback()
         retry_later(claimed, f"rendering failed: {exc!r}")
         return Outcome.recorded, None
-    # No transaction stays open while the SMTP server talks.
-    db.session.rollback()
+    # No transaction stays open while the SMTP server talks (a commit, with nothing to write,
+    # keeps what is loaded; a rollback would expire it).
+    db.session.commit()
 
     try:
         session.send(message, sender, [recipient])

@@ -205,10 +205,11 @@ def retry_later(claimed, error):
     record_outcome(claimed, OutboxStatus.retrying, error, next_attempt_at=utcnow() + delay)
 
 
-def requeue_failed(row_ids):
+def requeue_failed(row_ids, bulk=False):
     """Give failed rows among `row_ids` a new start: back to `queued` with a full set of attempts
     (one conditional UPDATE: a row that is no longer failed is left alone), their delivery enqueued
-    after commit. Not committed. Returns the ids of the rows requeued."""
+    after commit (`bulk`: in batches on the bulk queue). Not committed. Returns the ids of the rows
+    requeued."""
     requeued = db.session.scalars(
         update(OutboxMail)
         .where(OutboxMail.id.in_(list(row_ids)), OutboxMail.status == OutboxStatus.failed)
@@ -216,6 +217,9 @@ def requeue_failed(row_ids):
         .returning(OutboxMail.id)
         .execution_options(synchronize_session=False)
     ).all()
-    for outbox_id in sorted(requeued):
-        enqueue_after_commit(db.session, DELIVER_MAIL, outbox_id)
+    if bulk:
+        enqueue_batches(sorted(requeued))
+    else:
+        for outbox_id in sorted(requeued):
+            enqueue_after_commit(db.session, DELIVER_MAIL, outbox_id)
     return sorted(requeued)

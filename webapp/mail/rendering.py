@@ -22,6 +22,8 @@ from ..services import tokens
 from ..services.calendar import build_invite, uid_host
 from .kinds import KINDS, MailFamily, MailNotDeliverable
 
+CSS_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+
 
 @dataclass(frozen=True)
 class InlineImage:
@@ -134,7 +136,7 @@ def render_mail(row):
     mail = RenderedMail(
         subject=context["subject"],
         text=text_template.render(context).strip() + "\n",
-        html=css_inline.CSSInliner(load_remote_stylesheets=False).inline(html),
+        html=CSS_INLINER.inline(html),
         reply_to=context.get("reply_to") or ([event.contact_email] if event is not None else []),
         images=[checkin_qr] if checkin_qr else [],
         unsubscribe_url=context["unsubscribe_url"],

@@ -371,7 +371,7 @@ def retry_failed(mailing, by, row_ids=None):
     query = select(OutboxMail.id).where(OutboxMail.mailing_id == mailing.id, OutboxMail.status == OutboxStatus.failed)
     if row_ids is not None:
         query = query.where(OutboxMail.id.in_(list(row_ids)))
-    requeued = outbox.requeue_failed(db.session.scalars(query).all())
+    requeued = outbox.requeue_failed(db.session.scalars(query).all(), bulk=True)
     if requeued:
         update_where(Mailing, Mailing.id == mailing.id, Mailing.status == MailingStatus.sent,
                      status=MailingStatus.sending, finished_at=None)
