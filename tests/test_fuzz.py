@@ -31,9 +31,9 @@ from werkzeug.routing import IntegerConverter
 
 from webapp.extensions import db
 from webapp.mail.kinds import KINDS
-from webapp.models import JournalEntry, OutboxMail, Registration, SeatOffer, User
+from webapp.models import JournalEntry, OutboxMail, Registration, SeatOffer, SurveyParticipant, User
 from webapp.models.base import utcnow
-from webapp.services import tokens
+from webapp.services import survey_answers, tokens
 
 from . import support, test_organiser_access
 from .support import logged_in_as
@@ -62,7 +62,9 @@ RAW_CSRF = "f" * 40
 # The kind of signed link each route with a <token> takes.
 LINK_PURPOSES = {"participant.confirm": "confirm", "participant.manage": "manage", "participant.cancel": "manage",
                  "participant.leave_waiting_list": "manage", "participant.offer": "offer",
-                 "participant.unsubscribe": "unsubscribe", "organiser.reset_password": "reset"}
+                 "participant.unsubscribe": "unsubscribe", "organiser.reset_password": "reset",
+                 "participant.erase": "manage", "participant.data_access": "manage", "participant.my_data": "data",
+                 "participant.news_consent": "news", "participant.survey": "survey"}
 WRONG_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
 # --- Hostile values (bytes, as they travel) ---
@@ -185,7 +187,8 @@ def path_values(rule, world, tokens_by_purpose):
         else:
             preferred = {"event_id": "people_event", "registration_id": "seated", "user_id": "target",
                          "workshop_id": "workshop", "question_id": "question", "mail_id": "failed_mail",
-                         "days_before": None}[name]
+                         "days_before": None, "mailing_id": "sent_mailing", "row_id": "failed_mailing_row",
+                         "entry_id": "suppressed"}[name]
             values[name] = ([str(world[preferred])] if preferred else ["7"]) + ids
     return values
 
@@ -218,6 +221,10 @@ def routes(app, world):
             "offer": [tokens.offer_token(offer)],
             "unsubscribe": [tokens.unsubscribe_token(seated.email)],
             "reset": [world["reset_token"]],
+            "data": [tokens.data_access_token(seated)],
+            "news": [tokens.news_consent_token(seated)],
+            "survey": [survey_answers.survey_token(participant)
+                       for participant in db.session.scalars(select(SurveyParticipant).limit(2))],
         }
     all_tokens = [token for values in tokens_by_purpose.values() for token in values]
     baseline = {route.endpoint: list(route.form(world).items()) for route in test_organiser_access.ROUTES}
