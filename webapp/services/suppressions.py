@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..database import insert_ignoring_conflicts
 from ..extensions import db
 from ..models import JournalAction, Registration, Suppression, SuppressionReason
 from ..models.base import utcnow
@@ -33,13 +33,8 @@ def suppress(address_or_hash, reason, detail="", *, hashed=False):
     """Put an address (or its hash) on the list of `reason`; idempotent (INSERT … ON CONFLICT DO
     NOTHING). Not committed."""
     digest = address_or_hash if hashed else address_hash(address_or_hash)
-    session = db.session
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(Suppression)
-        .values(address_hash=digest, reason=SuppressionReason(reason), detail=detail[:500], created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["address_hash", "reason"])
-    )
+    db.session.execute(insert_ignoring_conflicts(Suppression, ["address_hash", "reason"]).values(
+        address_hash=digest, reason=SuppressionReason(reason), detail=detail[:500], created_at=utcnow()))
     return digest
 
 

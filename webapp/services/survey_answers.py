@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..database import insert_ignoring_conflicts
 from ..extensions import db
 from ..models import (
     BookingStatus,
@@ -190,13 +190,12 @@ def submit(participant, raw, now=None):
     registration = participant.registration
     key = respondent_key(participant)
     session = db.session
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     try:
-        session.execute(insert(SurveyResponse).values(
+        session.execute(insert_ignoring_conflicts(SurveyResponse, ["survey_id", "respondent_key"]).values(
             id=str(uuid.uuid4()), survey_id=survey.id, respondent_key=key,
             registration_id=None if survey.anonymous else registration.id,
             actor_type=registration.actor_type, answered_on=local_day(survey, now),
-        ).on_conflict_do_nothing(index_elements=["survey_id", "respondent_key"]))
+        ))
         # Locked until commit: two submissions of the same person replace the answers one after the other.
         response_id = session.scalar(
             select(SurveyResponse.id).where(SurveyResponse.survey_id == survey.id,
