@@ -5,6 +5,7 @@ letter, the calendar feed of cancelled events, addresses that cannot be mailed."
 import html
 import io
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -347,16 +348,20 @@ def test_with_the_rate_limit_storage_down_the_limit_holds_across_processes(app, 
         token = support.csrf_token_in(session.get(f"{url}/lost-link", timeout=30).text)
         cookies = session.cookies.get_dict()
 
-        def post(_):
+        start_together = threading.Barrier(16)
+
+        def post(number):
+            if number < 16:  # the first ones at once: every process and thread meets the dead storage
+                start_together.wait()
             return requests.post(f"{url}/lost-link", data={"email": "anne@example.org", "csrf_token": token},
                                  cookies=cookies, timeout=30).status_code
 
-        with ThreadPoolExecutor(8) as pool:  # concurrent, so that every process gets some
+        with ThreadPoolExecutor(16) as pool:
             statuses = list(pool.map(post, range(60)))
     finally:
         server.stop()
     assert set(statuses) <= {200, 429}, statuses
-    assert 1 <= statuses.count(200) <= 10, statuses
+    assert 1 <= statuses.count(200) <= 4 * (10 // 4), statuses  # each process its share of the limit
 
 
 # --- Names need a letter -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
+import flask_limiter
 from flask import g, request, session
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -19,6 +19,21 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class Limiter(flask_limiter.Limiter):
+    """Flask-Limiter, told at start whether its storage (Redis) answers.
+
+    Flask-Limiter finds out that Redis is down from a failing request, and the requests that fail
+    alongside it, in the other threads of the process, pass uncounted. A process that starts
+    while Redis is down therefore starts on the in-memory counts straight away; Flask-Limiter
+    keeps checking Redis and goes back to it when it answers again."""
+
+    def init_app(self, app):
+        super().init_app(app)
+        if self.enabled and app.config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"):
+            self._storage_dead = not self.storage.check()  # Flask-Limiter's own flag; no public setter
+
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
