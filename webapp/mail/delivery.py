@@ -63,7 +63,7 @@ def deliver_batch(outbox_ids):
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     session = SMTPSession()
     try:
-        _load(pending)
+        loaded = _load(pending)  # held here: the session keeps only weak references
         while pending:
             outbox_id = pending.pop(0)
             claimed = (outbox_id, claims[outbox_id])
@@ -77,7 +77,8 @@ def deliver_batch(outbox_ids):
             if len(sent) >= RECORD_SENT_EVERY:
                 held = _record_sent(sent, {left: claims[left] for left in pending})
                 pending, sent = [left for left in pending if left in held], []
-                db.session.expire_all()  # read again what may have changed (a mailing cancelled)
+                db.session.expire_all()  # read again what may have changed (a mailing cancelled)…
+                loaded = _load(pending)  # …for the rows left, in a few queries
     finally:
         db.session().expire_on_commit = True
         session.close()
@@ -86,13 +87,18 @@ def deliver_batch(outbox_ids):
 
 
 def _load(outbox_ids):
-    """Load the rows of a batch with their registrations and events in three queries, and keep
-    what is loaded across the commits of the batch (it is read again every RECORD_SENT_EVERY
-    mails): rendering a mail then costs no query for them."""
-    db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(outbox_ids))
-                       .options(selectinload(OutboxMail.registration).selectinload(Registration.event))).all()
+    """Load the rows of a batch with their registrations, events and mailings in a few queries,
+    and keep what is loaded across the commits of the batch (the rows left are loaded again every
+    RECORD_SENT_EVERY mails): rendering a mail then costs no query for them. Returns the rows."""
+    if not outbox_ids:
+        return []
+    rows = db.session.scalars(
+        select(OutboxMail).where(OutboxMail.id.in_(outbox_ids))
+        .options(selectinload(OutboxMail.registration).selectinload(Registration.event),
+                 selectinload(OutboxMail.mailing))).all()
     db.session.commit()
     db.session().expire_on_commit = False
+    return rows
 
 
 def _deliver_row(claimed, session, sender):
