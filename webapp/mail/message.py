@@ -30,6 +30,15 @@ def encoded_subject(subject):
     return Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
 
 
+def set_header(message, name, value):
+    """`message[name] = value`; a short ASCII value on one line is stored as it is, sparing the
+    `email` package parsing it now and folding it again when the message is written."""
+    if value.isascii() and len(name) + 2 + len(value) <= 78 and "\r" not in value and "\n" not in value:
+        message.set_raw(name, value)
+    else:
+        message[name] = value
+
+
 def build_message(row):
     """The complete message of an outbox row, rendered now in the row's language. Names with
     CR/LF cannot add headers: they are flattened to one line, and `email` refuses the rest."""
@@ -44,19 +53,19 @@ def build_message(row):
 
     message = EmailMessage()
     message.set_raw("Subject", encoded_subject(mail.subject))
-    message["From"] = current_app.config["MAIL_FROM"]
+    set_header(message, "From", current_app.config["MAIL_FROM"])
     message["To"] = recipient
     if mail.reply_to:
-        message["Reply-To"] = ", ".join(mail.reply_to)
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = row.message_id or new_message_id()
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Emgav-Kind"] = row.kind
+        set_header(message, "Reply-To", ", ".join(mail.reply_to))
+    set_header(message, "Date", format_datetime(utcnow()))
+    set_header(message, "Message-ID", row.message_id or new_message_id())
+    set_header(message, "Auto-Submitted", "auto-generated")
+    set_header(message, "X-Emgav-Kind", row.kind)
     if mail.unsubscribe_url:  # bulk mail: one-click unsubscribe (RFC 2369, RFC 8058)
         sender = parseaddr(current_app.config["MAIL_FROM"])[1]
         message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>, <mailto:{sender}?subject=unsubscribe>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message["Precedence"] = "bulk"
+        set_header(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        set_header(message, "Precedence", "bulk")
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     if mail.images:  # the HTML part becomes a multipart/related: the HTML, then its images
@@ -70,5 +79,5 @@ def build_message(row):
                                   params={"method": mail.invite_method, "charset": "utf-8"})
         message.attach(calendar_part)
         message.add_attachment(mail.invite, maintype="application", subtype="ics", filename="invite.ics")
-    message["Content-Language"] = row.language  # after the body: setting content drops Content-* headers
+    set_header(message, "Content-Language", row.language)  # after the body: setting content drops Content-* headers
     return message

@@ -15,12 +15,15 @@ cancel, retry.
 - Progress is counted from the mailing's outbox rows; once none is left to send, it is sent.
 - Cancelling cancels the rows not sent yet; a row already with a worker may still leave.
 """
+import functools
 import logging
 import re
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
 
 from ..database import update_where
@@ -43,8 +46,6 @@ MAILING_MAIL = "organiser_mailing"
 # What a placeholder may name; {lien} is the person's manage link.
 PLACEHOLDERS = ("prénom", "nom", "événement", "date", "lieu", "lien")
 PLACEHOLDER = re.compile(r"\{([^{}\n]{0,40})\}")
-# Backslash-escaped in a value put into the Markdown body, so that a name cannot add markup.
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
 # Rows of the per-recipient log shown on one page.
 LOG_LIMIT = 500
 EDITABLE = (MailingStatus.draft, MailingStatus.scheduled)
@@ -121,13 +122,8 @@ def _fill(text, values, escape):
         name = match.group(1)
         if name not in values:
             return match.group(0)
-        return escape(name, values[name])
+        return escape(values[name])
     return PLACEHOLDER.sub(value, text)
-
-
-def _markdown_value(name, value):
-    # A link stays a link: an autolink, or a link's address when written as [text]({lien}).
-    return f"<{value}>" if name == "lien" else MARKDOWN_PUNCTUATION.sub(r"\\\1", value)
 
 
 def _written(mailing, text):
@@ -136,13 +132,33 @@ def _written(mailing, text):
 
 
 def personal_subject(mailing, values):
-    return _fill(_written(mailing, mailing.subject), values, lambda name, value: value)
+    return _fill(_written(mailing, mailing.subject), values, str)
 
 
 def personal_body(mailing, values):
-    """The body for one person: (HTML Markup, plain text)."""
-    markdown = _fill(_written(mailing, mailing.body), values, _markdown_value)
-    return to_html(markdown), to_text(markdown)
+    """The body for one person: (HTML Markup, plain text). The Markdown is rendered once per body
+    (`_rendered_body`), then each person's values take the place of their stand-ins, escaped
+    for HTML: a value is always text, never markup."""
+    html, text = _rendered_body(mailing.body, mailing.event.content_language == "fr")
+    for name, stand_in in STAND_INS.items():
+        html = html.replace(stand_in, str(escape(values[name])))
+        text = text.replace(stand_in, values[name])
+    return Markup(html), text
+
+
+# While a body is rendered, each placeholder is a stand-in that Markdown leaves as it is: letters
+# and digits, and for {lien} an address, so that it becomes a link (alone, or as [text]({lien})).
+_STAND_IN = "emgav" + secrets.token_hex(8)
+STAND_INS = {name: f"https://{_STAND_IN}{index}.invalid/" if name == "lien" else f"{_STAND_IN}{index}x"
+             for index, name in enumerate(PLACEHOLDERS)}
+
+
+@functools.lru_cache(maxsize=64)
+def _rendered_body(body, in_french):
+    """The body's HTML and plain text, its placeholders as stand-ins (the same for every person)."""
+    markdown = _fill(french(body) if in_french else body, STAND_INS,
+                     lambda stand_in: f"<{stand_in}>" if stand_in == STAND_INS["lien"] else stand_in)
+    return str(to_html(markdown)), to_text(markdown)
 
 
 # --- Audience ---
