@@ -63,11 +63,13 @@ def deliver_batch(outbox_ids):
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     session = SMTPSession()
     try:
-        loaded = _load(pending)  # held here: the session keeps only weak references
+        rows = _load(pending)
         while pending:
             outbox_id = pending.pop(0)
+            if outbox_id not in rows:  # deleted meanwhile (the person's data erased): nothing to send
+                continue
             claimed = (outbox_id, claims[outbox_id])
-            outcome, error = _deliver_row(claimed, session, sender)
+            outcome, error = _deliver_row(rows[outbox_id], claimed, session, sender)
             if outcome == Outcome.sent:
                 sent.append(claimed)
             elif outcome == Outcome.unreachable:
@@ -78,7 +80,7 @@ def deliver_batch(outbox_ids):
                 held = _record_sent(sent, {left: claims[left] for left in pending})
                 pending, sent = [left for left in pending if left in held], []
                 db.session.expire_all()  # read again what may have changed (a mailing cancelled)…
-                loaded = _load(pending)  # …for the rows left, in a few queries
+                rows = _load(pending)  # …for the rows left, in a few queries
     finally:
         db.session().expire_on_commit = True
         session.close()
@@ -89,22 +91,22 @@ def deliver_batch(outbox_ids):
 def _load(outbox_ids):
     """Load the rows of a batch with their registrations, events and mailings in a few queries,
     and keep what is loaded across the commits of the batch (the rows left are loaded again every
-    RECORD_SENT_EVERY mails): rendering a mail then costs no query for them. Returns the rows."""
+    RECORD_SENT_EVERY mails): rendering a mail then costs no query for them. Returns {id: row},
+    to be held while they are used: the session keeps only weak references to what it loaded."""
     if not outbox_ids:
-        return []
+        return {}
     rows = db.session.scalars(
         select(OutboxMail).where(OutboxMail.id.in_(outbox_ids))
         .options(selectinload(OutboxMail.registration).selectinload(Registration.event),
                  selectinload(OutboxMail.mailing))).all()
     db.session.commit()
     db.session().expire_on_commit = False
-    return rows
+    return {row.id: row for row in rows}
 
 
-def _deliver_row(claimed, session, sender):
+def _deliver_row(row, claimed, session, sender):
     """Render and send one claimed row; returns (Outcome, error)."""
     outbox_id = claimed[0]
-    row = db.session.get(OutboxMail, outbox_id)
     withdrawn = withdrawal_reason(row)
     if withdrawn is not None:  # no longer wanted: nothing to retry, nothing failed
         db.session.rollback()
