@@ -23,7 +23,7 @@ test: venv translations
 	@command -v redis-server >/dev/null || { \
 	  echo "The tests start their own Redis: install redis-server first (sudo apt-get install redis-server)."; \
 	  exit 1; }
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 # The tests not marked slow (see tests/conftest.py): no worker, gunicorn, browser or PostgreSQL.
 test-fast:

@@ -13,7 +13,7 @@ from flask import Flask, abort, redirect
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import create_engine, text
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 ACTOR_TYPES = ["asi", "ess", "collectivite", "recherche", "paysanne", "entreprise", "particulier", "autre"]
@@ -41,6 +41,7 @@ class RegistrationForm(FlaskForm):
     organisation = StringField(validators=[Length(max=200)])
     actor_type = SelectField(choices=[(key, key) for key in ACTOR_TYPES], validators=[DataRequired()])
     privacy_consent = BooleanField(validators=[DataRequired()])
+    shown_at = HiddenField()  # Emgav's form carries it too (its bots' minimum fill time)
 
 
 def create_app():
