@@ -117,29 +117,32 @@ def placeholder_values(registration):
     }
 
 
-def _fill(text, values, escape):
+def _fill(text, values, written_as=str):
+    """`text` with each known placeholder replaced by `written_as(its value)`."""
     def value(match):
         name = match.group(1)
-        if name not in values:
-            return match.group(0)
-        return escape(values[name])
+        return written_as(values[name]) if name in values else match.group(0)
     return PLACEHOLDER.sub(value, text)
 
 
-def _written(mailing, text):
+def _written(text, in_french):
     """The organiser's text, with French typography when the event's texts are in French."""
-    return french(text) if mailing.event.content_language == "fr" else text
+    return french(text) if in_french else text
+
+
+def _in_french(mailing):
+    return mailing.event.content_language == "fr"
 
 
 def personal_subject(mailing, values):
-    return _fill(_written(mailing, mailing.subject), values, str)
+    return _fill(_written(mailing.subject, _in_french(mailing)), values)
 
 
 def personal_body(mailing, values):
     """The body for one person: (HTML Markup, plain text). The Markdown is rendered once per body
     (`_rendered_body`), then each person's values take the place of their stand-ins, escaped
     for HTML: a value is always text, never markup."""
-    html, text = _rendered_body(mailing.body, mailing.event.content_language == "fr")
+    html, text = _rendered_body(mailing.body, _in_french(mailing))
     for name, stand_in in STAND_INS.items():
         html = html.replace(stand_in, str(escape(values[name])))
         text = text.replace(stand_in, values[name])
@@ -156,7 +159,7 @@ STAND_INS = {name: f"https://{_STAND_IN}{index}.invalid/" if name == "lien" else
 @functools.lru_cache(maxsize=64)
 def _rendered_body(body, in_french):
     """The body's HTML and plain text, its placeholders as stand-ins (the same for every person)."""
-    markdown = _fill(french(body) if in_french else body, STAND_INS,
+    markdown = _fill(_written(body, in_french), STAND_INS,
                      lambda stand_in: f"<{stand_in}>" if stand_in == STAND_INS["lien"] else stand_in)
     return str(to_html(markdown)), to_text(markdown)
 
