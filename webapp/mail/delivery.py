@@ -95,12 +95,12 @@ def _load(outbox_ids):
     to be held while they are used: the session keeps only weak references to what it loaded."""
     if not outbox_ids:
         return {}
+    db.session().expire_on_commit = False  # before this commit too: it would expire them all
     rows = db.session.scalars(
         select(OutboxMail).where(OutboxMail.id.in_(outbox_ids))
         .options(selectinload(OutboxMail.registration).selectinload(Registration.event),
                  selectinload(OutboxMail.mailing))).all()
     db.session.commit()
-    db.session().expire_on_commit = False
     return {row.id: row for row in rows}
 
 
