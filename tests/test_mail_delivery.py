@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, update
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.mail import delivery, outbox, sweeper
+from webapp.mail import delivery, outbox, sweeper, transport
 from webapp.models import (
     Event,
     EventStatus,
@@ -124,6 +124,19 @@ def test_a_dropped_connection_is_opened_again_and_every_mail_goes_once(app_ctx, 
     assert sorted(recipient for _, recipient in received(smtp_server)) == sorted(address(n) for n in range(20))
     assert smtp_server.dropped == 6  # 3 per batch of 10
     assert db.session.scalar(select(func.max(OutboxMail.attempts))) == 1  # nothing needed a second attempt
+
+
+def test_single_mails_share_one_connection_opened_again_when_the_server_dropped_it(app_ctx, app, smtp_server):
+    rows = fan_out(5)
+    transport.kept_session().close()  # whatever earlier tests left open in this process
+    smtp_server.drop_every = 2  # the server closes each connection when a third message follows
+
+    for row_id in rows:  # as the transactional queue sends them: one task, one mail
+        delivery.deliver(row_id)
+
+    assert sorted(recipient for _, recipient in received(smtp_server)) == sorted(address(n) for n in range(5))
+    assert smtp_server.dropped == 2  # one connection for mails 1–2, then 3–4, then 5: kept between mails
+    assert statuses() == {OutboxStatus.sent: 5}
 
 
 def test_451_is_retried_550_fails_its_row_only_and_marks_the_address(app_ctx, app, base_env, workers, smtp_server):

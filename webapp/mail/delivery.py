@@ -30,7 +30,7 @@ from ..services import suppressions
 from .kinds import MailNotDeliverable, withdrawal_reason
 from .message import build_message
 from .outbox import claim_batch, record_outcome, record_sent, retry_later
-from .transport import SMTPSession
+from .transport import SMTPSession, kept_session
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +50,21 @@ class Outcome(enum.Enum):
 
 
 def deliver(outbox_id):
-    """Send one outbox row if it is due and no other worker has it; safe to run twice."""
-    deliver_batch([outbox_id])
+    """Send one outbox row if it is due and no other worker has it; safe to run twice. The
+    connection to the SMTP server stays open for the next one."""
+    deliver_batch([outbox_id], kept_session())
 
 
-def deliver_batch(outbox_ids):
-    """Claim the due rows among `outbox_ids` and send them over one SMTP connection. If the SMTP
-    server cannot be reached, the rows not tried yet are retried later, with the same backoff."""
+def deliver_batch(outbox_ids, session=None):
+    """Claim the due rows among `outbox_ids` and send them over one SMTP connection (`session`,
+    kept open; by default a new one, closed at the end). If the SMTP server cannot be reached,
+    the rows not tried yet are retried later, with the same backoff."""
     claims = claim_batch(outbox_ids)
     pending = sorted(claims)
     sent = []
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
-    session = SMTPSession()
+    own_session = session is None
+    session = session or SMTPSession()
     try:
         rows = _load(pending)
         while pending:
@@ -83,7 +86,8 @@ def deliver_batch(outbox_ids):
                 rows = _load(pending)  # …for the rows left, in a few queries
     finally:
         db.session().expire_on_commit = True
-        session.close()
+        if own_session:
+            session.close()
         if sent:
             _record_sent(sent, {})
 

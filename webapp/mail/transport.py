@@ -43,6 +43,22 @@ class SMTPSession:
             self.connection = None
 
 
+_kept = {"settings": None, "session": None}
+
+
+def kept_session():
+    """The SMTP session this process keeps open from one transactional mail to the next (a rush
+    of registrations then costs one connection per worker process, not one per mail), for the
+    current SMTP settings; a server that closed it meanwhile gets a new one at the next mail."""
+    config = current_app.config
+    settings = tuple(config[name] for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME"))
+    if _kept["settings"] != settings:
+        if _kept["session"] is not None:
+            _kept["session"].close()
+        _kept.update(settings=settings, session=SMTPSession())
+    return _kept["session"]
+
+
 def connect():
     config = current_app.config
     host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
