@@ -2,6 +2,7 @@
 import email.policy
 import smtplib
 import ssl
+import threading
 
 from flask import current_app
 
@@ -43,7 +44,9 @@ class SMTPSession:
             self.connection = None
 
 
-_kept = {"settings": None, "session": None}
+# Per thread (a worker process has one, unless Celery runs a pool of threads): an SMTP
+# conversation is never shared.
+_kept = threading.local()
 
 
 def kept_session():
@@ -52,11 +55,11 @@ def kept_session():
     current SMTP settings; a server that closed it meanwhile gets a new one at the next mail."""
     config = current_app.config
     settings = tuple(config[name] for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME"))
-    if _kept["settings"] != settings:
-        if _kept["session"] is not None:
-            _kept["session"].close()
-        _kept.update(settings=settings, session=SMTPSession())
-    return _kept["session"]
+    if getattr(_kept, "settings", None) != settings:
+        if getattr(_kept, "session", None) is not None:
+            _kept.session.close()
+        _kept.settings, _kept.session = settings, SMTPSession()
+    return _kept.session
 
 
 def connect():
