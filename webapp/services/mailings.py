@@ -117,12 +117,9 @@ def placeholder_values(registration):
     }
 
 
-def _fill(text, values, written_as=str):
-    """`text` with each known placeholder replaced by `written_as(its value)`."""
-    def value(match):
-        name = match.group(1)
-        return written_as(values[name]) if name in values else match.group(0)
-    return PLACEHOLDER.sub(value, text)
+def _fill(text, values):
+    """`text` with each placeholder named in `values` replaced by its value."""
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
 
 
 def _written(text, in_french):
@@ -159,8 +156,8 @@ STAND_INS = {name: f"https://{_STAND_IN}{index}.invalid/" if name == "lien" else
 @functools.lru_cache(maxsize=64)
 def _rendered_body(body, in_french):
     """The body's HTML and plain text, its placeholders as stand-ins (the same for every person)."""
-    markdown = _fill(_written(body, in_french), STAND_INS,
-                     lambda stand_in: f"<{stand_in}>" if stand_in == STAND_INS["lien"] else stand_in)
+    in_markdown = {name: f"<{stand_in}>" if name == "lien" else stand_in for name, stand_in in STAND_INS.items()}
+    markdown = _fill(_written(body, in_french), in_markdown)
     return str(to_html(markdown)), to_text(markdown)
 
 
