@@ -9,8 +9,8 @@ from . import celery_app
 
 @celery_app.task(name=DELIVER_MAIL)
 def deliver_mail(outbox_id):
-    delivery.deliver(outbox_id)
-    privacy.complete_erasures_after_mail([outbox_id])
+    settled = delivery.deliver(outbox_id, with_waiting=delivery.TRANSACTIONAL_WAITING)
+    privacy.complete_erasures_after_mail(settled)
 
 
 @celery_app.task(name=DELIVER_MAIL_BATCH)

@@ -191,6 +191,62 @@ def test_two_workers_given_the_same_batches_send_each_mail_once(db_app, base_env
     assert {recipient for _, recipient in mails} == {address(n) for n in range(1000)}
 
 
+def queue_transactional(count):
+    """`count` transactional mails queued without their tasks (as when the workers are behind);
+    returns the rows' ids, oldest first."""
+    rows = [outbox.queue_mail("lost_links", address(n), f"lost:{n}", payload={"registration_ids": []},
+                              enqueue=False) for n in range(count)]
+    db.session.commit()
+    return [row.id for row in rows]
+
+
+def transactional_received(smtp_server):
+    with smtp_server.lock:
+        return [(m["Message-ID"], m["To"].addresses[0].addr_spec) for m in smtp_server.messages
+                if m["X-Emgav-Kind"] == "lost_links"]
+
+
+def test_a_transactional_task_takes_the_mails_queued_behind_it(app_ctx, app, smtp_server):
+    row_ids = queue_transactional(30)
+    later = outbox.queue_mail("lost_links", "later@example.org", "lost:later", payload={"registration_ids": []},
+                              enqueue=False)
+    later.next_attempt_at = utcnow() + timedelta(minutes=5)  # a retry not due yet: left alone
+    db.session.commit()
+
+    settled = delivery.deliver(row_ids[12], with_waiting=9)
+    assert settled == sorted([row_ids[12], *row_ids[:9]])  # its own row, then the oldest waiting
+    # A task whose mail went with an earlier one still takes the oldest mails waiting.
+    assert delivery.deliver(row_ids[3], with_waiting=9) == row_ids[9:12] + row_ids[13:20]
+    assert delivery.deliver(row_ids[25], with_waiting=100) == row_ids[20:]
+    assert delivery.deliver(row_ids[0], with_waiting=9) == []  # nothing due is left
+
+    mails = transactional_received(smtp_server)
+    assert sorted(recipient for _, recipient in mails) == sorted(address(n) for n in range(30))
+    assert statuses() == {OutboxStatus.sent: 30, OutboxStatus.queued: 1}
+
+
+@support.ON_BOTH_DATABASES
+def test_two_workers_taking_the_transactional_mails_queued_behind_their_own_send_each_once(
+        db_app, base_env, workers, smtp_server):
+    """A rush: 400 transactional mails, each task enqueued twice (the second time in reverse
+    order), two workers on the transactional queue each taking the mails waiting behind theirs."""
+    env = dict(base_env, DATABASE_URL=db_app.config["SQLALCHEMY_DATABASE_URI"])
+    with db_app.test_request_context():
+        row_ids = queue_transactional(400)
+        for outbox_id in row_ids + row_ids[::-1]:
+            assert send_task(DELIVER_MAIL, outbox_id)
+        workers(env, "celery")
+        workers(env, "celery")
+
+        wait_until_sent(400)
+        groups = db.session.scalar(select(func.count(func.distinct(OutboxMail.sent_at))))
+        db.session.rollback()
+    mails = transactional_received(smtp_server)
+    assert len(mails) == 400 and len(set(mails)) == 400  # no duplicate by Message-ID and recipient
+    assert {recipient for _, recipient in mails} == {address(n) for n in range(400)}
+    assert groups <= 400 // delivery.RECORD_SENT_EVERY * 2  # recorded by groups: the tasks took several mails
+
+
 def test_a_worker_killed_in_the_middle_of_a_mailing_loses_no_mail(app_ctx, app, base_env, workers, smtp_server,
                                                                   monkeypatch, capsys):
     concurrency, size = 2, app.config["MAIL_BATCH_SIZE"]

@@ -3,17 +3,21 @@ manage page.
 
 Messages are French msgids (the default language), translated to English by the catalogue.
 """
+import functools
 import time
 import unicodedata
 
+from babel import support
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import FileStorage, MultiDict
 from wtforms import BooleanField, Field, FileField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -33,6 +37,11 @@ class Form(FlaskForm):
     """
 
     class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """WTForms' own messages in the page's language, read once per language (Flask-WTF
+            reads its catalogue again for every request)."""
+            return _wtforms_translations(str(get_locale()))
+
         def wrap_formdata(self, form, formdata):
             formdata = super().wrap_formdata(form, formdata)
             text_fields = {field.name for field in form if not isinstance(field, FileField)}
@@ -53,6 +62,11 @@ class Form(FlaskForm):
             if field.name in self.file_parts_in_text_fields:
                 field.errors.append(_l("Ce champ attend du texte, pas un fichier."))
         return valid and not self.file_parts_in_text_fields
+
+
+@functools.cache
+def _wtforms_translations(locale):
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
 def _forbidden_in_names(ch):

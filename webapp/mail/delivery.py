@@ -1,7 +1,8 @@
 """What a worker runs for the outbox: claim rows, build their messages, send them, record the outcome.
 
-A batch (one row for a transactional mail, MAIL_BATCH_SIZE rows of a fan-out) is claimed at once
-with one conditional UPDATE, then sent over one SMTP connection, which is opened again when the
+A batch (a transactional mail with the transactional mails queued behind it, up to
+TRANSACTIONAL_WAITING more; MAIL_BATCH_SIZE rows of a fan-out) is claimed at once with one
+conditional UPDATE, then sent over one SMTP connection, which is opened again when the
 server drops it. Sent rows are recorded every RECORD_SENT_EVERY mails, so a worker that dies
 leaves at most that many mails sent but not recorded (the sweeper sends them again); each record
 also renews the claim on the rows left, so that the sweeper never gives them to another worker.
@@ -27,9 +28,9 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus, Registration, SuppressionReason
 from ..services import suppressions
-from .kinds import MailNotDeliverable, withdrawal_reason
+from .kinds import MailFamily, MailNotDeliverable, kinds_of, withdrawal_reason
 from .message import build_message
-from .outbox import claim_batch, record_outcome, record_sent, retry_later
+from .outbox import claim_batch, claim_with_waiting, record_outcome, record_sent, retry_later
 from .transport import SMTPSession, kept_session
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ RECORD_SENT_EVERY = 10
 # Failing there would leave the rows `sending` and the sweeper would send the mails again.
 RECORD_SENT_TRIES = 4
 RECORD_SENT_PAUSE_SECONDS = 0.5
+# A transactional mail's task also takes up to this many others queued behind it.
+TRANSACTIONAL_WAITING = 19
 
 
 class Outcome(enum.Enum):
@@ -49,22 +52,37 @@ class Outcome(enum.Enum):
     unreachable = "unreachable"  # the SMTP server cannot be reached: the batch stops
 
 
-def deliver(outbox_id):
+def deliver(outbox_id, *, with_waiting=0):
     """Send one outbox row if it is due and no other worker has it; safe to run twice. The
-    connection to the SMTP server stays open for the next one."""
-    deliver_batch([outbox_id], kept_session())
+    connection to the SMTP server stays open for the next one. `with_waiting`: also take up to
+    this many transactional mails queued behind it (a rush of registrations: one claim, one load
+    and one record for several mails). Returns the ids of the rows it settled."""
+    if with_waiting:
+        claims = claim_with_waiting(outbox_id, kinds_of(MailFamily.transactional), 1 + with_waiting)
+    else:
+        claims = claim_batch([outbox_id])
+    _send_claimed(claims, kept_session())
+    return sorted(claims)
 
 
 def deliver_batch(outbox_ids, session=None):
     """Claim the due rows among `outbox_ids` and send them over one SMTP connection (`session`,
-    kept open; by default a new one, closed at the end). If the SMTP server cannot be reached,
+    kept open; by default a new one, closed at the end)."""
+    own_session = session is None
+    session = session or SMTPSession()
+    try:
+        _send_claimed(claim_batch(outbox_ids), session)
+    finally:
+        if own_session:
+            session.close()
+
+
+def _send_claimed(claims, session):
+    """Send the claimed rows ({id: attempts}) over `session`. If the SMTP server cannot be reached,
     the rows not tried yet are retried later, with the same backoff."""
-    claims = claim_batch(outbox_ids)
     pending = sorted(claims)
     sent = []
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
-    own_session = session is None
-    session = session or SMTPSession()
     try:
         rows = _load(pending)
         while pending:
@@ -86,8 +104,6 @@ def deliver_batch(outbox_ids, session=None):
                 rows = _load(pending)  # …for the rows left, in a few queries
     finally:
         db.session().expire_on_commit = True
-        if own_session:
-            session.close()
         if sent:
             _record_sent(sent, {})
 

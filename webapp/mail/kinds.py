@@ -339,3 +339,8 @@ KINDS = {kind.name: kind for kind in [
     MailKind("survey_invitation", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_invitation_withdrawn),
     MailKind("survey_reminder", _survey_context, family=MailFamily.bulk, withdrawn_if=_survey_reminder_withdrawn),
 ]}
+
+
+def kinds_of(family):
+    """The names of the kinds of a `MailFamily`."""
+    return [name for name, kind in KINDS.items() if kind.family == family]

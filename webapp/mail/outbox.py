@@ -17,7 +17,7 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, or_, select, tuple_, update
 
 from ..database import insert_ignoring_conflicts, insert_unless_exists, update_where
 from ..extensions import db
@@ -120,12 +120,29 @@ def claim_batch(outbox_ids):
     of two workers given the same rows, each row goes to one of them only. Rows without a
     Message-ID get one (kept across retries, so a resent mail keeps it). Returns {id: attempts}
     of the rows won (their attempts identify the claim). Commits."""
+    return _claim(OutboxMail.id.in_(list(outbox_ids)), utcnow())
+
+
+def claim_with_waiting(outbox_id, kinds, up_to):
+    """`claim_batch([outbox_id])`, and with it the oldest other due rows of `kinds` (up to `up_to`
+    rows in all): the mails queued behind it, whose own tasks then find them taken. Rows another
+    worker is claiming at the same moment are skipped rather than waited for."""
     now = utcnow()
+    waiting = (select(OutboxMail.id)
+               .where(or_(OutboxMail.id == outbox_id, OutboxMail.kind.in_(kinds)), *_due(now))
+               .order_by(OutboxMail.id != outbox_id, OutboxMail.id).limit(up_to)
+               .with_for_update(skip_locked=True))  # FOR UPDATE is left out on SQLite
+    return _claim(OutboxMail.id.in_(waiting), now)
+
+
+def _due(now):
+    return OutboxMail.status.in_([OutboxStatus.queued, OutboxStatus.retrying]), OutboxMail.next_attempt_at <= now
+
+
+def _claim(condition, now):
     won = db.session.execute(
         update(OutboxMail)
-        .where(OutboxMail.id.in_(list(outbox_ids)),
-               OutboxMail.status.in_([OutboxStatus.queued, OutboxStatus.retrying]),
-               OutboxMail.next_attempt_at <= now)
+        .where(condition, *_due(now))
         .values(status=OutboxStatus.sending, claimed_at=now, attempts=OutboxMail.attempts + 1)
         .returning(OutboxMail.id, OutboxMail.attempts, OutboxMail.message_id)
         .execution_options(synchronize_session=False)

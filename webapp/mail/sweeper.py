@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
 from ..services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, send_task
-from .kinds import KINDS, MailFamily
+from .kinds import MailFamily, kinds_of
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def sweep_outbox():
         and_(OutboxMail.status == OutboxStatus.queued, OutboxMail.next_attempt_at <= stale),
         and_(OutboxMail.status == OutboxStatus.retrying, OutboxMail.next_attempt_at <= now),
     )
-    bulk = OutboxMail.kind.in_([name for name, kind in KINDS.items() if kind.family == MailFamily.bulk])
+    bulk = OutboxMail.kind.in_(kinds_of(MailFamily.bulk))
     transactional_ids = _due(and_(due, ~bulk), SWEEP_TRANSACTIONAL_ROWS)
     bulk_ids = _due(and_(due, bulk), SWEEP_BULK_ROWS)
     _update(OutboxMail.id.in_(transactional_ids + bulk_ids), next_attempt_at=now)

@@ -24,6 +24,8 @@ class OutboxMail(db.Model):
         Index("ix_outbox_event_status_kind", "event_id", "status", "kind"),  # an event's mail log
         # The mails checking an address in the last hour (services/address_checks.py).
         Index("ix_outbox_recipient_created", "recipient", "created_at"),
+        # The transactional mails waiting for a worker, even behind a large mailing (mail/outbox.py).
+        Index("ix_outbox_status_kind_next_attempt", "status", "kind", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
