@@ -2,7 +2,7 @@
 the use of their data for the registration (needed to register) and, separately and only when
 they ticked it, news from the network. News consent is withdrawn in one click (`withdraw_news`)."""
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from ..extensions import db
 from ..models import Consent, ConsentPurpose, Registration
@@ -10,12 +10,13 @@ from ..models.base import utcnow
 
 
 def record_at_registration(registration, news):
-    """Record the person's consents on their new registration. Not committed."""
+    """Record the person's consents on their new registration, in one INSERT. Not committed."""
     version = current_app.config["PRIVACY_TEXT_VERSION"]
     purposes = [ConsentPurpose.privacy_notice] + ([ConsentPurpose.network_news] if news else [])
-    for purpose in purposes:
-        db.session.add(Consent(registration_id=registration.id, purpose=purpose, text_version=version,
-                               given_at=registration.privacy_consent_at))
+    db.session.execute(insert(Consent), [
+        dict(registration_id=registration.id, purpose=purpose, text_version=version,
+             given_at=registration.privacy_consent_at)
+        for purpose in purposes])
 
 
 def of(registration):

@@ -274,6 +274,8 @@ def complete_erasures(registration_ids=None):
 def complete_erasures_after_mail(outbox_ids):
     """After the worker settled these outbox rows: complete the erasures that waited for them
     (an erasure marks every registration of the address, so the rows' own registrations tell)."""
+    if not outbox_ids:
+        return
     ids = db.session.scalars(
         select(OutboxMail.registration_id).join(Registration, Registration.id == OutboxMail.registration_id)
         .where(OutboxMail.id.in_(list(outbox_ids)), Registration.erasure_requested_at.is_not(None),
