@@ -1,7 +1,8 @@
 """`make bench-register`: the public registration path of Emgav under load, against a bare baseline.
 
 Starts a private Redis, a local SMTP sink (aiosmtpd, in its own process), a PostgreSQL database
-(127.0.0.1:5432, migrated), a Celery worker, Emgav under gunicorn with the production settings
+(127.0.0.1:5432, migrated), the Celery workers as docker-compose runs them (`-Q celery`, one
+process, `-Q bulk`, two), Emgav under gunicorn with the production settings
 (gunicorn.conf.py, EMGAV_ENV=production; WEB_CONCURRENCY and WEB_THREADS as the environment sets
 them) and the baseline app (tests/bench/baseline_app.py) under the same gunicorn settings. Then,
 for the registration POST, the confirmation link and the event page, drives each app with the
@@ -35,7 +36,8 @@ from tests.bench.baseline_app import confirm_token as baseline_confirm_token
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "2")
+# Processes of the transactional worker (`-Q celery`): docker-compose runs one.
+WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "1")
 # Which of the three parts to run: 1 the registration POST, 2 the confirmation link, 3 the event page.
 ONLY = os.environ.get("BENCH_ONLY", "123")
 MIN_FILL_SECONDS = float(os.environ.get("REGISTRATION_MIN_FILL_SECONDS", "3"))  # the app's default
@@ -311,15 +313,16 @@ def main():
 
         pool = int(os.environ.get("BENCH_CONFIRM_POOL", str(int(ROUNDS * SECONDS * 400))))
         emgav_tokens = make_event_and_tokens(create_app(), pool)
-        processes.append(support.start_worker(env, concurrency=int(WORKER_CONCURRENCY)))
+        processes.append(support.start_worker(env, concurrency=int(WORKER_CONCURRENCY), queues="celery"))
+        processes.append(support.start_worker(env, concurrency=2, queues="bulk"))
         processes.append(gunicorn(env, "webapp:create_app()", emgav_port))
         processes.append(gunicorn(env, "tests.bench.baseline_app:create_app()", baseline_port))
         baseline_pool = baseline_tokens(database_url, 4 * pool)  # it goes faster
         apps = {"Emgav": emgav_port, "baseline": baseline_port}
         print(f"Emgav vs baseline: {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS:g} s each, "
               f"gunicorn.conf.py (WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')}, "
-              f"WEB_THREADS={env.get('WEB_THREADS', 'default')}), Celery worker concurrency {WORKER_CONCURRENCY}; "
-              f"{load()}")
+              f"WEB_THREADS={env.get('WEB_THREADS', 'default')}), transactional worker concurrency "
+              f"{WORKER_CONCURRENCY}; {load()}")
         mail_log = MailLog(mails)
 
         # Warm up both (templates, connection pools), then the idle mail latency: one at a time.
