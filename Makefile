@@ -30,12 +30,17 @@ test-fast:
 	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
 
 # The fuzz suite at full size: FUZZ_CASES generated requests to every route of the app, hostile
-# input of every kind (tests/test_fuzz.py; `make test` runs a small part with a fixed seed).
-# Hypothesis prints how many cases each test ran, and the seed of a failure.
+# input of every kind (tests/test_fuzz.py; `make test` runs a small part with a fixed seed), on
+# SQLite, then on PostgreSQL (FUZZ_DATABASES). Hypothesis prints how many cases each test ran, and
+# the seed of a failure.
 FUZZ_CASES ?= 10000
+FUZZ_DATABASES ?= sqlite postgresql
 fuzz:
-	@EMGAV_FUZZ_CASES=$(FUZZ_CASES) $(MAKE) --no-print-directory test \
-	  PYTEST_ARGS='tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)'
+	@for database in $(FUZZ_DATABASES); do \
+	  echo "== fuzz suite on $$database"; \
+	  EMGAV_TEST_DATABASE=$$database EMGAV_FUZZ_CASES=$(FUZZ_CASES) $(MAKE) --no-print-directory test \
+	    PYTEST_ARGS='tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)' || exit 1; \
+	done
 
 # Benchmarks, figures printed: the registration list with 5,000 registrations (also in the suite, for
 # its bound on SQL statements): render time and SQL statements per page; the dashboards on 20 events

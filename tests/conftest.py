@@ -86,12 +86,26 @@ def smtp_server():
 
 
 @pytest.fixture(scope="session")
-def base_env(redis_server, smtp_server):
+def suite_database_url():
+    """The database of the `app` fixture: a SQLite file or, with EMGAV_TEST_DATABASE=postgresql
+    (`make fuzz` runs the fuzz suite on both), a fresh PostgreSQL database, dropped at the end."""
+    if os.environ.get("EMGAV_TEST_DATABASE", "sqlite") == "sqlite":
+        yield f"sqlite:///{_TMP / 'emgav.sqlite'}"
+        return
+    if not support.postgres_available():
+        pytest.exit(f"EMGAV_TEST_DATABASE=postgresql, but PostgreSQL is not reachable at {support.PG_ADMIN_URL}")
+    name, url = support.create_postgres_database()
+    yield url
+    support.drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+def base_env(redis_server, smtp_server, suite_database_url):
     """Environment of the app under test, in this process and in its subprocesses."""
     env = {
         "EMGAV_ENV": "test",
         "SECRET_KEY": "test-secret-key-not-for-production",
-        "DATABASE_URL": f"sqlite:///{_TMP / 'emgav.sqlite'}",
+        "DATABASE_URL": suite_database_url,
         "REDIS_URL": redis_server.url,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_server.port),
