@@ -60,9 +60,9 @@ bench-mailing: venv translations
 
 # The public registration path under load (PostgreSQL at 127.0.0.1:5432, gunicorn with gunicorn.conf.py,
 # the Celery workers as docker-compose runs them, a local SMTP sink), against a bare baseline app in the
-# same run (tests/bench/): requests/s, p50/p99 and errors of the registration POST, the confirmation link and the event page, the ratio of
-# medians, and the time from the POST to the « confirm your address » mail. BENCH_SECONDS (10 per round),
-# BENCH_ROUNDS (3), BENCH_CONNECTIONS (32).
+# same run (tests/bench/): requests/s, p50/p99 and errors of the registration POST, the confirmation link
+# and the event page, the ratio of medians, and the time from the POST to the « confirm your address »
+# mail. BENCH_SECONDS (10 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32).
 bench-register: venv translations
 	$(BIN)/python -m tests.bench.register
 
