@@ -37,6 +37,7 @@ from webapp.services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, send_task
 from . import support
 
 MAILING_KIND = "organiser_mailing"
+TRANSACTIONAL_KIND = "lost_links"
 BODY = "Bonjour {prénom} {nom},\n\nRendez-vous à **{lieu}** pour « {événement} », {date}.\n\n[Gérer]({lien})"
 
 
@@ -91,11 +92,11 @@ def fan_out(count):
     return row_ids
 
 
-def received(smtp_server):
-    """(Message-ID, recipient) of each fan-out mail the SMTP server took."""
+def received(smtp_server, kind=MAILING_KIND):
+    """(Message-ID, recipient) of each mail of `kind` (by default, of the fan-out) the SMTP server took."""
     with smtp_server.lock:
         return [(m["Message-ID"], m["To"].addresses[0].addr_spec) for m in smtp_server.messages
-                if m["X-Emgav-Kind"] == MAILING_KIND]
+                if m["X-Emgav-Kind"] == kind]
 
 
 def statuses():
@@ -194,21 +195,15 @@ def test_two_workers_given_the_same_batches_send_each_mail_once(db_app, base_env
 def queue_transactional(count):
     """`count` transactional mails queued without their tasks (as when the workers are behind);
     returns the rows' ids, oldest first."""
-    rows = [outbox.queue_mail("lost_links", address(n), f"lost:{n}", payload={"registration_ids": []},
+    rows = [outbox.queue_mail(TRANSACTIONAL_KIND, address(n), f"lost:{n}", payload={"registration_ids": []},
                               enqueue=False) for n in range(count)]
     db.session.commit()
     return [row.id for row in rows]
 
 
-def transactional_received(smtp_server):
-    with smtp_server.lock:
-        return [(m["Message-ID"], m["To"].addresses[0].addr_spec) for m in smtp_server.messages
-                if m["X-Emgav-Kind"] == "lost_links"]
-
-
 def test_a_transactional_task_takes_the_mails_queued_behind_it(app_ctx, app, smtp_server):
     row_ids = queue_transactional(30)
-    later = outbox.queue_mail("lost_links", "later@example.org", "lost:later", payload={"registration_ids": []},
+    later = outbox.queue_mail(TRANSACTIONAL_KIND, "later@example.org", "lost:later", payload={"registration_ids": []},
                               enqueue=False)
     later.next_attempt_at = utcnow() + timedelta(minutes=5)  # a retry not due yet: left alone
     db.session.commit()
@@ -220,7 +215,7 @@ def test_a_transactional_task_takes_the_mails_queued_behind_it(app_ctx, app, smt
     assert delivery.deliver(row_ids[25], with_waiting=100) == row_ids[20:]
     assert delivery.deliver(row_ids[0], with_waiting=9) == []  # nothing due is left
 
-    mails = transactional_received(smtp_server)
+    mails = received(smtp_server, TRANSACTIONAL_KIND)
     assert sorted(recipient for _, recipient in mails) == sorted(address(n) for n in range(30))
     assert statuses() == {OutboxStatus.sent: 30, OutboxStatus.queued: 1}
 
@@ -241,7 +236,7 @@ def test_two_workers_taking_the_transactional_mails_queued_behind_their_own_send
         wait_until_sent(400)
         groups = db.session.scalar(select(func.count(func.distinct(OutboxMail.sent_at))))
         db.session.rollback()
-    mails = transactional_received(smtp_server)
+    mails = received(smtp_server, TRANSACTIONAL_KIND)
     assert len(mails) == 400 and len(set(mails)) == 400  # no duplicate by Message-ID and recipient
     assert {recipient for _, recipient in mails} == {address(n) for n in range(400)}
     assert groups <= 400 // delivery.RECORD_SENT_EVERY * 2  # recorded by groups: the tasks took several mails

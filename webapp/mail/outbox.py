@@ -140,6 +140,7 @@ def _due(now):
 
 
 def _claim(condition, now):
+    # The UPDATE checks again that each row is due: of two workers, only one moves it to `sending`.
     won = db.session.execute(
         update(OutboxMail)
         .where(condition, *_due(now))
