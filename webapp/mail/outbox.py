@@ -120,7 +120,7 @@ def claim_batch(outbox_ids):
     of two workers given the same rows, each row goes to one of them only. Rows without a
     Message-ID get one (kept across retries, so a resent mail keeps it). Returns {id: attempts}
     of the rows won (their attempts identify the claim). Commits."""
-    return _claim(OutboxMail.id.in_(list(outbox_ids)), utcnow())
+    return _claim(_OUTBOX.c.id.in_(list(outbox_ids)), utcnow())
 
 
 def claim_with_waiting(outbox_id, kinds, up_to):
@@ -128,32 +128,36 @@ def claim_with_waiting(outbox_id, kinds, up_to):
     rows in all): the mails queued behind it, whose own tasks then find them taken. Rows another
     worker is claiming at the same moment are skipped rather than waited for."""
     now = utcnow()
-    waiting = (select(OutboxMail.id)
-               .where(or_(OutboxMail.id == outbox_id, OutboxMail.kind.in_(kinds)), *_due(now))
-               .order_by(OutboxMail.id != outbox_id, OutboxMail.id).limit(up_to)
+    columns = _OUTBOX.c
+    waiting = (select(columns.id)
+               .where(or_(columns.id == outbox_id, columns.kind.in_(kinds)), *_due(now))
+               .order_by(columns.id != outbox_id, columns.id).limit(up_to)
                .with_for_update(skip_locked=True))  # FOR UPDATE is left out on SQLite
-    return _claim(OutboxMail.id.in_(waiting), now)
+    return _claim(columns.id.in_(waiting), now)
+
+
+# The claim runs once per mail task: written on the table (Core), it skips the ORM's work.
+_OUTBOX = OutboxMail.__table__
 
 
 def _due(now):
-    return OutboxMail.status.in_([OutboxStatus.queued, OutboxStatus.retrying]), OutboxMail.next_attempt_at <= now
+    return _OUTBOX.c.status.in_([OutboxStatus.queued, OutboxStatus.retrying]), _OUTBOX.c.next_attempt_at <= now
 
 
 def _claim(condition, now):
     # The UPDATE checks again that each row is due: of two workers, only one moves it to `sending`.
+    columns = _OUTBOX.c
     won = db.session.execute(
-        update(OutboxMail)
+        update(_OUTBOX)
         .where(condition, *_due(now))
-        .values(status=OutboxStatus.sending, claimed_at=now, attempts=OutboxMail.attempts + 1)
-        .returning(OutboxMail.id, OutboxMail.attempts, OutboxMail.message_id)
-        .execution_options(synchronize_session=False)
+        .values(status=OutboxStatus.sending, claimed_at=now, attempts=columns.attempts + 1)
+        .returning(columns.id, columns.attempts, columns.message_id)
     ).all()
     without_message_id = [{"row_id": row_id, "new_message_id": new_message_id()}
                           for row_id, _, message_id in won if message_id is None]
     if without_message_id:
-        table = OutboxMail.__table__
         db.session.execute(
-            update(table).where(table.c.id == bindparam("row_id")).values(message_id=bindparam("new_message_id")),
+            update(_OUTBOX).where(columns.id == bindparam("row_id")).values(message_id=bindparam("new_message_id")),
             without_message_id,
         )
     db.session.commit()
