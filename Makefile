@@ -19,11 +19,16 @@ run: venv translations
 	$(BIN)/emgav seed-demo
 	$(BIN)/emgav dev
 
+# The suite runs in TEST_PROCESSES pytest processes (pytest-xdist), each with its own Redis, SMTP
+# server and databases: most tests wait on the workers, servers and browsers they start, so two
+# processes keep 2 cores busy. TEST_PROCESSES=0 runs it in one process.
+TEST_PROCESSES ?= 2
+
 test: venv translations
 	@command -v redis-server >/dev/null || { \
 	  echo "The tests start their own Redis: install redis-server first (sudo apt-get install redis-server)."; \
 	  exit 1; }
-	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --durations=15 $(PYTEST_ARGS)
 
 # The tests not marked slow (see tests/conftest.py): no worker, gunicorn, browser or PostgreSQL.
 test-fast:
@@ -39,7 +44,7 @@ fuzz:
 	@for database in $(FUZZ_DATABASES); do \
 	  echo "== fuzz suite on $$database"; \
 	  EMGAV_TEST_DATABASE=$$database EMGAV_FUZZ_CASES=$(FUZZ_CASES) $(MAKE) --no-print-directory test \
-	    PYTEST_ARGS='tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)' || exit 1; \
+	    TEST_PROCESSES=0 PYTEST_ARGS='tests/test_fuzz.py --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)' || exit 1; \
 	done
 
 # Benchmarks, figures printed: the registration list with 5,000 registrations (also in the suite, for
