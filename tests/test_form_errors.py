@@ -135,3 +135,19 @@ def test_consent_error_link_has_one_punctuation_mark(client, make_event, languag
     answer = client.post(path, data={"csrf_token": csrf_token(client, path)})
     links = re.findall(r'<a href="#privacy_consent">(.*?)</a>', page_text(answer))
     assert links == [expected]
+
+
+@pytest.mark.parametrize("i18n_enabled, expected", [
+    (True, "N'est pas un choix valide."),
+    (False, "Not a valid choice."),
+])
+def test_wtforms_own_messages_are_in_the_page_language_unless_turned_off(app, client, make_event, monkeypatch,
+                                                                        i18n_enabled, expected):
+    """WTForms' built-in messages come from its French catalogue; WTF_I18N_ENABLED=False turns it
+    off, as in Flask-WTF."""
+    make_event(slug="journee")
+    monkeypatch.setitem(app.config, "WTF_I18N_ENABLED", i18n_enabled)
+    path = "/events/journee/register"
+    answer = client.post(path, data={"csrf_token": csrf_token(client, path), "actor_type": "martien"})
+    assert answer.status_code == 422
+    assert expected in page_text(answer)

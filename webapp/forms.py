@@ -39,7 +39,10 @@ class Form(FlaskForm):
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             """WTForms' own messages in the page's language, read once per language (Flask-WTF
-            reads its catalogue again for every request)."""
+            reads its catalogue again for every request). WTF_I18N_ENABLED=False turns them off, as
+            in Flask-WTF."""
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
             return _wtforms_translations(str(get_locale()))
 
         def wrap_formdata(self, form, formdata):
