@@ -28,6 +28,10 @@ from ..services.dispatch import DELIVER_MAIL, DELIVER_MAIL_BATCH, enqueue_after_
 
 log = logging.getLogger(__name__)
 
+# The outbox table, for the statements that run for every mail (the fan-out's INSERT, the claim,
+# the record of mails sent): written on the table (SQLAlchemy Core), they skip the ORM's work.
+_OUTBOX = OutboxMail.__table__
+
 # Retry delays: 30 s × 2^attempts (1 min, 2 min, 4 min, …), at most one hour.
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
@@ -55,7 +59,7 @@ def _row_values(kind, recipient, dedup_key, language, registration_id, event, pa
 def _insert_new(rows):
     """INSERT … ON CONFLICT (dedup_key) DO NOTHING of several rows (dicts): one statement executed
     for many, compiled once."""
-    statement = insert_ignoring_conflicts(OutboxMail.__table__, ["dedup_key"])
+    statement = insert_ignoring_conflicts(_OUTBOX, ["dedup_key"])
     return db.session.connection().execute(statement, rows)
 
 
@@ -136,10 +140,6 @@ def claim_with_waiting(outbox_id, kinds, up_to):
     return _claim(columns.id.in_(waiting), now)
 
 
-# The claim runs once per mail task: written on the table (Core), it skips the ORM's work.
-_OUTBOX = OutboxMail.__table__
-
-
 def _due(now):
     return _OUTBOX.c.status.in_([OutboxStatus.queued, OutboxStatus.retrying]), _OUTBOX.c.next_attempt_at <= now
 
@@ -173,13 +173,12 @@ def record_sent(sent, still_claimed):
     `still_claimed` ({id: attempts}: rows of the batch not sent yet) so that the sweeper does not
     take them for abandoned. Returns the ids of `still_claimed` still held by this claim (the
     others were given to another worker). Commits."""
-    table = OutboxMail.__table__
     now = utcnow()
     if sent:
         db.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("row_id"), table.c.status == OutboxStatus.sending,
-                   table.c.attempts == bindparam("claim_attempts"))
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status == OutboxStatus.sending,
+                   _OUTBOX.c.attempts == bindparam("claim_attempts"))
             .values(status=OutboxStatus.sent, sent_at=now, last_error=None),
             [{"row_id": row_id, "claim_attempts": attempts} for row_id, attempts in sent],
         )
