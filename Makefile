@@ -67,7 +67,7 @@ bench-mailing: venv translations
 # the Celery workers as docker-compose runs them, a local SMTP sink), against a bare baseline app in the
 # same run (tests/bench/): requests/s, p50/p99 and errors of the registration POST, the confirmation link
 # and the event page, the ratio of medians, and the time from the POST to the « confirm your address »
-# mail. BENCH_SECONDS (10 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32).
+# mail. BENCH_SECONDS (10 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_WORKER_NICE (6).
 bench-register: venv translations
 	$(BIN)/python -m tests.bench.register
 

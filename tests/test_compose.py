@@ -106,3 +106,9 @@ def test_a_worker_for_transactional_mail_and_one_for_bulk_mail():
 
     assert (queues("worker"), queues("bulk")) == (DEFAULT_QUEUE, BULK_QUEUE)
     assert not {"-Q", "--queues"} & set(command("beat"))
+
+
+def test_at_a_rush_the_web_gets_the_cpu_before_the_workers():
+    """The workers weigh less than the web when the CPU is short (Docker's default weight: 1024)."""
+    web = SERVICES["web"].get("cpu_shares", 1024)
+    assert SERVICES["worker"]["cpu_shares"] == SERVICES["bulk"]["cpu_shares"] == web // 4

@@ -2,9 +2,9 @@
 
 Starts a private Redis, a local SMTP sink (aiosmtpd, in its own process), a PostgreSQL database
 (127.0.0.1:5432, migrated), the Celery workers as docker-compose runs them (`-Q celery`, one
-process, `-Q bulk`, two), Emgav under gunicorn with the production settings
-(gunicorn.conf.py, EMGAV_ENV=production; WEB_CONCURRENCY and WEB_THREADS as the environment sets
-them) and the baseline app (tests/bench/baseline_app.py) under the same gunicorn settings. Then,
+process, `-Q bulk`, two, with a quarter of the web's CPU weight), Emgav under gunicorn with the
+production settings (gunicorn.conf.py, EMGAV_ENV=production; WEB_CONCURRENCY and WEB_THREADS as
+the environment sets them) and the baseline app (tests/bench/baseline_app.py) under the same gunicorn settings. Then,
 for the registration POST, the confirmation link and the event page, drives each app with the
 same load (BENCH_CONNECTIONS concurrent connections, a fresh address per registration, a real
 CSRF token, session cookie and form stamp fetched per connection, which then waits the bots'
@@ -14,7 +14,8 @@ requests/s, p50/p99 and errors of every round, the medians and their ratio, and 
 the registration POST to the « confirm your address » mail reaching the SMTP sink, idle and
 under load. Rate limits are off.
 
-    .venv/bin/python -m tests.bench.register   # BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_ONLY=123
+    .venv/bin/python -m tests.bench.register
+    # defaults: BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_ONLY=123 BENCH_WORKER_NICE=6
 """
 import asyncio
 import os
@@ -38,6 +39,9 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 # Processes of the transactional worker (`-Q celery`): docker-compose runs one.
 WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "1")
+# docker-compose.yml gives the workers a quarter of the web's CPU weight (cpu_shares 256 against
+# 1024); here they get nice 6, a weight of 272 against 1024 (0: the same weight as the web).
+WORKER_NICE = int(os.environ.get("BENCH_WORKER_NICE", "6"))
 # Which of the three parts to run: 1 the registration POST, 2 the confirmation link, 3 the event page.
 ONLY = os.environ.get("BENCH_ONLY", "123")
 MIN_FILL_SECONDS = float(os.environ.get("REGISTRATION_MIN_FILL_SECONDS", "3"))  # the app's default
@@ -232,6 +236,16 @@ def gunicorn(env, app, port):
     return server
 
 
+def lower_cpu_weight(process, nice):
+    """Give `process` (a support.Process: its own session and process group) and its children
+    `nice`: on each process, and on its session, which is what Linux weighs against the other
+    sessions when it schedules processes grouped by session (autogroup)."""
+    os.setpriority(os.PRIO_PGRP, process.proc.pid, nice)
+    autogroup = Path(f"/proc/{process.proc.pid}/autogroup")
+    if autogroup.exists():
+        autogroup.write_text(str(nice))
+
+
 def make_event_and_tokens(app, count):
     """The published event, and `count` pending registrations of it with their confirmation links
     (the confirmation rounds use them)."""
@@ -313,8 +327,11 @@ def main():
 
         pool = int(os.environ.get("BENCH_CONFIRM_POOL", str(int(ROUNDS * SECONDS * 400))))
         emgav_tokens = make_event_and_tokens(create_app(), pool)
-        processes.append(support.start_worker(env, concurrency=int(WORKER_CONCURRENCY), queues="celery"))
-        processes.append(support.start_worker(env, concurrency=2, queues="bulk"))
+        workers = [support.start_worker(env, concurrency=int(WORKER_CONCURRENCY), queues="celery"),
+                   support.start_worker(env, concurrency=2, queues="bulk")]
+        for worker in workers:
+            lower_cpu_weight(worker, WORKER_NICE)
+        processes += workers
         processes.append(gunicorn(env, "webapp:create_app()", emgav_port))
         processes.append(gunicorn(env, "tests.bench.baseline_app:create_app()", baseline_port))
         baseline_pool = baseline_tokens(database_url, 4 * pool)  # it goes faster
@@ -322,7 +339,7 @@ def main():
         print(f"Emgav vs baseline: {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS:g} s each, "
               f"gunicorn.conf.py (WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')}, "
               f"WEB_THREADS={env.get('WEB_THREADS', 'default')}), transactional worker concurrency "
-              f"{WORKER_CONCURRENCY}; {load()}")
+              f"{WORKER_CONCURRENCY}, workers at nice {WORKER_NICE}; {load()}")
         mail_log = MailLog(mails)
 
         # Warm up both (templates, connection pools), then the idle mail latency: one at a time.
