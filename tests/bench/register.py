@@ -4,15 +4,15 @@ Starts a private Redis, a local SMTP sink (aiosmtpd, in its own process), a Post
 (127.0.0.1:5432, migrated), the Celery workers as docker-compose runs them (`-Q celery`, one
 process, `-Q bulk`, two, with a quarter of the web's CPU weight), Emgav under gunicorn with the
 production settings (gunicorn.conf.py, EMGAV_ENV=production; WEB_CONCURRENCY and WEB_THREADS as
-the environment sets them) and the baseline app (tests/bench/baseline_app.py) under the same gunicorn settings. Then,
-for the registration POST, the confirmation link and the event page, drives each app with the
-same load (BENCH_CONNECTIONS concurrent connections, a fresh address per registration, a real
-CSRF token, session cookie and form stamp fetched per connection, which then waits the bots'
-minimum fill time once), the two apps alternately, BENCH_ROUNDS times BENCH_SECONDS seconds
-each, a registration round's mails reaching the sink before the next round starts; prints
-requests/s, p50/p99 and errors of every round, the medians and their ratio, and the time from
-the registration POST to the « confirm your address » mail reaching the SMTP sink, idle and
-under load. Rate limits are off.
+the environment sets them) and the baseline app (tests/bench/baseline_app.py) under the same
+gunicorn settings. Then, for the registration POST, the confirmation link and the event page,
+drives each app with the same load (BENCH_CONNECTIONS concurrent connections, a fresh address
+per registration, a real CSRF token, session cookie and form stamp fetched per connection, which
+then waits the bots' minimum fill time once), the two apps alternately, BENCH_ROUNDS times
+BENCH_SECONDS seconds each, a registration round's mails reaching the sink before the next round
+starts; prints requests/s, p50/p99 and errors of every round, the medians and their ratio, and
+the time from the registration POST to the « confirm your address » mail reaching the SMTP sink,
+idle and under load. Rate limits are off.
 
     .venv/bin/python -m tests.bench.register
     # defaults: BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_ONLY=123 BENCH_WORKER_NICE=6
