@@ -1,11 +1,14 @@
-"""Database engine tuning, and the conditional UPDATE that decides races.
+"""Database engine tuning, the conditional UPDATE that decides races, and the INSERTs that let
+the database decide a conflict.
 
 On SQLite every transaction starts with BEGIN IMMEDIATE: a transaction that reads and then
 writes would otherwise fail at once with "database is locked" when another process wrote in
 between, whatever the busy timeout. WAL lets readers go on while one process writes.
 PostgreSQL needs nothing here: seat updates are conditional UPDATEs that lock the row.
 """
-from sqlalchemy import event, func, select, update
+from functools import lru_cache
+
+from sqlalchemy import bindparam, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
@@ -46,19 +49,39 @@ def lock_until_commit(key):
     PostgreSQL a transaction-level advisory lock; on SQLite every writing transaction already
     holds the database's write lock from its start (BEGIN IMMEDIATE)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+        db.session.execute(_ADVISORY_LOCK, {"key": key})
+
+
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
 
 
 def insert_ignoring_conflicts(target, conflict_columns, conflict_where=None):
     """INSERT … ON CONFLICT (`conflict_columns`, restricted to `conflict_where` for a partial
     unique index) DO NOTHING into `target` (a model or a table), on PostgreSQL and SQLite."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _insert_ignoring_conflicts(db.session.get_bind().dialect.name, target, conflict_columns, conflict_where)
+
+
+def _insert_ignoring_conflicts(dialect_name, target, conflict_columns, conflict_where):
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     return insert(target).on_conflict_do_nothing(index_elements=conflict_columns, index_where=conflict_where)
 
 
 def insert_unless_exists(model, conflict_columns, values, conflict_where=None):
     """One INSERT … ON CONFLICT DO NOTHING RETURNING of a `model` row: the new row (an ORM object
     in the session), or None when a row with the same `conflict_columns` exists, maybe written at
-    the same moment. No savepoint and no second query: the database decides in one statement."""
-    statement = insert_ignoring_conflicts(model, conflict_columns, conflict_where).values(**values).returning(model)
-    return db.session.scalars(statement).one_or_none()
+    the same moment. No savepoint and no second query: the database decides in one statement.
+    `conflict_where`: the SQL condition of a partial unique index."""
+    statement = _insert_returning(db.session.get_bind().dialect.name, model, tuple(conflict_columns), conflict_where)
+    return db.session.scalars(statement, values).one_or_none()
+
+
+@lru_cache(maxsize=32)
+def _insert_returning(dialect_name, model, conflict_columns, conflict_where):
+    """The statement of `insert_unless_exists`, built once: the values travel as parameters, so
+    that a call neither builds it again nor walks its values to find its compiled form. Written
+    on the table (SQLAlchemy Core), which skips the ORM's bulk INSERT; the ORM only makes the
+    object from the row returned."""
+    table = model.__table__
+    where = text(conflict_where) if conflict_where is not None else None
+    insert = _insert_ignoring_conflicts(dialect_name, table, conflict_columns, where).returning(*table.c)
+    return select(model).from_statement(insert)

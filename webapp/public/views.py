@@ -5,7 +5,7 @@ import logging
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db, post_limit, public_post_limit
@@ -26,14 +26,17 @@ def _visible_event_or_404(slug, with_questions=False):
     """A published or cancelled event (a cancelled one is shown as such); drafts do not exist.
     `with_questions`: what its registration form needs, its workshops and registration questions,
     loaded in the same query (the questions' choices in one more, only when it has some)."""
-    query = select(Event).where(Event.slug == slug)
-    if with_questions:
-        query = query.options(joinedload(Event.workshops),
-                              joinedload(Event.questions).selectinload(Question.choices))
-    event = db.session.scalars(query).unique().one_or_none()
+    query = _EVENT_WITH_QUESTIONS if with_questions else _EVENT
+    event = db.session.scalars(query, {"slug": slug}).unique().one_or_none()
     if event is None or event.status == EventStatus.draft:
         abort(404)
     return event
+
+
+# Built once: every public page of an event runs one of them.
+_EVENT = select(Event).where(Event.slug == bindparam("slug"))
+_EVENT_WITH_QUESTIONS = _EVENT.options(joinedload(Event.workshops),
+                                       joinedload(Event.questions).selectinload(Question.choices))
 
 
 @bp.get("/")

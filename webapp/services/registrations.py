@@ -5,7 +5,7 @@ effects of an event's changes on its registrations in `events.py`."""
 import hashlib
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -92,7 +92,7 @@ def _insert_registration(event, *, workshops, answers, required_answers, decided
     given = questions.new_answers(event.questions, answers, required=required_answers) if event.questions else []
     values = dict(_registration_values(event, **details), decided_at=decided_at)
     while (registration := insert_unless_exists(Registration, ["event_id", "email"], values,
-                                                conflict_where=text(ACTIVE_EMAIL_WHERE))) is None:
+                                                conflict_where=ACTIVE_EMAIL_WHERE)) is None:
         existing = find_active_registration(event, values["email"])
         if existing is not None:
             return existing, False
