@@ -49,7 +49,7 @@ def lock_until_commit(key):
     PostgreSQL a transaction-level advisory lock; on SQLite every writing transaction already
     holds the database's write lock from its start (BEGIN IMMEDIATE)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_ADVISORY_LOCK, {"key": key})
+        db.session.connection().execute(_ADVISORY_LOCK, {"key": key})
 
 
 _ADVISORY_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))

@@ -13,7 +13,7 @@ def record_at_registration(registration, news):
     """Record the person's consents on their new registration, in one INSERT. Not committed."""
     version = current_app.config["PRIVACY_TEXT_VERSION"]
     purposes = [ConsentPurpose.privacy_notice] + ([ConsentPurpose.network_news] if news else [])
-    db.session.execute(_INSERT_CONSENT, [
+    db.session.connection().execute(_INSERT_CONSENT, [
         dict(registration_id=registration.id, purpose=purpose, text_version=version,
              given_at=registration.privacy_consent_at)
         for purpose in purposes])
