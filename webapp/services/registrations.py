@@ -5,7 +5,7 @@ effects of an event's changes on its registrations in `events.py`."""
 import hashlib
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -272,9 +272,7 @@ def confirm_address(token):
     # Locked first, so that the approval setting cannot change while we follow it.
     event = seats.lock_event(registration.event_id)
     # Read again now that the event is locked, with the workshop requests a seat books: one statement.
-    db.session.scalars(select(Registration).where(Registration.id == registration_id)
-                       .options(joinedload(Registration.bookings))
-                       .execution_options(populate_existing=True)).unique().one()
+    db.session.scalars(_REGISTRATION_WITH_BOOKINGS, {"registration_id": registration_id}).unique().one()
     try:
         if registration.status == RegistrationStatus.cancelled:
             raise RegistrationError(RegistrationErrorCode.cancelled)
@@ -291,6 +289,12 @@ def confirm_address(token):
         _take_seat_or_wait(registration)
     db.session.commit()
     return registration
+
+
+# Built once: every confirmation runs it.
+_REGISTRATION_WITH_BOOKINGS = (select(Registration).where(Registration.id == bindparam("registration_id"))
+                               .options(joinedload(Registration.bookings))
+                               .execution_options(populate_existing=True))
 
 
 def _await_approval(registration):

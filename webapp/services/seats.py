@@ -27,7 +27,7 @@ registrations, bookings, offers) always after it: no deadlock between them. On S
 transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 """
 from flask import current_app
-from sqlalchemy import select, true, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import update_where
@@ -128,7 +128,11 @@ def lock_event(event_id):
     # transactions insert rows that refer to the event (outbox, registrations). The row is read by
     # the same statement that locks it.
     db.session.expire_all()
-    return db.session.scalars(select(Event).where(Event.id == event_id).with_for_update(key_share=True)).one_or_none()
+    return db.session.scalars(_LOCK_EVENT, {"event_id": event_id}).one_or_none()
+
+
+# Built once: every change of seats runs it.
+_LOCK_EVENT = select(Event).where(Event.id == bindparam("event_id")).with_for_update(key_share=True)
 
 
 def _move(obj, old_status, new_status, **values):
