@@ -1,6 +1,9 @@
 """With Redis down, registering still works; the mail goes out once Redis is back, through the
 outbox sweeper of the (real) Celery worker, which must survive the outage."""
 
+import pytest
+import redis
+from kombu.exceptions import OperationalError
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -43,3 +46,39 @@ def test_registration_during_a_broker_outage_is_mailed_when_it_is_back(
     assert "http://emgav.test/confirm/" in support.mail_text(mail)
     support.wait_until(lambda: outbox_of("gwen@example.org") == [OutboxStatus.sent], message="the row marked sent")
     assert worker.proc.poll() is None
+
+
+def test_tasks_are_published_through_one_redis_client_and_again_after_an_outage(app, redis_server, monkeypatch):
+    """kombu's Redis channel makes a new client for every message it publishes; Emgav's
+    (dispatch.RedisTransport) keeps one per connection pool, which reconnects once Redis is back."""
+    queue, name = redis.Redis.from_url(redis_server.url), "test-one-client"
+    celery = app.extensions["celery"]
+    made = []
+    make_client = redis.Redis.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(self)
+        make_client(self, *args, **kwargs)
+
+    def publish():
+        celery.send_task("emgav.nothing", args=[1], queue=name)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counted)
+    try:
+        publish()  # the producer and its connection pool are made at the first message
+        made.clear()
+        for _ in range(20):
+            publish()
+        assert made == []
+        assert queue.llen(name) == 21
+
+        redis_server.stop()
+        try:
+            with pytest.raises(OperationalError, match="Connection refused"):
+                publish()
+        finally:
+            redis_server.start()
+        publish()
+        assert queue.llen(name) == 1  # a new server: only the message sent once it was back
+    finally:
+        queue.delete(name)
