@@ -114,7 +114,10 @@ def send_task(task_name, *args):
     from flask import current_app
 
     try:
-        current_app.extensions["celery"].send_task(task_name, args=list(args))
+        # `declare=[]`: the workers declare the queues they consume, and a message for one of them
+        # goes straight into it; kombu would otherwise check, for every message, that this
+        # connection declared the queue.
+        current_app.extensions["celery"].send_task(task_name, args=list(args), declare=[])
         return True
     except Exception as exc:  # broker down: the sweeper will catch up
         log.warning("could not enqueue %s: %s", task_name, exc)  # args may hold an address
