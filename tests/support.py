@@ -485,14 +485,12 @@ def rows_of_every_kind(registration, tag):
     """One outbox row of each mail kind for `registration` (whose event has a workshop), in its
     language, de-duplicated by `tag`; returns the rows."""
     extra = mail_payloads(registration)
-    rows = []
-    for kind in KINDS:
-        rows.append(outbox.queue_mail(
-            kind, registration.email, f"{tag}:{kind}", language=registration.language,
-            registration=None if kind in NOT_ABOUT_A_REGISTRATION else registration, payload=extra.get(kind, {}),
-        ))
+    row_ids = [outbox.queue_mail(
+        kind, registration.email, f"{tag}:{kind}", language=registration.language,
+        registration=None if kind in NOT_ABOUT_A_REGISTRATION else registration, payload=extra.get(kind, {}),
+    ) for kind in KINDS]
     db.session.commit()
-    return rows
+    return [db.session.get(OutboxMail, row_id) for row_id in row_ids]
 
 
 # --- Reading pages and mails ---

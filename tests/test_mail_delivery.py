@@ -195,16 +195,16 @@ def test_two_workers_given_the_same_batches_send_each_mail_once(db_app, base_env
 def queue_transactional(count):
     """`count` transactional mails queued without their tasks (as when the workers are behind);
     returns the rows' ids, oldest first."""
-    rows = [outbox.queue_mail(TRANSACTIONAL_KIND, address(n), f"lost:{n}", payload={"registration_ids": []},
-                              enqueue=False) for n in range(count)]
+    row_ids = [outbox.queue_mail(TRANSACTIONAL_KIND, address(n), f"lost:{n}", payload={"registration_ids": []},
+                                 enqueue=False) for n in range(count)]
     db.session.commit()
-    return [row.id for row in rows]
+    return row_ids
 
 
 def test_a_transactional_task_takes_the_mails_queued_behind_it(app_ctx, app, smtp_server):
     row_ids = queue_transactional(30)
-    later = outbox.queue_mail(TRANSACTIONAL_KIND, "later@example.org", "lost:later", payload={"registration_ids": []},
-                              enqueue=False)
+    later = db.session.get(OutboxMail, outbox.queue_mail(
+        TRANSACTIONAL_KIND, "later@example.org", "lost:later", payload={"registration_ids": []}, enqueue=False))
     later.next_attempt_at = utcnow() + timedelta(minutes=5)  # a retry not due yet: left alone
     db.session.commit()
 
@@ -298,14 +298,14 @@ def test_a_confirmation_is_not_stuck_behind_a_mailing_to_10000(app_ctx, app, cli
 def test_the_sweeper_hands_bulk_rows_back_in_batches_on_the_bulk_queue(app_ctx, app, monkeypatch, redis_server):
     monkeypatch.setitem(app.config, "MAIL_BATCH_SIZE", 4)
     bulk_ids = fan_out(10)
-    transactional = outbox.queue_mail("lost_links", "anne@example.org", "lost:1", payload={"registration_ids": []})
+    transactional_id = outbox.queue_mail("lost_links", "anne@example.org", "lost:1", payload={"registration_ids": []})
     db.session.commit()
     broker = redis.Redis.from_url(redis_server.url)
     broker.flushdb()  # the broker lost the tasks
     db.session.execute(update(OutboxMail).values(next_attempt_at=utcnow() - timedelta(hours=1)))
     db.session.commit()
 
-    assert sorted(sweeper.sweep_outbox()) == sorted([*bulk_ids, transactional.id])
+    assert sorted(sweeper.sweep_outbox()) == sorted([*bulk_ids, transactional_id])
 
     def tasks(queue):
         messages = [json.loads(raw) for raw in broker.lrange(queue, 0, -1)]
@@ -313,7 +313,7 @@ def test_the_sweeper_hands_bulk_rows_back_in_batches_on_the_bulk_queue(app_ctx, 
 
     assert sorted(tasks("bulk"), key=lambda task: task[1]) == [
         (DELIVER_MAIL_BATCH, bulk_ids[0:4]), (DELIVER_MAIL_BATCH, bulk_ids[4:8]), (DELIVER_MAIL_BATCH, bulk_ids[8:])]
-    assert tasks("celery") == [(DELIVER_MAIL, transactional.id)]
+    assert tasks("celery") == [(DELIVER_MAIL, transactional_id)]
     # Enqueued again just now: the next sweep leaves them to the workers.
     assert sweeper.sweep_outbox() == []
 

@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.formatting import event_when
 from webapp.mail import outbox
 from webapp.mail.rendering import render_mail, rendering_context
-from webapp.models import Event
+from webapp.models import Event, OutboxMail
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 
@@ -89,10 +89,10 @@ def test_lost_links_mail_can_be_answered_to_the_organisers_of_each_event(app_ctx
     first = person(make_event(), confirm=False)
     second = person(make_event(contact_email="ateliers@reseau.bzh"), confirm=False)
     third = person(make_event(), confirm=False)  # same contact as the first: named once
-    row = outbox.queue_mail("lost_links", "anne@example.org", "lost-links:test",
-                            payload={"registration_ids": [first.id, second.id, third.id]})
+    row_id = outbox.queue_mail("lost_links", "anne@example.org", "lost-links:test",
+                               payload={"registration_ids": [first.id, second.id, third.id]})
     db.session.commit()
-    _raw, parsed = sent_and_parsed(row)
+    _raw, parsed = sent_and_parsed(db.session.get(OutboxMail, row_id))
     assert [a.addr_spec for a in parsed["Reply-To"].addresses] == ["contact@bretagne-solidaire.bzh",
                                                                   "ateliers@reseau.bzh"]
 
@@ -101,10 +101,10 @@ def test_lost_links_mail_can_be_answered_to_the_organisers_of_each_event(app_ctx
 def test_plain_text_keeps_its_paragraphs(app_ctx, make_event, kind):
     registration = person(make_event(), confirm=False)
     registrations.confirm_address(tokens.confirm_token(registration))
-    row = outbox.queue_mail(kind, registration.email, f"paragraphs:{kind}", registration=registration,
-                            payload={"sequence": 0})
+    row_id = outbox.queue_mail(kind, registration.email, f"paragraphs:{kind}", registration=registration,
+                               payload={"sequence": 0})
     db.session.commit()
-    _raw, parsed = sent_and_parsed(row)
+    _raw, parsed = sent_and_parsed(db.session.get(OutboxMail, row_id))
     text = support.mail_text(parsed).replace("\r\n", "\n")
     paragraphs = [block.strip() for block in text.split("\n\n")]
     intro = {"registration_confirmed": "Votre adresse est confirmée et votre place est réservée :",
@@ -128,9 +128,9 @@ def test_moved_event_mail_says_what_changed(app_ctx, make_event):
     event.venue_name = "Maison de quartier de Villejean"
     db.session.flush()
     seats.raise_revision(registration)
-    row = seats.queue_invite_updated(registration, previous=previous)
+    row_id = seats.queue_invite_updated(registration, previous=previous)
     db.session.commit()
-    _raw, parsed = sent_and_parsed(row)
+    _raw, parsed = sent_and_parsed(db.session.get(OutboxMail, row_id))
     with rendering_context("fr"):
         moved_by = timedelta(days=1, hours=2)
         before = event_when(event, event.starts_at - moved_by, event.ends_at - moved_by)

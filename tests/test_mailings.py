@@ -206,7 +206,7 @@ def test_a_test_goes_to_the_organiser_with_a_real_persons_data(event, organiser,
         mailings.send_test(mailing, organiser)
     assert refused.value.code == MailingErrorCode.no_recipient
     person(event, "Anne")
-    row = mailings.send_test(mailing, organiser)
+    row = db.session.get(OutboxMail, mailings.send_test(mailing, organiser))
     assert row.recipient == organiser.email and row.registration_id is None and row.mailing_id is None
     delivery.deliver(row.id)
     [message] = smtp_server.to(organiser.email)

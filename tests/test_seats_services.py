@@ -453,7 +453,7 @@ def test_lost_links_lists_the_active_registrations_of_the_address(app_ctx, make_
     cancelled = person(third, "Anne")
     registrations.cancel_registration(cancelled)
     assert registrations.send_lost_links("nobody@example.org") is None
-    row = registrations.send_lost_links(" Anne@Example.org ")
+    row = db.session.get(OutboxMail, registrations.send_lost_links(" Anne@Example.org "))
     assert (row.kind, row.recipient) == ("lost_links", "anne@example.org")
     assert sorted(row.payload["registration_ids"]) == sorted([anne.id, anne_again.id])
     registrations.send_lost_links("anne@example.org")  # asked twice in a few minutes: one mail

@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.formatting import format_event_date, format_event_datetime
 from webapp.mail import outbox
 from webapp.mail.message import build_message
-from webapp.models import Event, Registration, SeatOffer, UserRole
+from webapp.models import Event, OutboxMail, Registration, SeatOffer, UserRole
 from webapp.models.base import utcnow
 from webapp.services import registrations, seats, tokens
 from webapp.typography import french, french_catalogue
@@ -264,8 +264,9 @@ def test_french_mails_keep_their_signs_with_their_words(app_ctx, make_event):
     moved = {"starts_at": (start - timedelta(days=1)).isoformat(),
              "ends_at": (start - timedelta(days=1) + timedelta(hours=8)).isoformat(),
              "venue_name": "Salle des fêtes", "venue_address": "Rennes"}
-    rows.append(outbox.queue_mail("invite_updated", registration.email, "typography:moved",
-                                  registration=registration, payload={"sequence": 2, "previous": moved}))
+    rows.append(db.session.get(OutboxMail, outbox.queue_mail(
+        "invite_updated", registration.email, "typography:moved", registration=registration,
+        payload={"sequence": 2, "previous": moved})))
     db.session.commit()
 
     problems = {}

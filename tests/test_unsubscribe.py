@@ -35,9 +35,9 @@ def as_bulk(monkeypatch):
 
 
 def bulk_row(registration, key):
-    row = outbox.queue_mail("manage_link", registration.email, key, registration=registration)
+    row_id = outbox.queue_mail("manage_link", registration.email, key, registration=registration)
     db.session.commit()
-    return row
+    return db.session.get(OutboxMail, row_id)
 
 
 def unsubscribe_path(address):

@@ -75,6 +75,20 @@ def insert_unless_exists(model, conflict_columns, values, conflict_where=None):
     return db.session.scalars(statement, values).one_or_none()
 
 
+def insert_returning_id(table, conflict_columns, values):
+    """`insert_unless_exists` of a `table` row, on the session's connection: the new row's id, or
+    None when a row with the same `conflict_columns` exists. No ORM object is made for the row, and
+    the session is not flushed first: the row's foreign keys are ids, so what they point at is
+    written already."""
+    statement = _insert_returning_id(db.session.get_bind().dialect.name, table, tuple(conflict_columns))
+    return db.session.connection().execute(statement, values).scalar_one_or_none()
+
+
+@lru_cache(maxsize=8)
+def _insert_returning_id(dialect_name, table, conflict_columns):
+    return _insert_ignoring_conflicts(dialect_name, table, conflict_columns, None).returning(table.c.id)
+
+
 @lru_cache(maxsize=32)
 def _insert_returning(dialect_name, model, conflict_columns, conflict_where):
     """The statement of `insert_unless_exists`, built once: the values travel as parameters, so

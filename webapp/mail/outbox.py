@@ -19,7 +19,7 @@ from email.utils import make_msgid
 from flask import current_app
 from sqlalchemy import bindparam, or_, select, tuple_, update
 
-from ..database import insert_ignoring_conflicts, insert_unless_exists, update_where
+from ..database import insert_ignoring_conflicts, insert_returning_id, update_where
 from ..extensions import db
 from ..models import OutboxMail, OutboxStatus
 from ..models.base import utcnow
@@ -67,20 +67,24 @@ def queue_mail(kind, recipient, dedup_key, *, language="fr", registration=None, 
                mailing=None, enqueue=True):
     """Add one mail to the outbox, unless a row with `dedup_key` already exists.
 
-    Returns the row (new or existing). Atomic under concurrency: INSERT … ON CONFLICT DO NOTHING.
+    Returns the id of the row (new or existing). Atomic under concurrency: INSERT … ON CONFLICT DO
+    NOTHING, on the table: no ORM object is made for the row (every registration writes one).
     With `enqueue=False` the caller enqueues the rows itself, in batches (`enqueue_batches`).
     `mailing`: the organiser mailing the row is one recipient of.
     """
     if registration is not None and event is None:
         event = registration.event
     registration_id = registration.id if registration is not None else None
-    row = insert_unless_exists(OutboxMail, ["dedup_key"], _row_values(
+    row_id = insert_returning_id(_OUTBOX, ["dedup_key"], _row_values(
         kind, recipient, dedup_key, language, registration_id, event, payload, mailing, utcnow()))
-    if row is None:
-        return db.session.scalars(select(OutboxMail).where(OutboxMail.dedup_key == dedup_key)).one()
+    if row_id is None:
+        return db.session.connection().scalar(_ROW_ID, {"dedup_key": dedup_key})
     if enqueue:
-        enqueue_after_commit(db.session, DELIVER_MAIL, row.id)
-    return row
+        enqueue_after_commit(db.session, DELIVER_MAIL, row_id)
+    return row_id
+
+
+_ROW_ID = select(_OUTBOX.c.id).where(_OUTBOX.c.dedup_key == bindparam("dedup_key"))
 
 
 def queue_fan_out(kind, mails, *, event=None, mailing=None):
@@ -111,8 +115,8 @@ def enqueue_batches(row_ids):
 
 
 def queue_registration_mail(kind, registration, dedup_key, **payload):
-    """A mail about one registration, to its address and in its language; None (no mail) for a
-    person added at the door without an address."""
+    """A mail about one registration, to its address and in its language: the id of its outbox row;
+    None (no mail) for a person added at the door without an address."""
     if registration.email is None:
         return None
     return queue_mail(kind, registration.email, dedup_key, language=registration.language,

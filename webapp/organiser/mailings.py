@@ -164,7 +164,7 @@ def _action(event, mailing_id, action, done):
 @bp.post("/events/<int:event_id>/mailings/<int:mailing_id>/test")
 @with_event
 def test_mailing(event, mailing_id):
-    return _action(event, mailing_id, lambda mailing: mailings.send_test(mailing, current_user), lambda row: _(
+    return _action(event, mailing_id, lambda mailing: mailings.send_test(mailing, current_user), lambda _row_id: _(
         "Un essai part vers votre adresse (%(email)s), avec les données d'une personne destinataire.",
         email=current_user.email))
 

@@ -238,16 +238,16 @@ def reset_password(token, new_password):
 def request_password_reset(email, language="fr"):
     """Mail a "forgotten password" link to the active account with this address, if there is
     one (at most one mail per account and RESET_MAIL_WINDOW_SECONDS). Runs in a worker, so that
-    the web answer takes the same time whether the account exists or not. Commits; returns the
-    outbox row or None."""
+    the web answer takes the same time whether the account exists or not. Commits; returns the id
+    of the outbox row, or None."""
     user = user_by_email(email)
     if user is None or not user.active:
         return None
     window = int(utcnow().timestamp()) // RESET_MAIL_WINDOW_SECONDS
-    row = queue_mail("password_reset", user.email, f"password-reset:{user.id}:{user.session_version}:{window}",
-                     language=language, payload={"user_id": user.id})
+    row_id = queue_mail("password_reset", user.email, f"password-reset:{user.id}:{user.session_version}:{window}",
+                        language=language, payload={"user_id": user.id})
     db.session.commit()
-    return row
+    return row_id
 
 
 # --- Who runs which event ---

@@ -256,15 +256,15 @@ def preview(mailing):
 
 def send_test(mailing, user):
     """Send the mailing to `user`'s own address, with the data of its first recipient, through the
-    outbox. Raises MailingError (nobody in the audience). Commits; returns the outbox row."""
+    outbox. Raises MailingError (nobody in the audience). Commits; returns the id of the outbox row."""
     registration = sample_recipient(mailing)
     if registration is None:
         raise MailingError(Code.no_recipient)
-    row = outbox.queue_mail(MAILING_MAIL, user.email, f"mailing-test:{mailing.id}:{utcnow().isoformat()}",
-                            language=registration.language, event=mailing.event,
-                            payload={"mailing_id": mailing.id, "sample_registration_id": registration.id})
+    row_id = outbox.queue_mail(MAILING_MAIL, user.email, f"mailing-test:{mailing.id}:{utcnow().isoformat()}",
+                               language=registration.language, event=mailing.event,
+                               payload={"mailing_id": mailing.id, "sample_registration_id": registration.id})
     db.session.commit()
-    return row
+    return row_id
 
 
 # --- Sending ---

@@ -366,15 +366,15 @@ def data_of(registration):
 
 def request_data_access(registration):
     """Mail the registration's address a link to download its data (at most one mail per address
-    and window of `registrations.RESEND_WINDOW_SECONDS`). Commits; returns the outbox row or None
-    (no address)."""
+    and window of `registrations.RESEND_WINDOW_SECONDS`). Commits; returns the id of the outbox row,
+    or None (no address)."""
     if registration.email is None:
         return None
     digest = hashlib.sha256(registration.email.encode()).hexdigest()[:32]
     bucket = int(utcnow().timestamp()) // registrations.RESEND_WINDOW_SECONDS
-    row = queue_registration_mail("data_access", registration, f"data-access:{digest}:{bucket}")
+    row_id = queue_registration_mail("data_access", registration, f"data-access:{digest}:{bucket}")
     db.session.commit()
-    return row
+    return row_id
 
 
 # --- The back office's personal-data access journal. ---

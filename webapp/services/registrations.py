@@ -580,7 +580,7 @@ def send_lost_links(email):
     registrations are all pending, none once it got this hour's share of mails checking it:
     see address_checks). Commits.
 
-    Returns the outbox row, or None.
+    Returns the id of the outbox row, or None.
     """
     email = email.strip().lower()
     found = db.session.scalars(
@@ -600,12 +600,12 @@ def send_lost_links(email):
     # The address may be long: the de-duplication key carries a digest of it.
     digest = hashlib.sha256(email.encode()).hexdigest()[:32]
     latest = max(found, key=lambda registration: registration.id)
-    row = queue_mail(
+    row_id = queue_mail(
         "lost_links", email, f"lost-links:{digest}:{_resend_bucket()}", language=latest.language,
         payload={"registration_ids": [r.id for r in found]},
     )
     db.session.commit()
-    return row
+    return row_id
 
 
 def counts_by_status(event_ids):

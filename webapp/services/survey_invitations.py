@@ -89,15 +89,15 @@ def _invite(survey_id, now):
     participants = [SurveyParticipant(survey_id=survey_id, registration=person, invited_at=now) for person in people]
     db.session.add_all(participants)
     db.session.flush()
-    rows = [queue_mail(INVITATION_MAIL, participant.registration.email,
-                       invitation_key(survey_id, participant.registration_id),
-                       language=participant.registration.language, registration=participant.registration,
-                       payload={"participant_id": participant.id}, enqueue=False)
-            for participant in participants]
-    enqueue_batches(row.id for row in rows)
+    row_ids = [queue_mail(INVITATION_MAIL, participant.registration.email,
+                          invitation_key(survey_id, participant.registration_id),
+                          language=participant.registration.language, registration=participant.registration,
+                          payload={"participant_id": participant.id}, enqueue=False)
+               for participant in participants]
+    enqueue_batches(row_ids)
     db.session.commit()
-    log.info("survey %s: %d invitation(s) queued", survey_id, len(rows))
-    return len(rows)
+    log.info("survey %s: %d invitation(s) queued", survey_id, len(row_ids))
+    return len(row_ids)
 
 
 def queue_due_reminders(now=None):
@@ -121,16 +121,16 @@ def _remind(survey_id, now):
         .order_by(SurveyParticipant.id)).all()
     people = [p for p in participants if p.registration.email is not None]
     suppressed = suppressions.suppressed_among([p.registration.email for p in people])
-    rows = []
+    row_ids = []
     for participant in people:
         registration = participant.registration
         if registration.email in suppressed:
             continue
         participant.reminded_at = now
-        rows.append(queue_mail(REMINDER_MAIL, registration.email, reminder_key(survey_id, registration.id),
-                               language=registration.language, registration=registration,
-                               payload={"participant_id": participant.id}, enqueue=False))
-    enqueue_batches(row.id for row in rows)
+        row_ids.append(queue_mail(REMINDER_MAIL, registration.email, reminder_key(survey_id, registration.id),
+                                  language=registration.language, registration=registration,
+                                  payload={"participant_id": participant.id}, enqueue=False))
+    enqueue_batches(row_ids)
     db.session.commit()
-    log.info("survey %s: %d reminder(s) queued", survey_id, len(rows))
-    return len(rows)
+    log.info("survey %s: %d reminder(s) queued", survey_id, len(row_ids))
+    return len(row_ids)
