@@ -75,6 +75,18 @@ def insert_unless_exists(model, conflict_columns, values, conflict_where=None):
     return db.session.scalars(statement, values).one_or_none()
 
 
+@lru_cache(maxsize=32)
+def _insert_returning(dialect_name, model, conflict_columns, conflict_where):
+    """The statement of `insert_unless_exists`, built once: the values travel as parameters, so
+    that a call neither builds it again nor walks its values to find its compiled form. Written
+    on the table (SQLAlchemy Core), which skips the ORM's bulk INSERT; the ORM only makes the
+    object from the row returned."""
+    table = model.__table__
+    where = text(conflict_where) if conflict_where is not None else None
+    insert = _insert_ignoring_conflicts(dialect_name, table, conflict_columns, where).returning(*table.c)
+    return select(model).from_statement(insert)
+
+
 def insert_returning_id(table, conflict_columns, values):
     """`insert_unless_exists` of a `table` row, on the session's connection: the new row's id, or
     None when a row with the same `conflict_columns` exists. No ORM object is made for the row, and
@@ -87,15 +99,3 @@ def insert_returning_id(table, conflict_columns, values):
 @lru_cache(maxsize=8)
 def _insert_returning_id(dialect_name, table, conflict_columns):
     return _insert_ignoring_conflicts(dialect_name, table, conflict_columns, None).returning(table.c.id)
-
-
-@lru_cache(maxsize=32)
-def _insert_returning(dialect_name, model, conflict_columns, conflict_where):
-    """The statement of `insert_unless_exists`, built once: the values travel as parameters, so
-    that a call neither builds it again nor walks its values to find its compiled form. Written
-    on the table (SQLAlchemy Core), which skips the ORM's bulk INSERT; the ORM only makes the
-    object from the row returned."""
-    table = model.__table__
-    where = text(conflict_where) if conflict_where is not None else None
-    insert = _insert_ignoring_conflicts(dialect_name, table, conflict_columns, where).returning(*table.c)
-    return select(model).from_statement(insert)
