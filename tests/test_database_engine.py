@@ -1,0 +1,58 @@
+"""The database engine's tuning (webapp/database.py), on PostgreSQL."""
+import psycopg
+import pytest
+from sqlalchemy import bindparam, select
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Event
+
+
+@pytest.fixture
+def pg_app(pg_env):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_env["DATABASE_URL"]})
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def built_columns(monkeypatch):
+    """How many psycopg Column objects (the items of `cursor.description`) were built."""
+    built = []
+    build = psycopg.Column.__init__
+
+    def counting(self, cursor, index):
+        built.append(index)
+        build(self, cursor, index)
+
+    monkeypatch.setattr(psycopg.Column, "__init__", counting)
+    return built
+
+
+def test_a_statement_run_again_builds_no_column_description(pg_app, built_columns):
+    query = select(Event).where(Event.slug == bindparam("slug"))
+    with pg_app.app_context():
+        db.session.scalars(query, {"slug": "journee"}).all()  # SQLAlchemy reads the result's columns once
+        assert len(built_columns) >= len(Event.__table__.columns)
+        built_columns.clear()
+        for _ in range(3):
+            assert db.session.scalars(query, {"slug": "journee"}).all() == []
+        assert built_columns == []
+
+
+def test_the_cursor_description_reads_as_psycopg_builds_it(pg_app):
+    with pg_app.app_context():
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        cursor.execute("SELECT 1 AS one, 'deux'::text AS two")
+        description = cursor.description
+        assert len(description) == 2
+        assert [(column.name, column.type_code) for column in description] == [("one", 23), ("two", 25)]
+        assert description[-1:][0].name == "two"
+        assert cursor.fetchall() == [(1, "deux")]
+        assert cursor.execute("SET LOCAL statement_timeout = 0").description is None
+        assert list(cursor.execute("SELECT").description) == []  # rows of no columns: a description, empty
+        description = cursor.execute("SELECT 1 AS one").description
+        cursor.execute("SELECT 2 AS two")
+        with pytest.raises(psycopg.InterfaceError, match="another statement"):
+            description[0]  # a description read late does not describe the wrong statement
