@@ -3,17 +3,10 @@ import psycopg
 import pytest
 from sqlalchemy import bindparam, select
 
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Event
 
-
-@pytest.fixture
-def pg_app(pg_env):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_env["DATABASE_URL"]})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+from . import support
 
 
 @pytest.fixture
@@ -30,9 +23,10 @@ def built_columns(monkeypatch):
     return built
 
 
-def test_a_statement_run_again_builds_no_column_description(pg_app, built_columns):
+@support.ON_POSTGRESQL
+def test_a_statement_run_again_builds_no_column_description(db_app, built_columns):
     query = select(Event).where(Event.slug == bindparam("slug"))
-    with pg_app.app_context():
+    with db_app.app_context():
         db.session.scalars(query, {"slug": "journee"}).all()  # SQLAlchemy reads the result's columns once
         assert len(built_columns) >= len(Event.__table__.columns)
         built_columns.clear()
@@ -41,8 +35,9 @@ def test_a_statement_run_again_builds_no_column_description(pg_app, built_column
         assert built_columns == []
 
 
-def test_the_cursor_description_reads_as_psycopg_builds_it(pg_app):
-    with pg_app.app_context():
+@support.ON_POSTGRESQL
+def test_the_cursor_description_reads_as_psycopg_builds_it(db_app):
+    with db_app.app_context():
         cursor = db.session.connection().connection.driver_connection.cursor()
         cursor.execute("SELECT 1 AS one, 'deux'::text AS two")
         description = cursor.description
