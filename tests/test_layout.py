@@ -45,7 +45,8 @@ def test_the_consent_label_sits_beside_its_box(page, live_server, make_event, wi
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"{live_server}/events/journee/register")
     if with_error:
-        page.locator("main form button[type=submit]").click()
+        with page.expect_navigation():  # to the page's load event: its stylesheet is applied
+            page.locator("main form button[type=submit]").click()
         expect(page.locator("#privacy_consent-error")).to_be_visible()
     checkbox = box(page.locator("#privacy_consent"))
     label = box(page.locator("label[for=privacy_consent]"))
