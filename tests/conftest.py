@@ -222,8 +222,9 @@ def limited_app(app):
 
 
 @pytest.fixture
-def make_event(app):
-    """Create a published event (keyword arguments override the defaults); returns its id."""
+def make_event(db_app):
+    """Create a published event (keyword arguments override the defaults) in `db_app`'s database
+    (the suite's, unless the test asks for PostgreSQL); returns its id."""
     from webapp.extensions import db
     from webapp.models import Event, EventStatus, Workshop
     from webapp.models.base import utcnow
@@ -245,7 +246,7 @@ def make_event(app):
             capacity=None,
         )
         values.update(fields)
-        with app.app_context():
+        with db_app.app_context():
             event = Event(**values)
             for w in workshops:
                 event.workshops.append(Workshop(**w))

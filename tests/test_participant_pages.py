@@ -5,10 +5,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import BookingStatus, Event, OfferStatus, OutboxMail, Registration, RegistrationStatus, SeatOffer
+from webapp.models import (
+    BookingStatus,
+    Event,
+    OfferStatus,
+    OutboxMail,
+    Registration,
+    RegistrationStatus,
+    SeatOffer,
+    WorkshopBooking,
+)
 from webapp.models.base import utcnow
 from webapp.services import events, registrations, seats
 
@@ -63,6 +73,51 @@ def test_confirm_when_full_puts_on_the_waiting_list_with_the_position(app, clien
     assert "liste d'attente, en position 2" in content
     assert "/manage/" in content
     assert load(app, third).status == RegistrationStatus.waiting
+
+
+@support.ON_BOTH_DATABASES
+def test_the_confirmation_page_shows_what_the_confirmation_wrote_without_reading_it_again(db_app, make_event):
+    """The page after the click is built from the registration, its workshops and the event as the
+    confirmation left them, read under the event's lock: after its commit, no statement runs but
+    the count that gives a waiting person their place on the list."""
+    app, client = db_app, db_app.test_client()
+    start = utcnow().replace(microsecond=0) + timedelta(days=30)
+    event_id = make_event(starts_at=start, ends_at=start + timedelta(hours=8), capacity=1, workshops=[
+        dict(key="agro", title="Agroécologie", capacity=1, starts_at=start + timedelta(hours=2),
+             ends_at=start + timedelta(hours=3))])
+    anne = person_id(app, event_id, "Anne", workshops=["agro"], confirm=False)
+    bleuenn = person_id(app, event_id, "Bleuenn", confirm=False)
+    after_commit = []
+
+    def committed(connection):
+        after_commit.append("COMMIT")
+
+    def executed(connection, cursor, statement, *args):
+        if after_commit and statement != "BEGIN IMMEDIATE":  # SQLite's, for the count
+            after_commit.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    sa_event.listen(engine, "commit", committed)
+    sa_event.listen(engine, "before_cursor_execute", executed)
+    try:
+        seat = page_text(client.get(link(app, "confirm", anne)))
+        assert after_commit == ["COMMIT"]
+        after_commit.clear()
+        waiting = page_text(client.get(link(app, "confirm", bleuenn)))
+        assert len(after_commit) == 2 and after_commit[1].startswith("SELECT count(*)"), after_commit
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", executed)
+        sa_event.remove(engine, "commit", committed)
+
+    assert "une place vous est réservée" in seat
+    assert re.search(r"<strong>Agroécologie</strong> \([^)]*\) : place réservée", seat)
+    assert "liste d'attente, en position 1" in waiting
+    assert load(app, anne).status == RegistrationStatus.confirmed
+    assert load(app, bleuenn).status == RegistrationStatus.waiting
+    with app.app_context():
+        assert db.session.scalars(select(WorkshopBooking.status).filter_by(registration_id=anne)).all() == [
+            BookingStatus.booked]
 
 
 def test_confirm_twice_says_already_confirmed_without_the_manage_link(app, client, make_event):

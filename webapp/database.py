@@ -1,4 +1,4 @@
-"""Database engine tuning, the conditional UPDATE that decides races, and the INSERTs that let
+"""Database engine tuning, the conditional UPDATEs that decide races, and the INSERTs that let
 the database decide a conflict.
 
 On SQLite every transaction starts with BEGIN IMMEDIATE: a transaction that reads and then
@@ -13,6 +13,7 @@ from functools import lru_cache
 import psycopg
 from sqlalchemy import bindparam, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .extensions import db
 
@@ -51,6 +52,39 @@ def update_where(model, *conditions, **values):
         update(model).where(*conditions).values(**values).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def update_loaded(obj, *conditions, **values):
+    """`update_where` for the row of `obj`, an object the session loaded: True if it changed. What
+    the UPDATE wrote (`values`, which may be SQL expressions such as a counter plus one, and the
+    columns set on every update) comes back with it (RETURNING) and is set on `obj`, which then
+    holds the row as it is now without reading it again. When the row did not match, those
+    attributes are read again when next used."""
+    model = type(obj)
+    keys = [*values, *(column.key for column in model.__table__.columns
+                       if column.onupdate is not None and column.key not in values)]
+    row = db.session.execute(
+        update(model).where(model.id == obj.id, *conditions).values(**values)
+        .returning(*(getattr(model, key) for key in keys)).execution_options(synchronize_session=False)
+    ).one_or_none()
+    if row is None:
+        db.session.expire(obj, keys)
+        return False
+    for key, value in zip(keys, row, strict=True):
+        set_committed_value(obj, key, value)
+    return True
+
+
+def commit_keeping_loaded():
+    """Commit without expiring what the session loaded, for a page that shows right away what the
+    transaction did: its objects were read under its locks and kept in step with its writes (by
+    the ORM, or `update_loaded`), so reading them again would return the same."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def lock_until_commit(key):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import insert_unless_exists
+from ..database import commit_keeping_loaded, insert_unless_exists
 from ..extensions import db
 from ..mail.outbox import queue_mail, queue_registration_mail
 from ..models import (
@@ -287,7 +287,7 @@ def confirm_address(token):
         _await_approval(registration)
     else:
         _take_seat_or_wait(registration)
-    db.session.commit()
+    commit_keeping_loaded()  # the page that follows shows the registration and event as just written
     return registration
 
 

@@ -1,7 +1,7 @@
 """Seat pools (an event, or one of its workshops): atomic seats, waiting lists and seat offers.
 
 Counters. A pool row carries `capacity`, `seats_taken` and `waiting_count`. They are only
-changed by conditional UPDATEs (`_change_pool`), so each check and change is one step on
+changed by conditional UPDATEs (`database.update_loaded`), so each check and change is one step on
 SQLite and PostgreSQL alike: the database, not Python, decides who gets the last seat.
 Invariant: `seats_taken` counts the holders (confirmed or offered registrations of an event,
 booked or offered bookings of a workshop) and `waiting_count` the people waiting.
@@ -27,10 +27,9 @@ registrations, bookings, offers) always after it: no deadlock between them. On S
 transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 """
 from flask import current_app
-from sqlalchemy import bindparam, select, true, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, select, update
 
-from ..database import update_where
+from ..database import update_loaded, update_where
 from ..extensions import db
 from ..mail.outbox import queue_registration_mail
 from ..models import (
@@ -50,22 +49,7 @@ from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
 from .state import transition
 
-# --- Counters: one conditional UPDATE each. ---
-
-def _change_pool(pool, condition, **values):
-    """UPDATE `pool`'s row with `values` if `condition` holds; True if it changed. The counters as
-    the UPDATE left them come back with it (RETURNING): no second read."""
-    model = type(pool)
-    counters = db.session.execute(
-        update(model).where(model.id == pool.id, condition).values(**values)
-        .returning(model.seats_taken, model.waiting_count).execution_options(synchronize_session=False)
-    ).one_or_none()
-    if counters is None:
-        db.session.expire(pool, ["seats_taken", "waiting_count"])
-        return False
-    set_committed_value(pool, "seats_taken", counters.seats_taken)
-    set_committed_value(pool, "waiting_count", counters.waiting_count)
-    return True
+# --- Counters: one conditional UPDATE each, the counters as it left them set on the pool (`update_loaded`). ---
 
 
 def _has_free_seat(model):
@@ -75,38 +59,38 @@ def _has_free_seat(model):
 def take_seat(pool):
     """Take one seat of `pool` (an Event or a Workshop) if one is free and nobody waits; True on success."""
     model = type(pool)
-    return _change_pool(pool, _has_free_seat(model) & (model.waiting_count == 0),
-                        seats_taken=model.seats_taken + 1)
+    return update_loaded(pool, _has_free_seat(model) & (model.waiting_count == 0),
+                         seats_taken=model.seats_taken + 1)
 
 
 def join_waiting_list(pool):
     """Count one more person waiting for `pool`."""
     model = type(pool)
-    _change_pool(pool, true(), waiting_count=model.waiting_count + 1)
+    update_loaded(pool, waiting_count=model.waiting_count + 1)
 
 
 def _leave_waiting_count(pool):
     """Count one person less waiting for `pool` (the CHECK constraint refuses a negative count)."""
     model = type(pool)
-    _change_pool(pool, true(), waiting_count=model.waiting_count - 1)
+    update_loaded(pool, waiting_count=model.waiting_count - 1)
 
 
 def _give_back_seat(pool):
     model = type(pool)
-    _change_pool(pool, true(), seats_taken=model.seats_taken - 1)
+    update_loaded(pool, seats_taken=model.seats_taken - 1)
 
 
 def _seat_back_to_waiting(pool):
     """An offer is withdrawn and its person waits again: their held seat is freed."""
     model = type(pool)
-    _change_pool(pool, true(), seats_taken=model.seats_taken - 1, waiting_count=model.waiting_count + 1)
+    update_loaded(pool, seats_taken=model.seats_taken - 1, waiting_count=model.waiting_count + 1)
 
 
 def _hold_seat_for_next(pool):
     """Move one free seat to the first person waiting: the seat is taken for them. True if done."""
     model = type(pool)
-    return _change_pool(pool, _has_free_seat(model) & (model.waiting_count > 0),
-                        seats_taken=model.seats_taken + 1, waiting_count=model.waiting_count - 1)
+    return update_loaded(pool, _has_free_seat(model) & (model.waiting_count > 0),
+                         seats_taken=model.seats_taken + 1, waiting_count=model.waiting_count - 1)
 
 
 def _event_id(pool):

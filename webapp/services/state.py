@@ -4,15 +4,10 @@ Two clicks on the same link, or two workers on the same offer, race here: the co
 UPDATE lets exactly one of them win (the row is locked until commit on PostgreSQL; SQLite
 transactions are serialised by BEGIN IMMEDIATE).
 """
-from ..database import update_where
-from ..extensions import db
+from ..database import update_loaded
 
 
 def transition(obj, allowed, new_status, **values):
-    """Move `obj` (a model with `status`) from one of `allowed` to `new_status`; True if it moved."""
-    model = type(obj)
-    moved = update_where(model, model.id == obj.id, model.status.in_(list(allowed)), status=new_status, **values)
-    # What the UPDATE may have changed is read again when next used; the rest stays loaded.
-    changed = ["status", *values, *(column.key for column in model.__table__.columns if column.onupdate is not None)]
-    db.session.expire(obj, changed)
-    return moved
+    """Move `obj` (a model with `status`) from one of `allowed` to `new_status`; True if it moved.
+    `obj` then holds what the UPDATE wrote (`update_loaded`)."""
+    return update_loaded(obj, type(obj).status.in_(list(allowed)), status=new_status, **values)
