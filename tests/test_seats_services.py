@@ -7,9 +7,9 @@ import time_machine
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, SeatOffer
+from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
-from webapp.services import events, registrations, seats, tokens
+from webapp.services import events, registrations, seats, state, tokens
 from webapp.services.registrations import RegistrationError
 
 from . import support
@@ -474,3 +474,32 @@ def test_confirming_takes_a_bounded_number_of_sql_statements(app_ctx, make_event
 
     assert status(registration) == "confirmed"
     assert statements.count <= 6 + 1  # the registration read from the link, then 5 under the lock
+
+
+def test_a_counter_update_follows_the_changes_made_before_it(workshop_event):
+    """The conditional UPDATE is written on the table, outside the ORM: the changes the session
+    holds are flushed first, as an ORM statement would, so the guard sees the raised capacity."""
+    agro = workshop(workshop_event, "agro")
+    person(workshop_event, "Anne", workshops=[agro])
+    db.session.refresh(agro)
+    assert (agro.capacity, agro.seats_taken) == (1, 1)
+    agro.capacity = 2  # not flushed yet
+    assert seats.take_seat(agro)
+    assert agro.seats_taken == 2
+    db.session.rollback()
+
+
+def test_a_transition_writes_the_expressions_it_is_given(app_ctx, make_event):
+    """Transitions are built once per model, statuses, names and expressions: two expressions
+    under the same name each give their own statement."""
+    anne = person(full_event(make_event), "Anne")
+    confirmed = anne.status
+    revision = anne.revision
+    assert state.transition(anne, [confirmed], confirmed, revision=seats.NEXT_REVISION)
+    assert anne.revision == revision + 1
+    assert state.transition(anne, [confirmed], confirmed, revision=Registration.__table__.c.revision + 2)
+    assert anne.revision == revision + 3
+    assert not state.transition(anne, [RegistrationStatus.waiting], confirmed, revision=seats.NEXT_REVISION)
+    db.session.commit()
+    db.session.expire_all()
+    assert anne.revision == revision + 3

@@ -54,31 +54,43 @@ def update_where(model, *conditions, **values):
     return result.rowcount == 1
 
 
-def update_loaded(obj, *conditions, **values):
-    """`update_where` for the row of `obj`, an object the session loaded: True if it changed. What
-    the UPDATE wrote (`values`, which may be SQL expressions such as a counter plus one, and the
-    columns set on every update) comes back with it (RETURNING) and is set on `obj`, which then
-    holds the row as it is now without reading it again. When the row did not match, those
-    attributes are read again when next used."""
-    model = type(obj)
-    keys = [*values, *(column.key for column in model.__table__.columns
-                       if column.onupdate is not None and column.key not in values)]
-    row = db.session.execute(
-        update(model).where(model.id == obj.id, *conditions).values(**values)
-        .returning(*(getattr(model, key) for key in keys)).execution_options(synchronize_session=False)
-    ).one_or_none()
-    if row is None:
-        db.session.expire(obj, keys)
-        return False
-    for key, value in zip(keys, row, strict=True):
-        set_committed_value(obj, key, value)
-    return True
+class LoadedUpdate:
+    """A conditional UPDATE of the row of an object the session loaded, built once (per model, at
+    import): `run(obj)` is True if the row changed. What it wrote (`values`: SQL expressions such
+    as a counter plus one, or for each name in `bound`, the value given to `run`; and the columns
+    set on every update) comes back with it (RETURNING) and is set on `obj`, which then holds the
+    row as it is now without reading it again. When the row did not match, those attributes are
+    read again when next used.
+
+    The statement is on the table (SQLAlchemy Core) and kept, with its cache key, so a run neither
+    builds it again nor walks it to find its compiled form; `conditions` and `values` are written on
+    the table's columns (`model.__table__.c`).
+    """
+
+    def __init__(self, model, *conditions, bound=(), **values):
+        table = model.__table__
+        values |= {key: bindparam(key, type_=table.c[key].type) for key in bound}
+        self.keys = [*values, *(column.key for column in table.columns
+                                if column.onupdate is not None and column.key not in values)]
+        self.statement = (update(table).where(table.c.id == bindparam("loaded_id"), *conditions).values(**values)
+                          .returning(*(table.c[key] for key in self.keys)))
+
+    def run(self, obj, **bound_values):
+        session = db.session()
+        session.flush()  # as an ORM statement would: the UPDATE follows the changes made before it
+        row = session.connection().execute(self.statement, {"loaded_id": obj.id, **bound_values}).one_or_none()
+        if row is None:
+            session.expire(obj, self.keys)
+            return False
+        for key, value in zip(self.keys, row, strict=True):
+            set_committed_value(obj, key, value)
+        return True
 
 
 def commit_keeping_loaded():
     """Commit without expiring what the session loaded, for a page that shows right away what the
     transaction did: its objects were read under its locks and kept in step with its writes (by
-    the ORM, or `update_loaded`), so reading them again would return the same."""
+    the ORM, or `LoadedUpdate`), so reading them again would return the same."""
     session = db.session()
     session.expire_on_commit = False
     try:

@@ -459,7 +459,7 @@ def _end_registration(registration, allowed, mail_kind, by=None, *, ended=Regist
     held = registration.status
     when = {"cancelled_at" if ended == RegistrationStatus.cancelled else "decided_at": utcnow()}
     if held not in allowed or not transition(
-        registration, [held], ended, revision=Registration.revision + 1, **when,
+        registration, [held], ended, revision=seats.NEXT_REVISION, **when,
     ):
         db.session.rollback()
         raise RegistrationError(RegistrationErrorCode.already_cancelled

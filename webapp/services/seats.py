@@ -1,7 +1,7 @@
 """Seat pools (an event, or one of its workshops): atomic seats, waiting lists and seat offers.
 
 Counters. A pool row carries `capacity`, `seats_taken` and `waiting_count`. They are only
-changed by conditional UPDATEs (`database.update_loaded`), so each check and change is one step on
+changed by conditional UPDATEs (`database.LoadedUpdate`), so each check and change is one step on
 SQLite and PostgreSQL alike: the database, not Python, decides who gets the last seat.
 Invariant: `seats_taken` counts the holders (confirmed or offered registrations of an event,
 booked or offered bookings of a workshop) and `waiting_count` the people waiting.
@@ -29,7 +29,7 @@ transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from ..database import update_loaded, update_where
+from ..database import LoadedUpdate, update_where
 from ..extensions import db
 from ..mail.outbox import queue_registration_mail
 from ..models import (
@@ -41,6 +41,7 @@ from ..models import (
     Registration,
     RegistrationStatus,
     SeatOffer,
+    Workshop,
     WorkshopBooking,
 )
 from ..models.base import utcnow
@@ -49,48 +50,55 @@ from .dispatch import OFFER_FREE_SEATS, enqueue_after_commit
 from .errors import RegistrationError, RegistrationErrorCode
 from .state import transition
 
-# --- Counters: one conditional UPDATE each, the counters as it left them set on the pool (`update_loaded`). ---
+# --- Counters: one conditional UPDATE each, the counters as it left them set on the pool (`LoadedUpdate`). ---
 
 
-def _has_free_seat(model):
-    return model.capacity.is_(None) | (model.seats_taken < model.capacity)
+class _PoolCounters:
+    """The UPDATEs of one pool model's counters, built once."""
+
+    def __init__(self, model):
+        c = model.__table__.c
+        has_free_seat = c.capacity.is_(None) | (c.seats_taken < c.capacity)
+        self.take_seat = LoadedUpdate(model, has_free_seat & (c.waiting_count == 0), seats_taken=c.seats_taken + 1)
+        self.join_waiting_list = LoadedUpdate(model, waiting_count=c.waiting_count + 1)
+        self.leave_waiting_list = LoadedUpdate(model, waiting_count=c.waiting_count - 1)
+        self.give_back_seat = LoadedUpdate(model, seats_taken=c.seats_taken - 1)
+        self.seat_back_to_waiting = LoadedUpdate(model, seats_taken=c.seats_taken - 1,
+                                                 waiting_count=c.waiting_count + 1)
+        self.hold_seat_for_next = LoadedUpdate(model, has_free_seat & (c.waiting_count > 0),
+                                               seats_taken=c.seats_taken + 1, waiting_count=c.waiting_count - 1)
+
+
+_COUNTERS = {model: _PoolCounters(model) for model in (Event, Workshop)}
 
 
 def take_seat(pool):
     """Take one seat of `pool` (an Event or a Workshop) if one is free and nobody waits; True on success."""
-    model = type(pool)
-    return update_loaded(pool, _has_free_seat(model) & (model.waiting_count == 0),
-                         seats_taken=model.seats_taken + 1)
+    return _COUNTERS[type(pool)].take_seat.run(pool)
 
 
 def join_waiting_list(pool):
     """Count one more person waiting for `pool`."""
-    model = type(pool)
-    update_loaded(pool, waiting_count=model.waiting_count + 1)
+    _COUNTERS[type(pool)].join_waiting_list.run(pool)
 
 
 def _leave_waiting_count(pool):
     """Count one person less waiting for `pool` (the CHECK constraint refuses a negative count)."""
-    model = type(pool)
-    update_loaded(pool, waiting_count=model.waiting_count - 1)
+    _COUNTERS[type(pool)].leave_waiting_list.run(pool)
 
 
 def _give_back_seat(pool):
-    model = type(pool)
-    update_loaded(pool, seats_taken=model.seats_taken - 1)
+    _COUNTERS[type(pool)].give_back_seat.run(pool)
 
 
 def _seat_back_to_waiting(pool):
     """An offer is withdrawn and its person waits again: their held seat is freed."""
-    model = type(pool)
-    update_loaded(pool, seats_taken=model.seats_taken - 1, waiting_count=model.waiting_count + 1)
+    _COUNTERS[type(pool)].seat_back_to_waiting.run(pool)
 
 
 def _hold_seat_for_next(pool):
     """Move one free seat to the first person waiting: the seat is taken for them. True if done."""
-    model = type(pool)
-    return update_loaded(pool, _has_free_seat(model) & (model.waiting_count > 0),
-                         seats_taken=model.seats_taken + 1, waiting_count=model.waiting_count - 1)
+    return _COUNTERS[type(pool)].hold_seat_for_next.run(pool)
 
 
 def _event_id(pool):
@@ -191,11 +199,15 @@ def queue_invite_updated(registration, previous=None):
     return queue_registration_mail("invite_updated", registration, f"invite:{registration.id}:{sequence}", **payload)
 
 
+# The next SEQUENCE of a person's invite, built once (see `state.transition`).
+NEXT_REVISION = Registration.__table__.c.revision + 1
+
+
 def raise_revision(registration):
     """Something shown in this person's invite changed: its SEQUENCE goes up by one."""
     db.session.execute(
         update(Registration).where(Registration.id == registration.id)
-        .values(revision=Registration.revision + 1).execution_options(synchronize_session=False)
+        .values(revision=NEXT_REVISION).execution_options(synchronize_session=False)
     )
     db.session.expire(registration, ["revision"])
 
@@ -394,7 +406,7 @@ def _end_offer(event, offer):
     if offer.workshop_id is None:
         registration = offer.registration
         _move(registration, RegistrationStatus.offered, RegistrationStatus.cancelled, cancelled_at=utcnow(),
-              revision=Registration.revision + 1)
+              revision=NEXT_REVISION)
         for booking in registration.active_bookings():  # only requests: no seat yet
             cancel_booking(booking)
     else:
