@@ -27,7 +27,7 @@ registrations, bookings, offers) always after it: no deadlock between them. On S
 transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 """
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from ..database import LoadedUpdate, update_where
 from ..extensions import db
@@ -201,15 +201,12 @@ def queue_invite_updated(registration, previous=None):
 
 # The next SEQUENCE of a person's invite, built once (see `state.transition`).
 NEXT_REVISION = Registration.__table__.c.revision + 1
+_RAISE_REVISION = LoadedUpdate(Registration, revision=NEXT_REVISION)
 
 
 def raise_revision(registration):
     """Something shown in this person's invite changed: its SEQUENCE goes up by one."""
-    db.session.execute(
-        update(Registration).where(Registration.id == registration.id)
-        .values(revision=NEXT_REVISION).execution_options(synchronize_session=False)
-    )
-    db.session.expire(registration, ["revision"])
+    _RAISE_REVISION.run(registration)
 
 
 # --- Offers. ---
