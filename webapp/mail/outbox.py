@@ -137,11 +137,15 @@ def claim_with_waiting(outbox_id, kinds, up_to):
     worker is claiming at the same moment are skipped rather than waited for."""
     now = utcnow()
     columns = _OUTBOX.c
+    # Picked once, as a materialised CTE: as a plain subquery of the UPDATE, PostgreSQL may run it
+    # again for each row it updates, each run skipping the rows already taken and so taking the
+    # next ones, until every due row is claimed.
     waiting = (select(columns.id)
                .where(or_(columns.id == outbox_id, columns.kind.in_(kinds)), *_due(now))
                .order_by(columns.id != outbox_id, columns.id).limit(up_to)
-               .with_for_update(skip_locked=True))  # FOR UPDATE is left out on SQLite
-    return _claim(columns.id.in_(waiting), now)
+               .with_for_update(skip_locked=True)  # FOR UPDATE is left out on SQLite
+               .cte("waiting").prefix_with("MATERIALIZED", dialect="postgresql"))
+    return _claim(columns.id.in_(select(waiting.c.id)), now)
 
 
 def _due(now):
