@@ -105,6 +105,22 @@ def test_plural_forms_follow_the_number(app_ctx):
 
 # --- Pages ---
 
+
+def test_templates_follow_a_language_forced_within_the_request(app):
+    """The pages' gettext looks the translations up once per request and locale: a rendering in
+    a forced language (as a mail rendered during a request) gets that language, and the page's
+    own language comes back after it."""
+    page = app.jinja_env.from_string('{{ _("Tous les événements") }} {{ pgettext("full name", "Nom") }}')
+    with app.test_request_context("/?lang=en"):
+        assert page.render() == "All events Name"
+        with force_locale("fr"):
+            assert page.render() == "Tous les événements Nom"
+            with force_locale("en"):
+                assert page.render() == "All events Name"
+            assert page.render() == "Tous les événements Nom"
+        assert page.render() == "All events Name"
+
+
 def test_event_page_in_english_from_the_browser(client, event_slug, catalogue):
     page = page_text(client.get(f"/events/{event_slug}", headers=ENGLISH_BROWSER))
     assert '<html lang="en">' in page

@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, load_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+from .extensions import babel, csrf, db, install_gettext, limiter, login_manager, migrate, select_locale
 
 
 def create_app(overrides=None):
@@ -22,6 +22,7 @@ def create_app(overrides=None):
     limiter.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_gettext(app.jinja_env)  # in place of Flask-Babel's own
 
     from .database import configure_engine_events
     from .services.dispatch import celery_init_app

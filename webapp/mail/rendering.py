@@ -12,11 +12,12 @@ from email.utils import make_msgid
 
 import css_inline
 from flask import current_app
-from flask_babel import force_locale, get_translations
+from flask_babel import force_locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .. import formatting
 from ..checkin_qr import qr_png
+from ..extensions import install_gettext
 from ..links import absolute_url
 from ..services import tokens
 from ..services.calendar import build_invite, uid_host
@@ -64,11 +65,7 @@ def mail_templates():
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        env.install_gettext_callables(
-            lambda message: get_translations().gettext(message),
-            lambda singular, plural, n: get_translations().ngettext(singular, plural, n),
-            newstyle=True,
-        )
+        install_gettext(env)
         env.globals.update(
             event_when=formatting.event_when,
             format_event_datetime=formatting.format_event_datetime,
