@@ -15,6 +15,7 @@ from datetime import timedelta
 import dkim
 import pytest
 import redis
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, update
 
 from webapp import create_app
@@ -223,6 +224,36 @@ def test_a_transactional_task_takes_the_mails_queued_behind_it(db_app, smtp_serv
         assert sorted(recipient for _, recipient in mails) == sorted(address(n) for n in range(30))
         assert statuses() == {OutboxStatus.sent: 30, OutboxStatus.queued: 1}
 
+
+
+def test_a_batch_of_mails_about_workshops_loads_the_bookings_once(app, make_event, smtp_server):
+    """The mails of a batch show each person's workshops from what the batch loaded: one query
+    for the bookings of all its registrations, not one per mail."""
+    start = utcnow().replace(microsecond=0) + timedelta(days=30)
+    event_id = make_event(workshops=[dict(key="agro", title="Agroécologie", starts_at=start + timedelta(hours=2),
+                                          ends_at=start + timedelta(hours=3))])
+    people = [support.person_id(app, event_id, name, workshops=["agro"]) for name in ("Anne", "Bleuenn", "Corentin",
+                                                                                      "Dewi", "Enora", "Gwen")]
+    bookings_read = []
+
+    def executed(connection, cursor, statement, *args):
+        if "FROM workshop_bookings" in statement:
+            bookings_read.append(statement)
+
+    with app.app_context():
+        row_ids = db.session.scalars(select(OutboxMail.id).where(OutboxMail.kind == "registration_confirmed")
+                                     .order_by(OutboxMail.id)).all()
+        db.session.commit()
+        assert len(row_ids) == len(people)
+        sa_event.listen(db.engine, "before_cursor_execute", executed)
+        try:
+            delivery.deliver_batch(row_ids)
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", executed)
+        assert statuses()[OutboxStatus.sent] == len(people)
+    mails = smtp_server.wait_for("gwen@example.org", kind="registration_confirmed")
+    assert "Agroécologie" in support.mail_text(mails[0])
+    assert len(bookings_read) == 1, bookings_read
 
 @support.ON_BOTH_DATABASES
 def test_two_workers_taking_the_transactional_mails_queued_behind_their_own_send_each_once(
