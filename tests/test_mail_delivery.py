@@ -226,34 +226,43 @@ def test_a_transactional_task_takes_the_mails_queued_behind_it(db_app, smtp_serv
 
 
 
-def test_a_batch_of_mails_about_workshops_loads_the_bookings_once(app, make_event, smtp_server):
-    """The mails of a batch show each person's workshops from what the batch loaded: one query
-    for the bookings of all its registrations, not one per mail."""
+def test_a_batch_of_mails_loads_the_bookings_and_consents_once(app, make_event, smtp_server):
+    """The mails of a batch show each person's workshops, and the news withdrawal link to those who
+    agreed to news, from what the batch loaded: one query for the bookings of all its
+    registrations and one for their consents, not one per mail."""
     start = utcnow().replace(microsecond=0) + timedelta(days=30)
     event_id = make_event(workshops=[dict(key="agro", title="Agroécologie", starts_at=start + timedelta(hours=2),
                                           ends_at=start + timedelta(hours=3))])
-    people = [support.person_id(app, event_id, name, workshops=["agro"]) for name in ("Anne", "Bleuenn", "Corentin",
-                                                                                      "Dewi", "Enora", "Gwen")]
-    bookings_read = []
+    names = ("Anne", "Bleuenn", "Corentin", "Dewi", "Enora", "Gwen")
+    with_news = {"Anne", "Dewi", "Gwen"}
+    for name in names:
+        support.person_id(app, event_id, name, workshops=["agro"], news_consent=name in with_news)
+    read = {"workshop_bookings": [], "consents": []}
 
     def executed(connection, cursor, statement, *args):
-        if "FROM workshop_bookings" in statement:
-            bookings_read.append(statement)
+        for table, statements in read.items():
+            if f"FROM {table}" in statement:
+                statements.append(statement)
 
     with app.app_context():
         row_ids = db.session.scalars(select(OutboxMail.id).where(OutboxMail.kind == "registration_confirmed")
                                      .order_by(OutboxMail.id)).all()
         db.session.commit()
-        assert len(row_ids) == len(people)
+        assert len(row_ids) == len(names)
         sa_event.listen(db.engine, "before_cursor_execute", executed)
         try:
             delivery.deliver_batch(row_ids)
         finally:
             sa_event.remove(db.engine, "before_cursor_execute", executed)
-        assert statuses()[OutboxStatus.sent] == len(people)
-    mails = smtp_server.wait_for("gwen@example.org", kind="registration_confirmed")
-    assert "Agroécologie" in support.mail_text(mails[0])
-    assert len(bookings_read) == 1, bookings_read
+        assert statuses()[OutboxStatus.sent] == len(names)
+    for name in names:
+        [mail] = smtp_server.wait_for(f"{name.lower()}@example.org", kind="registration_confirmed")
+        text = support.mail_text(mail)
+        assert "Agroécologie" in text
+        assert ("/news-consent/" in text) == (name in with_news), name
+    assert len(read["workshop_bookings"]) == 1, read["workshop_bookings"]
+    assert len(read["consents"]) == 1, read["consents"]
+
 
 @support.ON_BOTH_DATABASES
 def test_two_workers_taking_the_transactional_mails_queued_behind_their_own_send_each_once(

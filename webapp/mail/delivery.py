@@ -109,18 +109,18 @@ def _send_claimed(claims, session):
 
 
 def _load(outbox_ids):
-    """Load the rows of a batch with their registrations (with their events, workshop bookings
-    and workshops) and mailings in a few queries, and keep what is loaded across the commits of
-    the batch (the rows left are loaded again every RECORD_SENT_EVERY mails): rendering a mail
-    then costs no query for them. Returns {id: row}, to be held while they are used: the session
-    keeps only weak references to what it loaded."""
+    """Load the rows of a batch with their registrations (with their events, consents, workshop
+    bookings and workshops) and mailings in a few queries, and keep what is loaded across the
+    commits of the batch (the rows left are loaded again every RECORD_SENT_EVERY mails): rendering
+    a mail then costs no query for them. Returns {id: row}, to be held while they are used: the
+    session keeps only weak references to what it loaded."""
     if not outbox_ids:
         return {}
     db.session().expire_on_commit = False  # before this commit too: it would expire them all
     rows = db.session.scalars(
         select(OutboxMail).where(OutboxMail.id.in_(outbox_ids))
         .options(selectinload(OutboxMail.registration).options(
-                     selectinload(Registration.event),
+                     selectinload(Registration.event), selectinload(Registration.consents),
                      selectinload(Registration.bookings).selectinload(WorkshopBooking.workshop)),
                  selectinload(OutboxMail.mailing))).all()
     db.session.commit()

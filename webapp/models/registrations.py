@@ -150,6 +150,8 @@ class Registration(db.Model):
     answers = relationship("Answer", back_populates="registration", cascade="all, delete-orphan",
                            passive_deletes=True, order_by="Answer.question_id")
     checkin = relationship("CheckIn", back_populates="registration", uselist=False, passive_deletes=True)
+    # What the person agreed to, the oldest first; written by `services.consents` only.
+    consents = relationship("Consent", viewonly=True, order_by="(Consent.given_at, Consent.id)")
 
     @property
     def full_name(self):

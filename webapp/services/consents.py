@@ -23,19 +23,11 @@ def record_at_registration(registration, news):
 _INSERT_CONSENT = insert(Consent.__table__)
 
 
-def of(registration):
-    """The registration's consents, the oldest first."""
-    return db.session.scalars(
-        select(Consent).where(Consent.registration_id == registration.id).order_by(Consent.given_at, Consent.id)
-    ).all()
-
-
 def has_news(registration):
-    """Whether the person agreed to news from the network and has not withdrawn it."""
-    return db.session.scalar(
-        select(Consent.id).where(Consent.registration_id == registration.id,
-                                 Consent.purpose == ConsentPurpose.network_news, Consent.withdrawn_at.is_(None))
-    ) is not None
+    """Whether the person agreed to news from the network and has not withdrawn it. Reads the
+    registration's consents: loaded once with a batch of mails, else on first use."""
+    return any(consent.purpose == ConsentPurpose.network_news and consent.withdrawn_at is None
+               for consent in registration.consents)
 
 
 def withdraw_news(registration):

@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.registrations import ACTIVE_STATUSES
-from . import consents, registrations, survey_answers
+from . import registrations, survey_answers
 from .errors import RegistrationError
 
 # Outbox rows that may still be sent.
@@ -314,7 +314,7 @@ def _registrations_section(people):
                         for answer in registration.answers],
             "consents": [{"purpose": consent.purpose.value, "text_version": consent.text_version,
                           "given_at": _iso(consent.given_at), "withdrawn_at": _iso(consent.withdrawn_at)}
-                         for consent in consents.of(registration)],
+                         for consent in registration.consents],
         })
     return items
 
