@@ -29,6 +29,7 @@ def downgrade():
     op.drop_index('ix_outbox_event_status_kind', table_name='outbox')
     op.drop_index('ix_workshop_bookings_registration_id', table_name='workshop_bookings')
     op.drop_index('ix_registrations_event_created', table_name='registrations')
-    op.drop_index('ix_registrations_event_name', table_name='registrations')
+    # Gone already on SQLite, whose batch operations (0005 down) drop an index on expressions.
+    op.drop_index('ix_registrations_event_name', table_name='registrations', if_exists=True)
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.drop_column('priority_at')
