@@ -285,18 +285,21 @@ def cases(draw, targets, all_tokens):
     csrf_values = {"valid": [signed], "missing": [], "forged": [support.forge(signed)], "truncated": [signed[:20]],
                    "repeated": [support.forge(signed), signed]}[csrf]
     mangled += [(b"csrf_token", token.encode()) for token in csrf_values]
-    if method != "GET" and csrf != "valid":
-        refused = True
 
     encoding = draw(st.sampled_from(["form", "form", "form", "multipart", "json", "text", "none", "broken"]))
     headers = {}
+    files = set()  # the fields sent as files (multipart): not form fields, so never a CSRF token
     if encoding == "form":
         body, headers["Content-Type"] = urlencode(mangled).encode(), "application/x-www-form-urlencoded"
     elif encoding == "multipart":
         boundary = "emgavfuzz"
-        parts = [b'--%s\r\nContent-Disposition: form-data; name="%s"%s\r\n\r\n%s\r\n' % (
-            boundary.encode(), name.replace(b'"', b"%22"), draw(st.sampled_from([b"", b'; filename="a.txt"'])),
-            value) for name, value in mangled]
+        parts = []
+        for index, (name, value) in enumerate(mangled):
+            filename = draw(st.sampled_from([b"", b'; filename="a.txt"']))
+            if filename:
+                files.add(index)
+            parts.append(b'--%s\r\nContent-Disposition: form-data; name="%s"%s\r\n\r\n%s\r\n' % (
+                boundary.encode(), name.replace(b'"', b"%22"), filename, value))
         body = b"".join(parts) + b"--%s--\r\n" % boundary.encode()
         headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
     elif encoding == "json":
@@ -315,6 +318,9 @@ def cases(draw, targets, all_tokens):
         body = urlencode(mangled).encode()
     if encoding in ("json", "text", "none"):  # a form that does not arrive as one
         refused = refused or method != "GET"
+    # The first csrf_token form field decides: a forged one sent as a file leaves the genuine one.
+    form_tokens = [value for index, (name, value) in enumerate(mangled) if name == b"csrf_token" and index not in files]
+    refused = refused or (method != "GET" and form_tokens[:1] != [signed.encode()])
     if draw(st.booleans()):
         # HTTP cannot carry a line break or NUL in a header value.
         value = draw(hostile_text).encode("utf-8", "replace").decode("latin-1")
