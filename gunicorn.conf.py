@@ -7,6 +7,15 @@ threads each let a process serve another request while one waits for PostgreSQL'
 Redis, without the contention for Python's lock that more threads bring. WEB_CONCURRENCY
 (processes) and WEB_THREADS (threads per process) change them; the app reads WEB_CONCURRENCY too,
 for its rate limit while Redis is down, so it is set here for the processes.
+
+Each process takes at most 2 connections per thread: one being served and one waiting. With
+gunicorn's default (1,000), a busy process keeps accepting connections it cannot serve yet while
+another process idles, and the slowest answers wait for that: at 32 connections, the 99th
+percentile was 1.5 to 2 times the one with this limit, for the same throughput. The connections
+beyond it wait in the kernel's queue for the first free process. It also allows each process
+only as many idle kept-alive connections as it has threads, and a client that connects and sends
+nothing holds its place for `keepalive` seconds: the server belongs behind a reverse proxy that
+buffers requests (nginx does by default), as the README says.
 """
 import os
 
@@ -14,6 +23,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * (os.cpu_count() or 1)
 os.environ["WEB_CONCURRENCY"] = str(workers)
 threads = int(os.environ.get("WEB_THREADS") or 2)
 worker_class = "gthread"
+worker_connections = 2 * threads
 bind = "0.0.0.0:8000"
 accesslog = "-"
 keepalive = 5  # seconds a browser's connection stays open between two requests

@@ -302,12 +302,18 @@ def start_worker(env, concurrency=2, beat=False, queues=None):
     return worker
 
 
-def start_gunicorn(env, workers=4, port=None):
-    """The web app under gunicorn with several worker processes, on `port` (default: a free one);
-    returns (Process, base_url)."""
+def start_gunicorn(env, workers=4, port=None, *, production=False, app="webapp:create_app()"):
+    """`app` under gunicorn on `port` (default: a free one), in `workers` processes of one thread;
+    with `production`, under the production settings (gunicorn.conf.py): `workers` processes
+    (None: WEB_CONCURRENCY or the file's default) of WEB_THREADS threads. Returns (Process, base_url)."""
     port = port or free_port()
-    server = Process([str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                      "--timeout", "120", "webapp:create_app()"], env, "gunicorn")
+    if production:
+        options = ["-c", str(ROOT / "gunicorn.conf.py")]
+        if workers:
+            env = dict(env, WEB_CONCURRENCY=str(workers))
+    else:
+        options = ["-w", str(workers), "--timeout", "120"]
+    server = Process([str(VENV_BIN / "gunicorn"), *options, "-b", f"127.0.0.1:{port}", app], env, "gunicorn")
     try:
         wait_until(lambda: port_open(port) or server.proc.poll() is not None, timeout=60,
                    message="gunicorn to listen")

@@ -2,7 +2,11 @@
 and the README's table, which must list every variable config.py reads."""
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from http.client import HTTPConnection
+from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 import pytest
 
@@ -131,3 +135,25 @@ def test_dkim_takes_its_three_settings_and_a_readable_key(clean_env, tmp_path):
     (tmp_path / "missing.pem").write_text("not a key\n")
     with pytest.raises(ConfigError, match="is not a PEM private key"):
         load_config()
+
+
+def test_the_production_web_server_answers_more_connections_than_it_takes_at_once(base_env):
+    """gunicorn.conf.py lets each process take 2 connections per thread (8 here): 40 at once all
+    get their answer, the others waiting in the kernel's queue; and a browser's connection is
+    still kept alive between its requests."""
+    server, url = support.start_gunicorn(dict(base_env, WEB_THREADS="2"), workers=2, production=True)
+    try:
+        with ThreadPoolExecutor(40) as pool:
+            statuses = list(pool.map(lambda _: urlopen(f"{url}/healthz", timeout=30).status, range(40)))
+        assert statuses == [200] * 40
+        connection, sockets = HTTPConnection(urlsplit(url).netloc, timeout=10), []
+        for _ in range(3):
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            sockets.append(connection.sock)  # None once the server closed it
+        connection.close()
+        assert sockets[0] is not None and all(sock is sockets[0] for sock in sockets)
+    finally:
+        server.stop()

@@ -48,7 +48,6 @@ MIN_FILL_SECONDS = float(os.environ.get("REGISTRATION_MIN_FILL_SECONDS", "3"))  
 IDLE_MAILS = 10
 SLUG = "journee-bench"
 SECRET_KEY = "bench-secret-key-" + "x" * 40
-CONFIG_FILE = support.ROOT / "gunicorn.conf.py"
 
 # --- The SMTP sink: a separate process, so that it takes no time from the load generator. ---
 
@@ -225,17 +224,6 @@ def milliseconds(values, fraction):
 # --- The services under test. ---
 
 
-def gunicorn(env, app, port):
-    """gunicorn serving `app` with the production settings (gunicorn.conf.py) on `port`."""
-    args = [str(support.VENV_BIN / "gunicorn"), "-c", str(CONFIG_FILE), "-b", f"127.0.0.1:{port}", app]
-    server = support.Process(args, env, "bench-gunicorn")
-    support.wait_until(lambda: support.port_open(port) or server.proc.poll() is not None, timeout=60,
-                       message="gunicorn to listen")
-    if server.proc.poll() is not None:
-        raise RuntimeError("gunicorn died:\n" + server.log())
-    return server
-
-
 def lower_cpu_weight(process, nice):
     """Give `process` (a support.Process: its own session and process group) and its children
     `nice`: on each process, and on its session, which is what Linux weighs against the other
@@ -332,8 +320,9 @@ def main():
         for worker in workers:
             lower_cpu_weight(worker, WORKER_NICE)
         processes += workers
-        processes.append(gunicorn(env, "webapp:create_app()", emgav_port))
-        processes.append(gunicorn(env, "tests.bench.baseline_app:create_app()", baseline_port))
+        processes.append(support.start_gunicorn(env, None, emgav_port, production=True)[0])
+        processes.append(support.start_gunicorn(env, None, baseline_port, production=True,
+                                                     app="tests.bench.baseline_app:create_app()")[0])
         baseline_pool = baseline_tokens(database_url, 4 * pool)  # it goes faster
         apps = {"Emgav": emgav_port, "baseline": baseline_port}
         print(f"Emgav vs baseline: {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS:g} s each, "
