@@ -4,9 +4,12 @@
 Chosen with `make bench-register` on 2 cores: 4 processes of 1, 2 or 4 threads and 3 of 8 gave
 the same throughput within the noise of the machine; 2 processes per core use the cores, and 2
 threads each let a process serve another request while one waits for PostgreSQL's commit or
-Redis, without the contention for Python's lock that more threads bring. WEB_CONCURRENCY
-(processes) and WEB_THREADS (threads per process) change them; the app reads WEB_CONCURRENCY too,
-for its rate limit while Redis is down, so it is set here for the processes.
+Redis, without the contention for Python's lock that more threads bring. With the connection
+limit below, 2 to 4 processes of 1 or 2 threads confirmed addresses at the same rate, and more
+requests in flight (4 processes of 4 threads, 6 of 2, 8 of 1) 10 % slower: they queue for an
+event's seat lock. WEB_CONCURRENCY (processes) and WEB_THREADS (threads per process) change
+them; the app reads WEB_CONCURRENCY too, for its rate limit while Redis is down, so it is set
+here for the processes.
 
 Each process takes at most 2 connections per thread: one being served and one waiting. With
 gunicorn's default (1,000), a busy process keeps accepting connections it cannot serve yet while
