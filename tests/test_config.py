@@ -1,5 +1,6 @@
 """Configuration from environment variables: defaults, validation, start-up errors, `.env`,
-and the README's table, which must list every variable config.py reads."""
+the README's table, which must list every variable config.py reads, and the production web
+server's settings (gunicorn.conf.py)."""
 import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -143,9 +144,12 @@ def test_the_production_web_server_answers_more_connections_than_it_takes_at_onc
     still kept alive between its requests."""
     server, url = support.start_gunicorn(dict(base_env, WEB_THREADS="2"), workers=2, production=True)
     try:
+        def status(_):
+            with urlopen(f"{url}/healthz", timeout=30) as response:
+                return response.status
+
         with ThreadPoolExecutor(40) as pool:
-            statuses = list(pool.map(lambda _: urlopen(f"{url}/healthz", timeout=30).status, range(40)))
-        assert statuses == [200] * 40
+            assert list(pool.map(status, range(40))) == [200] * 40
         connection, sockets = HTTPConnection(urlsplit(url).netloc, timeout=10), []
         for _ in range(3):
             connection.request("GET", "/healthz")

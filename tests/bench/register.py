@@ -322,7 +322,7 @@ def main():
         processes += workers
         processes.append(support.start_gunicorn(env, None, emgav_port, production=True)[0])
         processes.append(support.start_gunicorn(env, None, baseline_port, production=True,
-                                                     app="tests.bench.baseline_app:create_app()")[0])
+                                                app="tests.bench.baseline_app:create_app()")[0])
         baseline_pool = baseline_tokens(database_url, 4 * pool)  # it goes faster
         apps = {"Emgav": emgav_port, "baseline": baseline_port}
         print(f"Emgav vs baseline: {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS:g} s each, "
