@@ -16,9 +16,10 @@ gunicorn's default (1,000), a busy process keeps accepting connections it cannot
 another process idles, and the slowest answers wait for that: at 32 connections, the 99th
 percentile was 1.5 to 2 times the one with this limit, for the same throughput. The connections
 beyond it wait in the kernel's queue for the first free process. It also allows each process
-only as many idle kept-alive connections as it has threads, and a client that connects and sends
-nothing holds its place for `keepalive` seconds: the server belongs behind a reverse proxy that
-buffers requests (nginx does by default), as the README says.
+only as many idle kept-alive connections as it has threads. With this limit as with the default,
+a client that connects and sends nothing holds a thread for 5 seconds, then its place for
+`keepalive` seconds more: the server belongs behind a reverse proxy that buffers requests (nginx
+does by default), as the README says.
 """
 import os
 
