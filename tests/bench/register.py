@@ -320,8 +320,9 @@ def main():
         for worker in workers:
             lower_cpu_weight(worker, WORKER_NICE)
         processes += workers
-        processes.append(support.start_gunicorn(env, None, emgav_port, production=True)[0])
-        processes.append(support.start_gunicorn(env, None, baseline_port, production=True,
+        # Processes: WEB_CONCURRENCY, or gunicorn.conf.py's default.
+        processes.append(support.start_gunicorn(env, workers=None, port=emgav_port, production=True)[0])
+        processes.append(support.start_gunicorn(env, workers=None, port=baseline_port, production=True,
                                                 app="tests.bench.baseline_app:create_app()")[0])
         baseline_pool = baseline_tokens(database_url, 4 * pool)  # it goes faster
         apps = {"Emgav": emgav_port, "baseline": baseline_port}
