@@ -156,6 +156,26 @@ def test_200_simultaneous_confirmations_for_50_seats(target):
         assert sorted(registrations.waiting_position(r) for r in waiting) == list(range(1, 151))
 
 
+def test_double_clicks_on_confirmation_links_take_one_seat_each(target):
+    """Twelve people each click their confirmation link twice at once, for an event of 8 seats.
+    While seats are free a confirmation takes one in the statement that locks the event; then the
+    event is locked first and people join the waiting list. Of each pair of clicks, one confirms
+    and the other is told the address is confirmed already: no seat taken twice."""
+    _, app = target
+    with app.test_request_context():
+        event = create_event(capacity=8)
+        event_id = event.id
+        links = [tokens.confirm_token(db.session.get(Registration, i)) for i in register_people(event, 12)]
+        db.session.commit()
+
+    calls = [lambda link=link: registrations.confirm_address(link) for link in links for _ in range(2)]
+    assert outcomes(run_together(app, calls)) == {"ok": 12, "already_confirmed": 12}
+    with app.app_context():
+        assert statuses(event_id) == {"confirmed": 8, "waiting": 4}
+        assert_counters_match_rows(event_id)
+        assert (mail_count("registration_confirmed"), mail_count("waiting_list")) == (8, 4)
+
+
 # --- Offers, cancellations and double clicks from many threads at once. ---
 
 def test_concurrent_acceptances_and_double_clicks_on_offers(target):

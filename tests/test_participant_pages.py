@@ -193,6 +193,8 @@ def test_confirmation_link_after_registrations_closed(app, client, make_event):
     assert page.status_code == 410
     assert "closes" in page_text(page)
     assert load(app, reg_id).status == RegistrationStatus.pending
+    with app.app_context():
+        assert db.session.get(Event, event_id).seats_taken == 0  # the seat taken with the lock is given back
 
 
 # --- Manage link ---------------------------------------------------------------------------

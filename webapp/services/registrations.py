@@ -269,8 +269,13 @@ def confirm_address(token):
         "confirm", token, max_age=current_app.config["CONFIRM_LINK_MAX_AGE"].total_seconds()
     )
     registration_id = registration.id
-    # Locked first, so that the approval setting cannot change while we follow it.
-    event = seats.lock_event(registration.event_id)
+    # Most often a seat is free: one UPDATE takes it and locks the event. Otherwise (full, people
+    # waiting, approval needed) the event is locked first, so that the approval setting cannot
+    # change while we follow it, and the seat is decided under the lock.
+    event = seats.take_seat_locking_event(registration.event_id)
+    seat_taken = event is not None
+    if not seat_taken:
+        event = seats.lock_event(registration.event_id)
     # Read again now that the event is locked, with the workshop requests a seat books: one statement.
     db.session.scalars(_REGISTRATION_WITH_BOOKINGS, {"registration_id": registration_id}).unique().one()
     try:
@@ -281,12 +286,12 @@ def confirm_address(token):
         if not event.accepts_registrations():
             raise RegistrationError(RegistrationErrorCode.closed)
     except RegistrationError:
-        db.session.rollback()
+        db.session.rollback()  # gives back the seat taken, if any
         raise
-    if event.approval_required and registration.decided_at is None:
+    if not seat_taken and event.approval_required and registration.decided_at is None:
         _await_approval(registration)
     else:
-        _take_seat_or_wait(registration)
+        _take_seat_or_wait(registration, seat_taken=seat_taken)
     commit_keeping_loaded()  # the page that follows shows the registration and event as just written
     return registration
 
@@ -314,16 +319,17 @@ _MOVED_ON = {
 }
 
 
-def _take_seat_or_wait(registration, was=RegistrationStatus.pending, **values):
+def _take_seat_or_wait(registration, was=RegistrationStatus.pending, seat_taken=False, **values):
     """A registration in status `was` moves on (pending: its address is confirmed; awaiting approval:
-    an organiser accepted it, `values` recording the decision): it takes a seat, or joins the
-    waiting list, and its mails are queued. The caller holds the event's lock (`seats.lock_event`),
-    so the event read then is current. Not committed; on RegistrationError('already_confirmed' or
-    'not_awaiting': moved on meanwhile; 'closed') the transaction is rolled back."""
+    an organiser accepted it, `values` recording the decision): it takes a seat (`seat_taken`: the
+    caller took it already), or joins the waiting list, and its mails are queued. The caller holds
+    the event's lock (see the locking note in seats.py), so the event read then is current. Not
+    committed; on RegistrationError('already_confirmed' or 'not_awaiting': moved on meanwhile;
+    'closed') the transaction is rolled back."""
     event = registration.event
     now = utcnow()
     # The seat check and take is one conditional UPDATE of the event row (see the locking note in seats.py).
-    took_seat = seats.take_seat(event)
+    took_seat = seat_taken or seats.take_seat(event)
     if not took_seat:
         seats.join_waiting_list(event)
     # Of two concurrent clicks on the link (or decisions), only one moves the registration on; the

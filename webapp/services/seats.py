@@ -22,12 +22,13 @@ simply stay free. An offer already made can be accepted until it expires, which 
 than the event start; cancelling the event withdraws it.
 
 Locking. Every transaction that changes an event's seats, lists or offers first locks the
-event row (`lock_event`). They therefore run one at a time per event and lock the other rows (workshops,
+event row (`lock_event`, or for a confirmation `take_seat_locking_event`, whose seat UPDATE
+locks it the same way). They therefore run one at a time per event and lock the other rows (workshops,
 registrations, bookings, offers) always after it: no deadlock between them. On SQLite every
 transaction starts with BEGIN IMMEDIATE and is serialised anyway.
 """
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from ..database import LoadedUpdate, update_where
 from ..extensions import db
@@ -59,7 +60,8 @@ class _PoolCounters:
     def __init__(self, model):
         c = model.__table__.c
         has_free_seat = c.capacity.is_(None) | (c.seats_taken < c.capacity)
-        self.take_seat = LoadedUpdate(model, has_free_seat & (c.waiting_count == 0), seats_taken=c.seats_taken + 1)
+        self.seat_for_newcomer = has_free_seat & (c.waiting_count == 0)
+        self.take_seat = LoadedUpdate(model, self.seat_for_newcomer, seats_taken=c.seats_taken + 1)
         self.join_waiting_list = LoadedUpdate(model, waiting_count=c.waiting_count + 1)
         self.leave_waiting_list = LoadedUpdate(model, waiting_count=c.waiting_count - 1)
         self.give_back_seat = LoadedUpdate(model, seats_taken=c.seats_taken - 1)
@@ -125,6 +127,25 @@ def lock_event(event_id):
 
 # Built once: every change of seats runs it.
 _LOCK_EVENT = select(Event).where(Event.id == bindparam("event_id")).with_for_update(key_share=True)
+
+
+def take_seat_locking_event(event_id):
+    """Most confirmations in one statement: take one of the event's seats if one is free, nobody
+    waits and the event needs no approval. The UPDATE locks the event's row as `lock_event` does
+    and returns it, freshly read; None when it took nothing, and then it locked nothing either:
+    the caller locks the event (`lock_event`) and decides under the lock."""
+    db.session.expire_all()
+    return db.session.scalars(_TAKE_SEAT_LOCKING_EVENT, {"event_id": event_id}).one_or_none()
+
+
+# Built once: every confirmation runs it.
+_TAKE_SEAT_LOCKING_EVENT = (
+    update(Event)
+    .where(Event.id == bindparam("event_id"), _COUNTERS[Event].seat_for_newcomer, Event.approval_required.is_(False))
+    .values(seats_taken=Event.seats_taken + 1)
+    .returning(Event)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
 
 
 def _move(obj, old_status, new_status, **values):
