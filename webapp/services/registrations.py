@@ -288,7 +288,7 @@ def confirm_address(token):
     except RegistrationError:
         db.session.rollback()  # gives back the seat taken, if any
         raise
-    if not seat_taken and event.approval_required and registration.decided_at is None:
+    if event.approval_required and registration.decided_at is None:  # a seat was taken only if not
         _await_approval(registration)
     else:
         _take_seat_or_wait(registration, seat_taken=seat_taken)
