@@ -122,16 +122,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class AnswerField(Field):
-    """The answer to one of the event's own questions, as the form sends it (a list of strings),
-    read and checked by `services.questions.read_answer`. Rendered by `answer_fields` (_forms.html):
-    a text input or area, or a group of radio buttons or checkboxes."""
+class QuestionAnswerField(Field):
+    """The answer to a question (`self.question`, of a `kind`), as the form sends it: a list of
+    strings. Rendered by `answer_fields` (_forms.html): a text input or area, or a group of radio
+    buttons or checkboxes (`options()`). Subclasses set `text_max_length`: the kinds answered in
+    text, with their maximum length."""
 
-    def __init__(self, label=None, validators=None, *, question, offered, required_answer, **kwargs):
-        super().__init__(label, validators, description=question.help_text, **kwargs)
-        self.question, self.offered, self.required_answer = question, offered, required_answer
-        if required_answer and question.required:
-            self.flags.required = True
+    text_max_length = {}
 
     def process_formdata(self, valuelist):
         self.data = list(valuelist)
@@ -141,16 +138,29 @@ class AnswerField(Field):
 
     @property
     def is_text(self):
-        return self.question.kind in registration_questions.TEXT_MAX_LENGTH
+        return self.question.kind in self.text_max_length
 
     @property
     def max_length(self):
-        return registration_questions.TEXT_MAX_LENGTH.get(self.question.kind)
+        return self.text_max_length.get(self.question.kind)
 
     @property
     def first_input_id(self):
         """The input the error summary links to: the first option of a group."""
         return self.id if self.is_text else f"{self.id}-0"
+
+
+class AnswerField(QuestionAnswerField):
+    """The answer to one of the event's own questions, read and checked by
+    `services.questions.read_answer`."""
+
+    text_max_length = registration_questions.TEXT_MAX_LENGTH
+
+    def __init__(self, label=None, validators=None, *, question, offered, required_answer, **kwargs):
+        super().__init__(label, validators, description=question.help_text, **kwargs)
+        self.question, self.offered, self.required_answer = question, offered, required_answer
+        if required_answer and question.required:
+            self.flags.required = True
 
     def options(self):
         """(value, label) of each radio button or checkbox."""
@@ -186,7 +196,26 @@ def with_questions(form_class, questions, *, answers=(), required=True):
     return type(form_class.__name__, (form_class,), dict(fields, field_order=tuple(order)))
 
 
-class ParticipantDetailsForm(Form):
+class AnsweringForm(Form):
+    """A form with answers to questions (QuestionAnswerField): the event's own questions on the
+    registration form, or a survey's."""
+
+    def answer_fields(self):
+        return [field for field in self if isinstance(field, QuestionAnswerField)]
+
+    def answers(self):
+        """What the form sent for each question: {question id: list of strings}."""
+        return {field.question.id: field.data or [] for field in self.answer_fields()}
+
+    def refuse_answers(self, error):
+        """Show the problems of an AnswersError (of `services.questions` or `services.survey_answers`)
+        next to their questions."""
+        for field in self.answer_fields():
+            if field.question.id in error.errors:
+                field.errors = [*field.errors, error.errors[field.question.id]]
+
+
+class ParticipantDetailsForm(AnsweringForm):
     """What a person can give at registration and change later from the manage link."""
 
     first_name = StringField(
@@ -230,19 +259,6 @@ class ParticipantDetailsForm(Form):
 
     def chosen_workshops(self):
         return [self._workshops[i] for i in self.workshops.data or [] if i in self._workshops]
-
-    def answer_fields(self):
-        return [field for field in self if isinstance(field, AnswerField)]
-
-    def answers(self):
-        """What the form sent for each of the event's questions: {question id: list of strings}."""
-        return {field.question.id: field.data or [] for field in self.answer_fields()}
-
-    def refuse_answers(self, error):
-        """Show the problems of a services.questions.AnswersError next to their questions."""
-        for field in self.answer_fields():
-            if field.question.id in error.errors:
-                field.errors = [*field.errors, error.errors[field.question.id]]
 
 
 class RegistrationForm(ParticipantDetailsForm):

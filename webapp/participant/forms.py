@@ -2,12 +2,12 @@
 is only a button (cancel, leave the waiting list, answer an offer) need no form class: CSRFProtect
 checks their `csrf_token()` field."""
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, RadioField
+from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, StopValidation
 
 from ..formatting import LANGUAGE_NAMES
-from ..forms import Form, ParticipantDetailsForm, RegistrationForm
+from ..forms import AnsweringForm, Form, ParticipantDetailsForm, QuestionAnswerField, RegistrationForm
 from ..models import SurveyQuestionKind
 from ..services import survey_answers
 
@@ -30,35 +30,17 @@ class LostLinkForm(Form):
     website = RegistrationForm.website
 
 
-class SurveyAnswerField(Field):
-    """The answer to one survey question as the form sends it (a list of strings), checked by
-    `services.survey_answers.read_answer`. Rendered by `answer_fields` (_forms.html): a text input
-    or area, or a group of radio buttons (rating, scale, yes/no, single choice) or checkboxes."""
+class SurveyAnswerField(QuestionAnswerField):
+    """The answer to one survey question, checked by `services.survey_answers.read_answer`; its
+    options are radio buttons (rating, scale, yes/no, single choice) or checkboxes."""
+
+    text_max_length = survey_answers.TEXT_MAX_LENGTH
 
     def __init__(self, label=None, validators=None, *, question, **kwargs):
         super().__init__(label, validators, description=question.help_text, **kwargs)
         self.question = question
         if question.required:
             self.flags.required = True
-
-    def process_formdata(self, valuelist):
-        self.data = list(valuelist)
-
-    def _value(self):
-        return self.data[0] if self.data else ""
-
-    @property
-    def is_text(self):
-        return self.question.kind in survey_answers.TEXT_MAX_LENGTH
-
-    @property
-    def max_length(self):
-        return survey_answers.TEXT_MAX_LENGTH.get(self.question.kind)
-
-    @property
-    def first_input_id(self):
-        """The input the error summary links to: the first option of a group."""
-        return self.id if self.is_text else f"{self.id}-0"
 
     def options(self):
         """(value, label) of each radio button or checkbox."""
@@ -76,23 +58,10 @@ class SurveyAnswerField(Field):
             raise StopValidation(str(error)) from None
 
 
-class SurveyForm(Form):
+class SurveyForm(AnsweringForm):
     """A survey's questions for one person; built by `survey_form`."""
 
     field_order = ()
-
-    def answer_fields(self):
-        return [field for field in self if isinstance(field, SurveyAnswerField)]
-
-    def answers(self):
-        """{question id: list of strings} as sent."""
-        return {field.question.id: field.data or [] for field in self.answer_fields()}
-
-    def refuse_answers(self, error):
-        """Show the problems of a survey_answers.AnswersError next to their questions."""
-        for field in self.answer_fields():
-            if field.question.id in error.errors:
-                field.errors = [*field.errors, error.errors[field.question.id]]
 
 
 def survey_form(questions, answers):
