@@ -1,8 +1,9 @@
-"""Post-event surveys: the template, the editing rules, the invitations and the reminder (beat run
-twice, check-in or not, unsubscribed addresses), answering through the personal link (types checked,
-answers changed, bad input, forged links, closed surveys), one response per person under 20
-simultaneous submissions (SQLite and PostgreSQL), anonymity of the stored rows, and the end-to-end
-path through the real worker to the SMTP server. Time travels (time_machine); nothing sleeps."""
+"""Post-event surveys: the template, the editing rules (moving questions too), the invitations and
+the reminder (beat run twice, check-in or not, unsubscribed addresses), answering through the
+personal link (types checked, answers changed, bad input, forged links, closed surveys), one
+response per person under 20 simultaneous submissions (SQLite and PostgreSQL), anonymity of the
+stored rows, and the end-to-end path through the real worker to the SMTP server. Time travels
+(time_machine); nothing sleeps."""
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,8 @@ from webapp.mail import delivery
 from webapp.models import (
     CheckIn,
     EventStatus,
+    JournalAction,
+    JournalEntry,
     OutboxMail,
     OutboxStatus,
     Registration,
@@ -564,6 +567,33 @@ def test_organisers_create_the_survey_from_the_template_and_edit_it(app_ctx):
                           data={"csrf_token": support.csrf_token(client, base)}, follow_redirects=True)
     assert "elle ne peut plus être supprimée" in support.plain(support.page_text(deleted))
     assert db.session.get(SurveyQuestion, question_.id) is not None
+
+
+
+def test_organisers_move_survey_questions_up_and_down(app_ctx):
+    event = new_event()
+    survey = active_survey(event)
+    client = support.logged_in_as(app_ctx.test_client(), support.make_user("anne@bretagne-solidaire.bzh",
+                                                                           events=[event.id]))
+    base = f"/organiser/events/{event.id}/survey"
+    first, second, *rest = [q.id for q in survey.questions]
+    last = rest[-1]
+
+    def move(question_id, direction):
+        return client.post(f"{base}/questions/{question_id}/move/{direction}",
+                           data={"csrf_token": support.csrf_token(client, base)})
+
+    def order():
+        db.session.expire_all()
+        return [(q.id, q.position) for q in surveys.survey_of(event).questions]
+
+    assert move(second, "up").status_code == 302
+    assert order() == [(q, position) for position, q in enumerate([second, first, *rest], 1)]
+    assert move(last, "down").status_code == 302  # the last stays last
+    assert move(second, "up").status_code == 302  # and the first first
+    assert order() == [(q, position) for position, q in enumerate([second, first, *rest], 1)]
+    journalled = db.session.scalars(select(JournalEntry.action).where(JournalEntry.event_id == event.id)).all()
+    assert journalled.count(JournalAction.survey_question_moved) == 1  # the moves that moved nothing are not
 
 
 # --- End to end: the real worker, the SMTP server, answers over HTTP ---

@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..models import Answer, JournalAction, Question, QuestionChoice, QuestionKind
 from ..models.questions import CHOICE_KINDS, answer_choices
-from . import journal
+from . import journal, ordering
 
 # The longest answers a form takes, by kind.
 TEXT_MAX_LENGTH = {QuestionKind.short_text: 200, QuestionKind.long_text: 2000}
@@ -323,15 +323,8 @@ def _delete_choice(choice):
 def move_question(question, by, offset):
     """Move the question one place up (`offset` -1) or down (+1) in the form; journalled, committed.
     False when it is first (or last) already."""
-    ordered = list(question.event.questions)
-    index = ordered.index(question)
-    other_index = index + offset
-    if not 0 <= other_index < len(ordered):
+    if not ordering.move_one_place(question.event.questions, question, offset):
         return False
-    ordered[index], ordered[other_index] = ordered[other_index], ordered[index]
-    for position, item in enumerate(ordered, 1):
-        if item.position != position:
-            item.position = position
     journal.record(question.event, by, JournalAction.question_moved, label=question.label)
     db.session.commit()
     return True

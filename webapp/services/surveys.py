@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.surveys import CHOICE_KINDS, survey_answer_choices
-from . import journal
+from . import journal, ordering
 
 Kind = SurveyQuestionKind
 
@@ -310,14 +310,8 @@ def delete_question(question, by):
 
 def move_question(question, by, offset):
     """Move the question one place up (`offset` -1) or down (+1). Committed; False when it cannot go further."""
-    ordered = list(question.survey.questions)
-    index = ordered.index(question)
-    other = index + offset
-    if not 0 <= other < len(ordered):
+    if not ordering.move_one_place(question.survey.questions, question, offset):
         return False
-    ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, item in enumerate(ordered, 1):
-        item.position = position
     journal.record(question.survey.event, by, JournalAction.survey_question_moved, label=question.label)
     db.session.commit()
     return True
