@@ -5,7 +5,7 @@ effects of an event's changes on its registrations in `events.py`."""
 import hashlib
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -269,30 +269,26 @@ def confirm_address(token):
         "confirm", token, max_age=current_app.config["CONFIRM_LINK_MAX_AGE"].total_seconds()
     )
     registration_id = registration.id
-    # Most often a seat is free: one UPDATE takes it and locks the event. Otherwise (full, people
-    # waiting, approval needed) the event is locked first, so that the approval setting cannot
-    # change while we follow it, and the seat is decided under the lock.
+    # Most often a seat is free: one UPDATE takes it and locks the event, one more moves the
+    # registration on (`_confirm_in_taken_seat`).
     event = seats.take_seat_locking_event(registration.event_id)
-    seat_taken = event is not None
-    if not seat_taken:
-        event = seats.lock_event(registration.event_id)
+    if event is not None:
+        _confirm_in_taken_seat(registration, registration_id, event)
+        commit_keeping_loaded()  # the page that follows shows the registration and event as just written
+        return registration
+    # Otherwise (full, people waiting, approval needed) the event is locked first, so that the
+    # approval setting cannot change while we follow it, and the seat is decided under the lock.
+    event = seats.lock_event(registration.event_id)
     # Read again now that the event is locked, with the workshop requests a seat books: one statement.
     db.session.scalars(_REGISTRATION_WITH_BOOKINGS, {"registration_id": registration_id}).unique().one()
-    try:
-        if registration.status == RegistrationStatus.cancelled:
-            raise RegistrationError(RegistrationErrorCode.cancelled)
-        if registration.status != RegistrationStatus.pending:
-            raise RegistrationError(RegistrationErrorCode.already_confirmed)
-        if not event.accepts_registrations():
-            raise RegistrationError(RegistrationErrorCode.closed)
-    except RegistrationError:
-        db.session.rollback()  # gives back the seat taken, if any
-        raise
-    if event.approval_required and registration.decided_at is None:  # a seat was taken only if not
+    if registration.status != RegistrationStatus.pending or not event.accepts_registrations():
+        db.session.rollback()
+        raise RegistrationError(_confirmation_refusal(registration.status))
+    if event.approval_required and registration.decided_at is None:
         _await_approval(registration)
     else:
-        _take_seat_or_wait(registration, seat_taken=seat_taken)
-    commit_keeping_loaded()  # the page that follows shows the registration and event as just written
+        _take_seat_or_wait(registration)
+    commit_keeping_loaded()
     return registration
 
 
@@ -300,6 +296,51 @@ def confirm_address(token):
 _REGISTRATION_WITH_BOOKINGS = (select(Registration).where(Registration.id == bindparam("registration_id"))
                                .options(joinedload(Registration.bookings))
                                .execution_options(populate_existing=True))
+
+
+def _confirmation_refusal(status):
+    """Why the confirmation link of a registration in `status` cannot be used now: it moved on
+    (cancelled, or confirmed already), else registrations are closed."""
+    if status == RegistrationStatus.cancelled:
+        return RegistrationErrorCode.cancelled
+    if status != RegistrationStatus.pending:
+        return RegistrationErrorCode.already_confirmed
+    return RegistrationErrorCode.closed
+
+
+def _confirm_in_taken_seat(registration, registration_id, event):
+    """Confirm a pending registration in the seat `seats.take_seat_locking_event` took for it,
+    with its event's lock: one conditional UPDATE moves it on and reads it back whole (RETURNING),
+    current since it runs under the lock, with whether it has workshop bookings; only then are
+    they read, to book the requested ones. A refusal rolls back, which gives the seat back. Not
+    committed."""
+    now = utcnow()
+    row = db.session.connection().execute(_CONFIRM_PENDING, {"registration_id": registration_id, "now": now}).first()
+    if row is None:
+        db.session.rollback()
+        raise RegistrationError(_confirmation_refusal(registration.status))
+    if not event.accepts_registrations(now):
+        db.session.rollback()
+        raise RegistrationError(RegistrationErrorCode.closed)
+    *values, has_bookings = row
+    for column, value in zip(_REGISTRATIONS.c, values, strict=True):
+        set_committed_value(registration, column.key, value)
+    if not has_bookings:
+        set_committed_value(registration, "bookings", [])
+    seats.book_requested_workshops(registration)
+    seats.queue_registration_confirmed(registration)
+
+
+# Built once: every confirmation that found a free seat runs it.
+_REGISTRATIONS = Registration.__table__
+_CONFIRM_PENDING = (
+    update(_REGISTRATIONS)
+    .where(_REGISTRATIONS.c.id == bindparam("registration_id"), _REGISTRATIONS.c.status == RegistrationStatus.pending)
+    .values(status=RegistrationStatus.confirmed, waiting_since=None,
+            confirmed_at=bindparam("now", type_=_REGISTRATIONS.c.confirmed_at.type))
+    .returning(*_REGISTRATIONS.c,
+               exists().where(WorkshopBooking.registration_id == bindparam("registration_id")).label("has_bookings"))
+)
 
 
 def _await_approval(registration):
@@ -319,17 +360,17 @@ _MOVED_ON = {
 }
 
 
-def _take_seat_or_wait(registration, was=RegistrationStatus.pending, seat_taken=False, **values):
+def _take_seat_or_wait(registration, was=RegistrationStatus.pending, **values):
     """A registration in status `was` moves on (pending: its address is confirmed; awaiting approval:
-    an organiser accepted it, `values` recording the decision): it takes a seat (`seat_taken`: the
-    caller took it already), or joins the waiting list, and its mails are queued. The caller holds
-    the event's lock (see the locking note in seats.py), so the event read then is current. Not
-    committed; on RegistrationError('already_confirmed' or 'not_awaiting': moved on meanwhile;
-    'closed') the transaction is rolled back."""
+    an organiser accepted it, `values` recording the decision): it takes a seat, or joins the
+    waiting list, and its mails are queued. The caller holds the event's lock (see the locking
+    note in seats.py), so the event read then is current. Not committed; on
+    RegistrationError('already_confirmed' or 'not_awaiting': moved on meanwhile; 'closed') the
+    transaction is rolled back."""
     event = registration.event
     now = utcnow()
     # The seat check and take is one conditional UPDATE of the event row (see the locking note in seats.py).
-    took_seat = seat_taken or seats.take_seat(event)
+    took_seat = seats.take_seat(event)
     if not took_seat:
         seats.join_waiting_list(event)
     # Of two concurrent clicks on the link (or decisions), only one moves the registration on; the
