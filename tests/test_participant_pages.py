@@ -173,7 +173,8 @@ def test_revoked_confirmation_link_gets_a_friendly_404(app, client, make_event):
 
 
 def test_confirmation_link_of_a_cancelled_registration(app, client, make_event):
-    reg_id = person_id(app, make_event(), confirm=False)
+    event_id = make_event()
+    reg_id = person_id(app, event_id, confirm=False)
     with app.app_context():
         db.session.get(Registration, reg_id).status = RegistrationStatus.cancelled
         db.session.commit()
@@ -181,6 +182,8 @@ def test_confirmation_link_of_a_cancelled_registration(app, client, make_event):
     assert page.status_code == 410
     assert "annulée" in page_text(page)
     assert load(app, reg_id).status == RegistrationStatus.cancelled
+    with app.app_context():
+        assert db.session.get(Event, event_id).seats_taken == 0  # the seat taken with the lock is given back
 
 
 def test_confirmation_link_after_registrations_closed(app, client, make_event):
