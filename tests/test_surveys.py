@@ -569,7 +569,6 @@ def test_organisers_create_the_survey_from_the_template_and_edit_it(app_ctx):
     assert db.session.get(SurveyQuestion, question_.id) is not None
 
 
-
 def test_organisers_move_survey_questions_up_and_down(app_ctx):
     event = new_event()
     survey = active_survey(event)

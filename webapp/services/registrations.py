@@ -313,7 +313,8 @@ def _confirm_in_taken_seat(registration, registration_id, event):
     with its event's lock: one conditional UPDATE moves it on and reads it back whole (RETURNING),
     current since it runs under the lock, with whether it has workshop bookings; only then are
     they read, to book the requested ones. A refusal rolls back, which gives the seat back. Not
-    committed."""
+    committed. `registration_id`: read before the lock, which expired `registration` (its `id`
+    would load the row again)."""
     now = utcnow()
     row = db.session.connection().execute(_CONFIRM_PENDING, {"registration_id": registration_id, "now": now}).first()
     if row is None:
