@@ -200,11 +200,12 @@ def bulk_registrations(event_id, count, workshop_id=None, choice_ids=()):
 
 
 class StatementCounter:
-    """Counts the SQL statements the app's engine runs."""
+    """Counts the SQL statements the app's engine runs, and keeps them in `statements`."""
 
     def __init__(self, engine):
         self.engine = engine
         self.count = 0
+        self.statements = []
 
     def __enter__(self):
         sa_event.listen(self.engine, "before_cursor_execute", self._count)
@@ -213,8 +214,9 @@ class StatementCounter:
     def __exit__(self, *exc):
         sa_event.remove(self.engine, "before_cursor_execute", self._count)
 
-    def _count(self, *args):
+    def _count(self, connection, cursor, statement, *args):
         self.count += 1
+        self.statements.append(statement)
 
 
 def test_5000_registrations_list_in_a_bounded_number_of_queries(app, make_event, capsys):

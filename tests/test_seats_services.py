@@ -1,11 +1,13 @@
 """The rules of seats, waiting lists, offers, changes and cancellations, in-process (no worker):
 the services are called directly and the outbox rows they queue are checked."""
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from webapp.database import commit_keeping_loaded
 from webapp.extensions import db
 from webapp.models import Event, EventStatus, OfferStatus, OutboxMail, Registration, RegistrationStatus, SeatOffer
 from webapp.models.base import utcnow
@@ -461,10 +463,11 @@ def test_lost_links_lists_the_active_registrations_of_the_address(app_ctx, make_
 
 
 def test_confirming_takes_a_bounded_number_of_sql_statements(app_ctx, make_event):
-    """Under the event's lock, which every confirmation of the event waits for: the seat taken by
-    the statement that locks and reads the event, the status changed by the statement that reads
-    the registration back (with whether it has workshop bookings: none here), the mail written;
-    nothing read twice. Counted on the engine, not timed (SQLite adds its BEGIN IMMEDIATE)."""
+    """The registration read from the link with its event, the « your seat » mail written, then,
+    under the event's lock, which every confirmation of the event waits for: the seat taken by the
+    statement that locks and reads the event, the status changed by the statement that reads the
+    registration back (with whether it has workshop bookings: none here); nothing read twice.
+    Counted on the engine, not timed (SQLite adds its BEGIN IMMEDIATE)."""
     event = full_event(make_event, capacity=10)
     token = tokens.confirm_token(person(event, confirm=False))
     db.session.expire_all()
@@ -473,7 +476,32 @@ def test_confirming_takes_a_bounded_number_of_sql_statements(app_ctx, make_event
         registration = registrations.confirm_address(token)
 
     assert status(registration) == "confirmed"
-    assert statements.count <= 4 + 1  # the registration read from the link, then 3 under the lock
+    assert [re.match(r"(SELECT|INSERT INTO|UPDATE) (\w+)", sql).group(0)
+            for sql in statements.statements if sql != "BEGIN IMMEDIATE"] == [
+        "SELECT registrations", "INSERT INTO outbox", "UPDATE events", "UPDATE registrations"]
+
+
+def test_a_confirmation_that_finds_no_seat_after_all_drops_the_mail_it_wrote_first(app_ctx, make_event):
+    """The event read before the lock showed a free seat, so the « your seat » mail was written
+    first; the seat went meanwhile: that mail goes with the rolled-back transaction, and the person
+    waits, told so by the waiting-list mail only."""
+    event = full_event(make_event, capacity=1)
+    event_id, anne_id = event.id, person(event, "Anne", confirm=False).id
+    token = tokens.confirm_token(person(event, "Bleuenn", confirm=False))
+    db.session.expunge_all()  # a request of its own: as the page does, Bleuenn's registration and its event read…
+    bleuenn = registrations.link_owner("confirm", token)
+    commit_keeping_loaded()  # …and kept as read: a seat is free
+    with db.engine.begin() as other:  # meanwhile, Anne's confirmation takes the last seat
+        other.execute(update(Event).where(Event.id == event_id).values(seats_taken=1))
+        other.execute(update(Registration).where(Registration.id == anne_id)
+                      .values(status=RegistrationStatus.confirmed))
+
+    registrations.confirm_address(token)
+
+    assert status(bleuenn) == "waiting"
+    assert mails("registration_confirmed") == []
+    assert len(mails("waiting_list", bleuenn)) == 1
+    assert_counters_match_rows(event_id)
 
 
 def test_a_counter_update_follows_the_changes_made_before_it(workshop_event):

@@ -234,7 +234,7 @@ def resend_links(registration):
 def registration_from_token(purpose, token, max_age=None):
     """Load the registration a signed link points at, or raise tokens.InvalidLink."""
     reg_id, version = tokens.read_token(purpose, token, max_age=max_age)[:2]
-    registration = db.session.get(Registration, reg_id)
+    registration = db.session.get(Registration, reg_id, options=_WITH_EVENT)
     if registration is None or registration.token_version != version:
         raise tokens.InvalidLink("invalid")
     return registration
@@ -251,10 +251,14 @@ def link_owner(purpose, token):
         offer = db.session.get(SeatOffer, object_id)
         registration = offer and offer.registration
     else:
-        registration = db.session.get(Registration, object_id)
+        registration = db.session.get(Registration, object_id, options=_WITH_EVENT)
     if registration is None or registration.token_version != version:
         return None
     return registration
+
+
+# A link's registration is read with its event, which every page of a link shows: one statement.
+_WITH_EVENT = (joinedload(Registration.event),)
 
 
 def confirm_address(token):
@@ -268,17 +272,23 @@ def confirm_address(token):
     registration = registration_from_token(
         "confirm", token, max_age=current_app.config["CONFIRM_LINK_MAX_AGE"].total_seconds()
     )
-    registration_id = registration.id
-    # Most often a seat is free: one UPDATE takes it and locks the event, one more moves the
-    # registration on (`_confirm_in_taken_seat`).
-    event = seats.take_seat_locking_event(registration.event_id)
-    if event is not None:
-        _confirm_in_taken_seat(registration, registration_id, event)
-        commit_keeping_loaded()  # the page that follows shows the registration and event as just written
-        return registration
+    registration_id, event_id = registration.id, registration.event_id
+    # Most often a seat is free (`_seat_looks_free`): the « your seat » mail is written first, then
+    # one UPDATE takes the seat and locks the event, and one more moves the registration on
+    # (`_confirm_in_taken_seat`): two statements and the COMMIT under the lock. The mail's invite
+    # SEQUENCE counts the event's revision as read before the lock; should the event change in
+    # between, this first invite of the person carries the lower number, and every later one a higher.
+    if _seat_looks_free(registration):
+        seats.queue_registration_confirmed(registration)
+        event = seats.take_seat_locking_event(event_id)
+        if event is not None:
+            _confirm_in_taken_seat(registration, registration_id, event)
+            commit_keeping_loaded()  # the page that follows shows the registration and event as just written
+            return registration
+        db.session.rollback()  # no seat after all: the mail goes with the transaction
     # Otherwise (full, people waiting, approval needed) the event is locked first, so that the
     # approval setting cannot change while we follow it, and the seat is decided under the lock.
-    event = seats.lock_event(registration.event_id)
+    event = seats.lock_event(event_id)
     # Read again now that the event is locked, with the workshop requests a seat books: one statement.
     db.session.scalars(_REGISTRATION_WITH_BOOKINGS, {"registration_id": registration_id}).unique().one()
     if registration.status != RegistrationStatus.pending or not event.accepts_registrations():
@@ -298,6 +308,15 @@ _REGISTRATION_WITH_BOOKINGS = (select(Registration).where(Registration.id == bin
                                .execution_options(populate_existing=True))
 
 
+def _seat_looks_free(registration):
+    """Whether the registration, as read before any lock, is pending and its event takes
+    registrations, has a seat for a newcomer and needs no approval: then the confirmation tries
+    the fast path. Only a hint: the statements under the event's lock decide."""
+    event = registration.event
+    return (registration.status == RegistrationStatus.pending and event.accepts_registrations()
+            and not event.is_full and not event.approval_required)
+
+
 def _confirmation_refusal(status):
     """Why the confirmation link of a registration in `status` cannot be used now: it moved on
     (cancelled, or confirmed already), else registrations are closed."""
@@ -312,9 +331,9 @@ def _confirm_in_taken_seat(registration, registration_id, event):
     """Confirm a pending registration in the seat `seats.take_seat_locking_event` took for it,
     with its event's lock: one conditional UPDATE moves it on and reads it back whole (RETURNING),
     current since it runs under the lock, with whether it has workshop bookings; only then are
-    they read, to book the requested ones. A refusal rolls back, which gives the seat back. Not
-    committed. `registration_id`: read before the lock, which expired `registration` (its `id`
-    would load the row again)."""
+    they read, to book the requested ones. A refusal rolls back, which gives the seat back and drops
+    the « your seat » mail written before the lock. Not committed. `registration_id`: read before
+    the lock, which expired `registration` (its `id` would load the row again)."""
     now = utcnow()
     row = db.session.connection().execute(_CONFIRM_PENDING, {"registration_id": registration_id, "now": now}).first()
     if row is None:
@@ -326,10 +345,10 @@ def _confirm_in_taken_seat(registration, registration_id, event):
     *values, has_bookings = row
     for column, value in zip(_REGISTRATIONS.c, values, strict=True):
         set_committed_value(registration, column.key, value)
+    set_committed_value(registration, "event", event)  # as just read; the session holds it weakly
     if not has_bookings:
         set_committed_value(registration, "bookings", [])
     seats.book_requested_workshops(registration)
-    seats.queue_registration_confirmed(registration)
 
 
 # Built once: every confirmation that found a free seat runs it.
