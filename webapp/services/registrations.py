@@ -345,7 +345,7 @@ def _confirm_in_taken_seat(registration, registration_id, event):
     *values, has_bookings = row
     for column, value in zip(_REGISTRATIONS.c, values, strict=True):
         set_committed_value(registration, column.key, value)
-    set_committed_value(registration, "event", event)  # as just read; the session holds it weakly
+    set_committed_value(registration, "event", event)  # as just read, kept for the page (the session holds it weakly)
     if not has_bookings:
         set_committed_value(registration, "bookings", [])
     seats.book_requested_workshops(registration)

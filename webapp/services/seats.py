@@ -25,9 +25,10 @@ Locking. Every transaction that changes an event's seats, lists or offers first 
 event row (`lock_event`, or for a confirmation `take_seat_locking_event`, whose seat UPDATE
 locks it the same way). They therefore run one at a time per event and lock the other rows (workshops,
 registrations, bookings, offers) always after it: no deadlock between them. A confirmation
-writes its « your seat » mail before it takes the lock: a new outbox row, whose dedup key no
-other transaction writes while the registration is pending. On SQLite every transaction starts
-with BEGIN IMMEDIATE and is serialised anyway.
+writes its « your seat » mail before it takes the lock: a new outbox row, whose dedup key only
+another click on the same link writes while the registration is pending, and that click waits
+for the first to end holding no lock yet. On SQLite every transaction starts with BEGIN
+IMMEDIATE and is serialised anyway.
 """
 from flask import current_app
 from sqlalchemy import bindparam, select, update
