@@ -13,6 +13,7 @@ from webapp.models import Event, EventStatus
 from webapp.models.base import utcnow
 
 from .support import START, page_text
+from .test_organiser_registrations import StatementCounter
 
 END = START + timedelta(hours=8)  # 09:30-17:30 in Paris
 
@@ -86,6 +87,20 @@ def test_event_page_shows_time_in_the_event_zone_place_and_seats(client, make_ev
     assert "Les inscriptions sont ouvertes." in page
     assert 'href="/events/journee-rennes/register"' in page
     assert 'href="/events/journee-rennes.ics"' in page
+
+
+def test_an_event_page_and_its_calendar_file_read_the_event_with_its_workshops_at_once(client, make_event, app):
+    make_event(slug="journee-rennes", starts_at=START, ends_at=END, workshops=[
+        dict(key=key, title=f"Atelier {key}", starts_at=START + timedelta(hours=5), ends_at=START + timedelta(hours=6))
+        for key in ("agro", "eau")])
+    with app.app_context():
+        engine = db.engine
+
+    for path in ("/events/journee-rennes", "/events/journee-rennes.ics"):
+        with StatementCounter(engine) as statements:
+            response = client.get(path)
+        assert response.status_code == 200 and b"Atelier eau" in response.data
+        assert len([sql for sql in statements.statements if sql != "BEGIN IMMEDIATE"]) == 1, path  # SQLite's
 
 
 def test_event_in_another_zone_is_shown_in_that_zone(client, make_event):

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 def _visible_event_or_404(slug, with_questions=False):
     """A published or cancelled event (a cancelled one is shown as such); drafts do not exist.
-    `with_questions`: what its registration form needs, its workshops and registration questions,
-    loaded in the same query (the questions' choices in one more, only when it has some)."""
+    Read with its workshops, which its page and calendar file show, in one query; `with_questions`:
+    with its registration questions too, for its registration form (their choices in one more
+    query, only when it has some)."""
     query = _EVENT_WITH_QUESTIONS if with_questions else _EVENT
     event = db.session.scalars(query, {"slug": slug}).unique().one_or_none()
     if event is None or event.status == EventStatus.draft:
@@ -34,9 +35,8 @@ def _visible_event_or_404(slug, with_questions=False):
 
 
 # Built once: every public page of an event runs one of them.
-_EVENT = select(Event).where(Event.slug == bindparam("slug"))
-_EVENT_WITH_QUESTIONS = _EVENT.options(joinedload(Event.workshops),
-                                       joinedload(Event.questions).selectinload(Question.choices))
+_EVENT = select(Event).where(Event.slug == bindparam("slug")).options(joinedload(Event.workshops))
+_EVENT_WITH_QUESTIONS = _EVENT.options(joinedload(Event.questions).selectinload(Question.choices))
 
 
 @bp.get("/")
