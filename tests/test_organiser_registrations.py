@@ -218,6 +218,11 @@ class StatementCounter:
         self.count += 1
         self.statements.append(statement)
 
+    @property
+    def queries(self):
+        """The statements, apart from the BEGIN IMMEDIATE that SQLite's engine adds to every transaction."""
+        return [sql for sql in self.statements if sql != "BEGIN IMMEDIATE"]
+
 
 def test_5000_registrations_list_in_a_bounded_number_of_queries(app, make_event, capsys):
     event_id = make_event(capacity=None, workshops=[
