@@ -1,7 +1,7 @@
 """The database engine's tuning (webapp/database.py), on PostgreSQL."""
 import psycopg
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 
 from webapp.extensions import db
 from webapp.models import Event
@@ -51,3 +51,38 @@ def test_the_cursor_description_reads_as_psycopg_builds_it(db_app):
         cursor.execute("SELECT 2 AS two")
         with pytest.raises(psycopg.InterfaceError, match="another statement"):
             description[0]  # a description read late does not describe the wrong statement
+
+
+def _prepared_statements():
+    """The statements PostgreSQL holds prepared for the session of the app's pooled connection."""
+    return db.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+
+
+@support.ON_POSTGRESQL
+def test_page_views_keep_the_prepared_statements_of_their_connection(db_app, make_event):
+    """psycopg prepares a statement at its sixth run on a connection, and forgets them all at a
+    ROLLBACK: a request that only read ends its transaction with COMMIT, so the page's query,
+    run once per request, gets prepared."""
+    make_event(slug="journee")
+    client = db_app.test_client()
+    for _ in range(7):
+        assert client.get("/events/journee").status_code == 200
+    with db_app.app_context():
+        assert db.engine.pool.checkedin() == 1  # one connection served every request
+        assert any("FROM events" in statement for statement in _prepared_statements())
+
+
+@support.ON_POSTGRESQL
+def test_a_transaction_that_wrote_is_still_rolled_back(db_app, make_event):
+    event_id = make_event(slug="journee")
+    with db_app.app_context():
+        db.session.get(Event, event_id).title = "Changé"
+        db.session.flush()
+        assert db.session.scalars(select(Event.title)).one() == "Changé"
+        db.session.rollback()
+        assert db.session.scalars(select(Event.title)).one() != "Changé"
+        db.session.rollback()
+        with pytest.raises(Exception, match="division by zero"):
+            db.session.execute(text("SELECT 1 / 0"))
+        db.session.rollback()  # a failed transaction: the driver's rollback
+        assert db.session.scalars(select(Event.title)).one() != "Changé"
