@@ -5,7 +5,8 @@ Starts a private Redis, a local SMTP sink (aiosmtpd, in its own process), a Post
 process, `-Q bulk`, two, with a quarter of the web's CPU weight), Emgav under gunicorn with the
 production settings (gunicorn.conf.py, EMGAV_ENV=production; WEB_CONCURRENCY and WEB_THREADS as
 the environment sets them) and the baseline app (tests/bench/baseline_app.py) under the same
-gunicorn settings. Then, for the registration POST, the confirmation link and the event page,
+gunicorn settings. Then, for the registration POST, the confirmation link, the event page and
+the last two in turn on each connection (as at an opening rush, reads between the writes),
 drives each app with the same load (BENCH_CONNECTIONS concurrent connections, a fresh address
 per registration, a real CSRF token, session cookie and form stamp fetched per connection, which
 then waits the bots' minimum fill time once), the two apps alternately, BENCH_ROUNDS times
@@ -15,7 +16,7 @@ the time from the registration POST to the « confirm your address » mail reach
 idle and under load. Rate limits are off.
 
     .venv/bin/python -m tests.bench.register
-    # defaults: BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_ONLY=123 BENCH_WORKER_NICE=6
+    # defaults: BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_ONLY=1234 BENCH_WORKER_NICE=6
 """
 import asyncio
 import os
@@ -42,8 +43,9 @@ WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "1")
 # docker-compose.yml gives the workers a quarter of the web's CPU weight (cpu_shares 256 against
 # 1024); here they get nice 6, a weight of 272 against 1024 (0: the same weight as the web).
 WORKER_NICE = int(os.environ.get("BENCH_WORKER_NICE", "6"))
-# Which of the three parts to run: 1 the registration POST, 2 the confirmation link, 3 the event page.
-ONLY = os.environ.get("BENCH_ONLY", "123")
+# Which parts to run: 1 the registration POST, 2 the confirmation link, 3 the event page, 4 the
+# confirmation link and the event page in turn.
+ONLY = os.environ.get("BENCH_ONLY", "1234")
 MIN_FILL_SECONDS = float(os.environ.get("REGISTRATION_MIN_FILL_SECONDS", "3"))  # the app's default
 IDLE_MAILS = 10
 SLUG = "journee-bench"
@@ -171,6 +173,17 @@ class EventPage(Scenario):
 
     def request(self):
         return "GET", f"/events/{SLUG}", None, None, 200
+
+
+class ConfirmThenPage(Scenario):
+    name = "confirmation link and event page, in turn"
+
+    def __init__(self, tokens):
+        self.confirm, self.page, self.count = Confirm(tokens), EventPage(), 0
+
+    def request(self):
+        self.count += 1
+        return (self.confirm if self.count % 2 else self.page).request()
 
 
 async def drive(port, make_scenario, seconds, connections):
@@ -318,7 +331,7 @@ def main():
         os.environ.update(env)
         from webapp import create_app
 
-        pool = int(os.environ.get("BENCH_CONFIRM_POOL", str(int(ROUNDS * SECONDS * 400))))
+        pool = int(os.environ.get("BENCH_CONFIRM_POOL", str(int(ROUNDS * SECONDS * 600))))
         emgav_tokens = make_event_and_tokens(create_app(), pool)
         workers = [support.start_worker(env, concurrency=int(WORKER_CONCURRENCY), queues="celery"),
                    support.start_worker(env, concurrency=2, queues="bulk")]
@@ -352,6 +365,8 @@ def main():
             ("confirmation link", lambda app, r, posted: lambda i: Confirm(
                 emgav_tokens if app == "Emgav" else baseline_pool)),
             ("event page GET", lambda app, r, posted: lambda i: EventPage()),
+            ("confirmation link and event page, in turn", lambda app, r, posted: lambda i: ConfirmThenPage(
+                emgav_tokens if app == "Emgav" else baseline_pool)),
         ]
         for title, factory in [scenario for number, scenario in enumerate(scenarios, 1) if str(number) in ONLY]:
             print(f"\n{title}")
