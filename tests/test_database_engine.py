@@ -2,6 +2,7 @@
 import psycopg
 import pytest
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
 from webapp.models import Event
@@ -82,7 +83,7 @@ def test_a_transaction_that_wrote_is_still_rolled_back(db_app, make_event):
         db.session.rollback()
         assert db.session.scalars(select(Event.title)).one() != "Changé"
         db.session.rollback()
-        with pytest.raises(Exception, match="division by zero"):
+        with pytest.raises(DBAPIError, match="division by zero"):
             db.session.execute(text("SELECT 1 / 0"))
         db.session.rollback()  # a failed transaction: the driver's rollback
         assert db.session.scalars(select(Event.title)).one() != "Changé"

@@ -34,9 +34,9 @@ def _end_reads_with_commit(engine):
     """End with COMMIT, not ROLLBACK, a transaction that ran nothing but SELECTs: for it the two do
     the same, but psycopg forgets its prepared statements at every ROLLBACK (and sends DEALLOCATE
     ALL when it had some). Every request that writes nothing (a page view) ends its transaction
-    so; with ROLLBACK, PostgreSQL would parse and plan again the statements of the requests that
-    follow on its connection (0.9 ms of its CPU in a confirmation) until they ran five times more.
-    A transaction that ran anything else, or failed, still ends with ROLLBACK."""
+    that way; with ROLLBACK, PostgreSQL would parse and plan again the statements of the requests
+    that follow on its connection (0.9 ms of its CPU in a confirmation) until they ran five times
+    more. A transaction that ran anything else, or failed, still ends with ROLLBACK."""
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
