@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from icalendar import Calendar
 from PIL import Image
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from webapp.extensions import db
@@ -640,3 +641,30 @@ def log_in(client, email, password=PASSWORD, next_path=None, **environ):
     token = csrf_token(client, "/organiser/password/forgot")
     return client.post(path, data={"email": email, "password": password, "csrf_token": token},
                        environ_base=environ)
+
+
+class StatementCounter:
+    """Counts the SQL statements the app's engine runs, and keeps them in `statements`."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements = []
+
+    def __enter__(self):
+        sa_event.listen(self.engine, "before_cursor_execute", self._keep)
+        return self
+
+    def __exit__(self, *exc):
+        sa_event.remove(self.engine, "before_cursor_execute", self._keep)
+
+    def _keep(self, connection, cursor, statement, *args):
+        self.statements.append(statement)
+
+    @property
+    def count(self):
+        return len(self.statements)
+
+    @property
+    def queries(self):
+        """The statements, apart from the BEGIN IMMEDIATE that SQLite's engine adds to every transaction."""
+        return [sql for sql in self.statements if sql != "BEGIN IMMEDIATE"]

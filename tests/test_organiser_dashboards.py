@@ -31,8 +31,7 @@ from webapp.services import dashboards, registrations, seats
 from webapp.services.person_keys import person_key
 
 from . import support
-from .support import logged_in_as, make_user, page_text, person
-from .test_organiser_registrations import StatementCounter
+from .support import StatementCounter, logged_in_as, make_user, page_text, person
 
 PARIS = ZoneInfo("Europe/Paris")
 START = support.START  # 12 June 2030, 09:30 in Paris

@@ -11,7 +11,6 @@ from datetime import timedelta
 import openpyxl
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
 
 from webapp.extensions import db
@@ -32,7 +31,16 @@ from webapp.models.questions import answer_choices
 from webapp.services import questions, registrations, seats
 
 from . import accessibility, support
-from .support import assert_counters_match_rows, invite_of, logged_in_as, make_user, page_text, person_id, submit
+from .support import (
+    StatementCounter,
+    assert_counters_match_rows,
+    invite_of,
+    logged_in_as,
+    make_user,
+    page_text,
+    person_id,
+    submit,
+)
 
 START = support.START
 ROW_NAME = re.compile(r'<th scope="row"><a href="/organiser/events/\d+/registrations/\d+">([^<]*)</a></th>')
@@ -197,31 +205,6 @@ def bulk_registrations(event_id, count, workshop_id=None, choice_ids=()):
         db.session.execute(insert(answer_choices), [dict(answer_id=aid, choice_id=choice_ids[n % len(choice_ids)])
                                                     for n, aid in enumerate(answer_ids)])
     db.session.commit()
-
-
-class StatementCounter:
-    """Counts the SQL statements the app's engine runs, and keeps them in `statements`."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.count = 0
-        self.statements = []
-
-    def __enter__(self):
-        sa_event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc):
-        sa_event.remove(self.engine, "before_cursor_execute", self._count)
-
-    def _count(self, connection, cursor, statement, *args):
-        self.count += 1
-        self.statements.append(statement)
-
-    @property
-    def queries(self):
-        """The statements, apart from the BEGIN IMMEDIATE that SQLite's engine adds to every transaction."""
-        return [sql for sql in self.statements if sql != "BEGIN IMMEDIATE"]
 
 
 def test_5000_registrations_list_in_a_bounded_number_of_queries(app, make_event, capsys):

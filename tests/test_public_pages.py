@@ -12,8 +12,7 @@ from webapp.extensions import db
 from webapp.models import Event, EventStatus
 from webapp.models.base import utcnow
 
-from .support import START, page_text
-from .test_organiser_registrations import StatementCounter
+from .support import START, StatementCounter, page_text
 
 END = START + timedelta(hours=8)  # 09:30-17:30 in Paris
 

@@ -16,8 +16,7 @@ from webapp.services import events, registrations
 from webapp.services.errors import RegistrationError, RegistrationErrorCode
 
 from . import support
-from .support import page_text, post_registration, registration_form
-from .test_organiser_registrations import StatementCounter
+from .support import StatementCounter, page_text, post_registration, registration_form
 
 
 def rows(app):

@@ -15,8 +15,7 @@ from webapp.services import events, registrations, seats, state, tokens
 from webapp.services.registrations import RegistrationError
 
 from . import support
-from .support import assert_counters_match_rows, person
-from .test_organiser_registrations import StatementCounter
+from .support import StatementCounter, assert_counters_match_rows, person
 
 
 def mails(kind, registration=None):
